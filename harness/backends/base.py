@@ -1,0 +1,88 @@
+"""The backend interface both simulators implement (embedded default, CARLA).
+
+A backend runs one route at a time: ``load`` picks scenario, route and seed; ``reset`` starts the
+episode and returns the first :class:`SensorFrame`; ``step`` applies a ``VehicleControl`` for one
+fixed 50 ms tick and returns the next frame plus the tick's :class:`StepEvents`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.world.ego import VehicleControl
+from harness.world.infractions import StepEvents
+from harness.world.routing import Route
+
+EARTH_RADIUS_M = 6378137.0  # CARLA's EARTH_RADIUS_EQUA
+
+
+@dataclass(frozen=True)
+class Privileged:
+    """Ground truth a real car does not have (training data, upper bounds)."""
+
+    clean_rgb: np.ndarray  # (H, W, 3) uint8 same view at clear noon, no noise
+    semantic: np.ndarray  # (H, W) uint8 CARLA class ids, RGB camera
+    instance: np.ndarray  # (H, W) int32, RGB camera
+    depth: np.ndarray  # (H, W) float32 [m], RGB camera
+    thermal_semantic: np.ndarray  # (Ht, Wt) uint8, thermal camera
+    thermal_depth: np.ndarray  # (Ht, Wt) float32 [m]
+    ego_pose: tuple[float, float, float]  # x [m], y [m], yaw [deg]
+
+
+@dataclass(frozen=True)
+class SensorFrame:
+    frame: int
+    timestamp: float  # [s]
+    rgb: np.ndarray  # (H, W, 3) uint8, RGB order
+    thermal: np.ndarray  # (Ht, Wt) uint8 after automatic gain control
+    thermal_kelvin: np.ndarray  # (Ht, Wt) float32 scene temperature [K]
+    speed: float  # [m/s]
+    gnss: tuple[float, float, float]  # lat [deg], lon [deg], alt [m]
+    compass: float  # [rad] 0 = north (-y), clockwise, as CARLA's IMU
+    privileged: Privileged | None = None
+
+
+def location_to_gnss(x: float, y: float, z: float = 0.0, lat_ref: float = 0.0, lon_ref: float = 0.0) -> tuple[float, float, float]:
+    """CARLA's location -> (lat, lon, alt) conversion (Mercator about the map's geo reference)."""
+    scale = math.cos(math.radians(lat_ref))
+    mx = scale * lon_ref * math.pi * EARTH_RADIUS_M / 180.0 + x
+    my = scale * EARTH_RADIUS_M * math.log(math.tan((90.0 + lat_ref) * math.pi / 360.0)) - y
+    lon = mx * 180.0 / (math.pi * EARTH_RADIUS_M * scale)
+    lat = 360.0 * math.atan(math.exp(my / (EARTH_RADIUS_M * scale))) / math.pi - 90.0
+    return lat, lon, z
+
+
+def compass_of(yaw_rad: float) -> float:
+    return (yaw_rad + math.pi / 2) % (2 * math.pi)
+
+
+class Backend(ABC):
+    """One simulator instance; not thread-safe; one route at a time."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def load(self, route_id: str, seed: int) -> Route:
+        """Prepare route ``route_id`` of the scenario with traffic seed ``seed``; returns the dense route."""
+
+    @abstractmethod
+    def reset(self) -> SensorFrame:
+        """Start the loaded route; must follow ``load``."""
+
+    @abstractmethod
+    def step(self, control: VehicleControl) -> tuple[SensorFrame, StepEvents]:
+        """Apply ``control`` for one 50 ms tick."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the simulator (GL context, server connection)."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

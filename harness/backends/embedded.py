@@ -1,0 +1,93 @@
+"""The embedded backend: the numpy world, the moderngl cameras and the radiometric thermal model,
+in one process, with no server and no GPU."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from harness.backends.base import Backend, Privileged, SensorFrame, compass_of, location_to_gnss
+from harness.errors import ConfigError, WrongOrderError
+from harness.render.renderer import Renderer, SceneState
+from harness.scenario import Scenario
+from harness.sensors.thermal import ThermalCamera
+from harness.world.ego import VehicleControl
+from harness.world.infractions import StepEvents
+from harness.world.routing import Route, plan_route
+from harness.world.town import load_town
+from harness.world.world import World
+
+
+class EmbeddedBackend(Backend):
+    name = "embedded"
+
+    def __init__(self, scenario: Scenario, privileged: bool = True) -> None:
+        self.scenario = scenario
+        self.privileged = privileged
+        self.town = load_town(scenario.town)
+        self._specs = {r.id: r for r in scenario.load_routes()}
+        self._routes: dict[str, Route] = {}
+        self._renderer: Renderer | None = None
+        self.world: World | None = None
+        self._thermal: ThermalCamera | None = None
+        self._reset_done = False
+
+    @property
+    def route_ids(self) -> list[str]:
+        return list(self._specs)
+
+    def route(self, route_id: str) -> Route:
+        if route_id not in self._specs:
+            raise ConfigError(f"route {route_id!r} is not in {self.scenario.routes_path}; "
+                              f"available: {', '.join(self._specs)}")
+        if route_id not in self._routes:
+            self._routes[route_id] = plan_route(self.town, self._specs[route_id], str(self.scenario.routes_path))
+        return self._routes[route_id]
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = Renderer(self.town, self.scenario.rig)
+        return self._renderer
+
+    def load(self, route_id: str, seed: int) -> Route:
+        route = self.route(str(route_id))
+        self.world = World(self.town, route, seed, self.scenario.traffic, self.scenario.events)
+        self._thermal = ThermalCamera(self.scenario.rig.thermal, seed=seed)
+        self._reset_done = False
+        return route
+
+    def reset(self) -> SensorFrame:
+        if self.world is None:
+            raise WrongOrderError("EmbeddedBackend.reset() before load(route_id, seed); call load first")
+        self.world.reset()
+        self._thermal.reset()
+        self._reset_done = True
+        return self._sense()
+
+    def step(self, control: VehicleControl) -> tuple[SensorFrame, StepEvents]:
+        if not self._reset_done:
+            raise WrongOrderError("EmbeddedBackend.step() before reset(); call load(...) then reset()")
+        events = self.world.step(control)
+        return self._sense(), events
+
+    def _sense(self) -> SensorFrame:
+        w = self.world
+        weather = self.scenario.weather
+        seed = int(w.rng.integers(0, 2**31 - 1))
+        scene = SceneState((w.ego.x, w.ego.y), w.ego.yaw, w.actor_view(), w.signal_states, seed, w.t)
+        views = self.renderer.render_rgb(scene, weather)
+        ids = self.renderer.render_ids(scene)
+        th = self._thermal(ids.semantic, ids.instance, ids.depth, weather, w.rng)
+        priv = None
+        if self.privileged:
+            priv = Privileged(views.clean, views.semantic, views.instance, views.depth, ids.semantic, ids.depth,
+                              (w.ego.x, w.ego.y, math.degrees(w.ego.yaw)))
+        return SensorFrame(w.frame, w.t, views.rgb, th.image, th.kelvin, w.ego.speed,
+                           location_to_gnss(w.ego.x, w.ego.y), compass_of(w.ego.yaw), priv)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

@@ -1,0 +1,193 @@
+"""``python -m harness``: the harness's command line.
+
+Every command that measures prints, with ``--json``, one final JSON line with its figures.
+Errors the user can fix print one line ``error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import HarnessError
+
+CLEAR_VARIANT_HELP = "Later issues add eval, sweep and report; see README.md."
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 320x160, got {text!r}") from None
+    if not (8 <= w <= 4096 and 8 <= h <= 4096):
+        raise argparse.ArgumentTypeError(f"each side must be within 8..4096 px, got {text!r}")
+    return w, h
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness", description="Closed-loop RGB+thermal driving harness.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("render", help="write PNGs of the RGB, thermal, clean RGB and semantic views at one step")
+    r.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    r.add_argument("--route", default=None, help="route id (default: the first route)")
+    r.add_argument("--step", type=_nonneg_int, default=0, help="20 Hz steps to simulate before rendering")
+    r.add_argument("--seed", type=_nonneg_int, default=0)
+    r.add_argument("--size", type=_size, default=None, help="RGB camera size WxH (default: the scenario's)")
+    r.add_argument("--out", required=True, type=Path, help="output folder")
+    r.add_argument("--json", action="store_true", help="print a final JSON line")
+
+    b = sub.add_parser("bench-sim", help="measure simulation steps per second with both cameras and traffic")
+    b.add_argument("--scenario", required=True)
+    b.add_argument("--route", default=None)
+    b.add_argument("--size", type=_size, default=(320, 160), help="RGB and thermal camera size WxH (default 320x160)")
+    b.add_argument("--steps", type=_positive_int, default=400, help="timed steps per repeat")
+    b.add_argument("--repeats", type=_positive_int, default=3)
+    b.add_argument("--warmup", type=_nonneg_int, default=20)
+    b.add_argument("--no-privileged", action="store_true", help="skip ground-truth outputs (clean RGB, ids, depth)")
+    b.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("routes", help="generate deterministic leaderboard route XML for a town")
+    g.add_argument("--town", required=True)
+    g.add_argument("--count", type=_positive_int, default=10)
+    g.add_argument("--seed", type=_nonneg_int, default=0)
+    g.add_argument("--min-m", type=float, default=500.0)
+    g.add_argument("--max-m", type=float, default=2000.0)
+    g.add_argument("--format", choices=("2.x", "1.0"), default="2.x")
+    g.add_argument("--out", required=True, type=Path)
+
+    sub.add_parser("scenarios", help="list the scenarios in scenarios/")
+    return p
+
+
+def _backend(scenario_name: str, size=None, privileged: bool = True):
+    from harness.backends.embedded import EmbeddedBackend
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(scenario_name)
+    if size is not None:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, rig=scenario.rig.with_sizes(size, size))
+    return EmbeddedBackend(scenario, privileged=privileged)
+
+
+def cmd_render(args) -> dict:
+    from PIL import Image
+    from tqdm import tqdm
+
+    from harness.semantics import colorize
+    from harness.world.autopilot import lane_keeper
+
+    be = _backend(args.scenario, args.size)
+    with be:
+        route_id = args.route or be.route_ids[0]
+        be.load(route_id, args.seed)
+        frame = be.reset()
+        drive = lane_keeper(be)
+        for _ in tqdm(range(args.step), desc="simulating", unit="step", disable=args.step < 50, file=sys.stderr):
+            frame, _ = be.step(drive(frame))
+        args.out.mkdir(parents=True, exist_ok=True)
+        pv = frame.privileged
+        Image.fromarray(frame.rgb).save(args.out / "rgb.png")
+        Image.fromarray(frame.thermal).save(args.out / "thermal.png")
+        Image.fromarray(pv.clean_rgb).save(args.out / "clean_rgb.png")
+        Image.fromarray(colorize(pv.semantic)).save(args.out / "semantic.png")
+        np.save(args.out / "semantic_ids.npy", pv.semantic.astype(np.uint8))
+        np.save(args.out / "thermal_kelvin.npy", frame.thermal_kelvin.astype(np.float32))
+        return {"out": str(args.out), "scenario": be.scenario.name, "route": route_id, "step": args.step,
+                "frame": frame.frame, "ego_pose": list(pv.ego_pose), "renderer": be.renderer.info["GL_RENDERER"]}
+
+
+def cmd_bench_sim(args) -> dict:
+    from tqdm import tqdm
+
+    be = _backend(args.scenario, args.size, privileged=not args.no_privileged)
+    from harness.world.autopilot import lane_keeper
+
+    with be:
+        route_id = args.route or be.route_ids[0]
+        rates = []
+        for rep in range(args.repeats):
+            be.load(route_id, rep)
+            frame = be.reset()
+            drive = lane_keeper(be)
+            for _ in range(args.warmup):
+                frame, _ = be.step(drive(frame))
+            t0 = time.perf_counter()
+            for _ in tqdm(range(args.steps), desc=f"repeat {rep + 1}/{args.repeats}", unit="step", file=sys.stderr, leave=False):
+                frame, _ = be.step(drive(frame))
+            rates.append(args.steps / (time.perf_counter() - t0))
+        w = be.world
+        return {"steps_per_s": round(statistics.median(rates), 2), "steps_per_s_all": [round(r, 2) for r in rates],
+                "size": f"{args.size[0]}x{args.size[1]}", "scenario": be.scenario.name, "route": route_id,
+                "steps": args.steps, "repeats": args.repeats, "vehicles": int(w.vehicles.n),
+                "pedestrians": int(w.pedestrians.n), "privileged": not args.no_privileged,
+                "renderer": be.renderer.info["GL_RENDERER"]}
+
+
+def cmd_routes(args) -> dict:
+    from harness.scenario import write_routes
+    from harness.world.routing import generate_routes
+    from harness.world.town import load_town
+
+    town = load_town(args.town)
+    routes = generate_routes(town, args.count, args.seed, args.min_m, args.max_m)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_routes(args.out, [r.to_spec() for r in routes], fmt=args.format)
+    lengths = [round(r.length) for r in routes]
+    print(f"wrote {len(routes)} routes of {min(lengths)}-{max(lengths)} m to {args.out}", file=sys.stderr)
+    return {"out": str(args.out), "lengths_m": lengths}
+
+
+def cmd_scenarios(args) -> dict:
+    from harness.scenario import list_scenarios
+
+    names = list_scenarios()
+    for n in names:
+        print(n)
+    return {"scenarios": names}
+
+
+COMMANDS = {"render": cmd_render, "bench-sim": cmd_bench_sim, "routes": cmd_routes, "scenarios": cmd_scenarios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = COMMANDS[args.command](args)
+    except HarnessError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    return 0

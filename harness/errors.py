@@ -1,0 +1,48 @@
+"""Every exception the harness raises on purpose.
+
+Messages say what was expected, what came, and how to fix it. Callers chain the cause with
+``raise ... from err`` so nothing is lost.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base class: the CLI prints ``error: <message>`` for these and exits non-zero."""
+
+
+class ConfigError(HarnessError, ValueError):
+    """A scenario, route or component configuration is invalid."""
+
+
+class ScenarioError(ConfigError):
+    """A scenario file cannot be read or does not match the schema.
+
+    ``str(err)`` is one line: ``<file>: <field>: <reason>``.
+    """
+
+    def __init__(self, path: str, field: str, reason: str) -> None:
+        self.path = str(path)
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{self.path}: {field}: {reason}")
+
+
+class RouteError(ScenarioError):
+    """A route file (CARLA leaderboard XML) is invalid or does not fit the town."""
+
+
+class TownError(ConfigError):
+    """An unknown town name or an impossible town specification."""
+
+
+class SimulationError(HarnessError, RuntimeError):
+    """The simulation is in a state where the requested call cannot run."""
+
+
+class WrongOrderError(SimulationError):
+    """A call came out of order (for example ``step`` before ``reset``); the message says the fix."""
+
+
+class RenderError(SimulationError):
+    """The renderer could not start or draw (EGL/OpenGL missing or broken)."""

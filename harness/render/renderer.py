@@ -1,0 +1,328 @@
+"""Rasterises the embedded world with moderngl over headless EGL (Mesa llvmpipe on a CPU, the
+NVIDIA driver on a GPU).
+
+Two passes per step: the RGB camera (lit image, clean clear-noon image, semantic ids, instance ids,
+depth, as five render targets of one draw) and the thermal camera at its own pose, resolution and
+field of view (ids and depth only; :mod:`harness.sensors.thermal` turns those into a thermal image,
+the same way a CARLA backend would from its semantic, instance and depth cameras).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.errors import RenderError
+from harness.render import shaders
+from harness.render.camera import camera_world_pose, projection_matrix, view_matrix
+from harness.render.meshes import FLOATS, ROAD_MARK, TILE_M, build_static, unit_pedestrian, unit_vehicle
+from harness.rig import CameraSpec, Rig
+from harness.semantics import Sem
+from harness.weather import Weather
+from harness.world.town import Town
+
+DRAW_DISTANCE_M = 220.0
+ACTOR_DISTANCE_M = 160.0
+VERTEX_FORMAT = "3f 3f 3f 1f 4f"
+INSTANCE_FORMAT = "3f 3f 3f 3f/i"
+INSTANCE_ATTRS = ("i_pose", "i_size", "i_color", "i_ids")
+VERTEX_ATTRS = ("in_pos", "in_normal", "in_color", "in_sem", "in_aux")
+
+
+@dataclass(frozen=True)
+class RgbViews:
+    rgb: np.ndarray  # (H, W, 3) uint8, weather and light applied, sensor noise included
+    clean: np.ndarray  # (H, W, 3) uint8, same view at clear noon (privileged)
+    semantic: np.ndarray  # (H, W) uint8 CARLA class ids
+    instance: np.ndarray  # (H, W) int32
+    depth: np.ndarray  # (H, W) float32 [m] along the optical axis, 1e4 for sky
+
+
+@dataclass(frozen=True)
+class IdViews:
+    semantic: np.ndarray  # (H, W) uint8
+    instance: np.ndarray  # (H, W) int32
+    depth: np.ndarray  # (H, W) float32 [m]
+
+
+@dataclass(frozen=True)
+class SceneState:
+    """What moves: from ``World.actor_view`` plus ego pose, signals and a noise seed."""
+
+    ego_xy: tuple[float, float]
+    ego_yaw: float  # [rad]
+    actors: object  # harness.world.world.ActorView
+    signal_states: np.ndarray  # (n_signals,) uint8
+    frame_seed: int
+    time: float  # [s]
+
+
+def create_context():
+    try:
+        import moderngl
+    except ImportError as err:  # pragma: no cover - moderngl is a core dependency
+        raise RenderError("moderngl is not installed; run `make setup`") from err
+    try:
+        return moderngl.create_context(standalone=True, backend="egl")
+    except Exception as err:
+        raise RenderError(
+            "could not create a headless OpenGL context over EGL; install the Debian packages "
+            "libegl1 libegl-mesa0 libgl1-mesa-dri (make setup does this) or, on a GPU machine, the NVIDIA EGL driver"
+        ) from err
+
+
+class Renderer:
+    def __init__(self, town: Town, rig: Rig) -> None:
+        import moderngl
+
+        self.town, self.rig = town, rig
+        self.ctx = ctx = create_context()
+        self.info = {k: ctx.info[k] for k in ("GL_RENDERER", "GL_VERSION")}
+        lit = shaders.RGB_FRAGMENT.replace("#version 330", "#version 330\n#define LIGHTS 1", 1)
+        # day and night variants: llvmpipe pays for light loops even when they add nothing
+        self.prog_day = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.RGB_FRAGMENT)
+        self.prog_night = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=lit)
+        self.prog_rgb = self.prog_day
+        self.prog_ids = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.IDS_FRAGMENT)
+        self.sky_rgb = ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.SKY_RGB_FRAGMENT)
+        self.sky_ids = ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.SKY_IDS_FRAGMENT)
+        for p in (self.prog_day, self.prog_night, self.prog_ids):
+            _u(p, "lane_width", town.spec.lane_width_m)
+            _u(p, "stop_back", ROAD_MARK["stop_back"])
+            _u(p, "crosswalk", ROAD_MARK["crosswalk"])
+            _u(p, "signal_tex", 0)
+            _u(p, "noise_tex", 1)
+        _u(self.sky_rgb, "noise_tex", 1)
+        noise = np.random.default_rng(12345).standard_normal((256, 256, 3)).astype("f4")
+        self.noise_tex = ctx.texture((256, 256), 3, noise.tobytes(), dtype="f4")
+        self.noise_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        verts, self.tiles, self.lamps = build_static(town)
+        self.static_vbo = ctx.buffer(verts.astype("f4").tobytes())
+        one = np.array([[0, 0, 0, 1, 1, 1, 1, 1, 1, -1, 0, 0]], dtype="f4")
+        self.one_inst = ctx.buffer(one.tobytes())
+        self.veh_mesh = ctx.buffer(unit_vehicle().astype("f4").tobytes())
+        self.ped_mesh = ctx.buffer(unit_pedestrian().astype("f4").tobytes())
+        self.n_veh_verts = len(unit_vehicle())
+        self.n_ped_verts = len(unit_pedestrian())
+        self.max_actors = 512
+        self.veh_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
+        self.ped_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
+        self.vaos = {}
+        for name, prog in (("day", self.prog_day), ("night", self.prog_night), ("ids", self.prog_ids)):
+            self.vaos[name] = {
+                "static": self._vao(prog, self.static_vbo, self.one_inst),
+                "veh": self._vao(prog, self.veh_mesh, self.veh_inst),
+                "ped": self._vao(prog, self.ped_mesh, self.ped_inst),
+                "sky": ctx.vertex_array(self.sky_ids if name == "ids" else self.sky_rgb, []),
+            }
+        n_sig = max(1, len(town.signals))
+        self.signal_tex = ctx.texture((n_sig, 1), 1, dtype="u1")
+        self.signal_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.fbo_rgb, self.rgb_targets = self._fbo(rig.rgb, rgb=True)
+        self.fbo_ids, self.ids_targets = self._fbo(rig.thermal.camera, rgb=False)
+        self.tile_keys = [k for k in self.tiles if k != (-10_000, -10_000)]
+        self.tile_centres = np.array([((k[0] + 0.5) * TILE_M, (k[1] + 0.5) * TILE_M) for k in self.tile_keys]).reshape(-1, 2)
+
+    def _vao(self, prog, vbo, inst):
+        return self.ctx.vertex_array(prog, [(vbo, VERTEX_FORMAT, *VERTEX_ATTRS), (inst, INSTANCE_FORMAT, *INSTANCE_ATTRS)], skip_errors=True)
+
+    def _fbo(self, cam: CameraSpec, rgb: bool):
+        size = (cam.width, cam.height)
+        ctx = self.ctx
+        targets = []
+        if rgb:
+            targets += [ctx.renderbuffer(size, 4), ctx.renderbuffer(size, 4)]
+        targets += [ctx.renderbuffer(size, 1, dtype="u1"), ctx.renderbuffer(size, 1, dtype="i4"), ctx.renderbuffer(size, 1, dtype="f4")]
+        return ctx.framebuffer(targets, ctx.depth_renderbuffer(size)), targets
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _visible_ranges(self, cam_pos: np.ndarray, yaw: float, hfov: float, max_dist: float) -> list[tuple[int, int]]:
+        d = self.tile_centres - cam_pos[:2]
+        dist = np.hypot(d[:, 0], d[:, 1])
+        fwd = np.array([math.cos(yaw), math.sin(yaw)])
+        radius = TILE_M * 0.75
+        ahead = d @ fwd > -radius
+        ang = np.abs(np.arctan2(d[:, 0] * -fwd[1] + d[:, 1] * fwd[0], d @ fwd))
+        in_fov = (ang < math.radians(hfov) / 2 + 0.35) | (dist < radius * 1.5)
+        keep = np.flatnonzero((dist < max_dist + radius) & ahead & in_fov)
+        ranges = sorted([self.tiles[(-10_000, -10_000)]] + [self.tiles[self.tile_keys[k]] for k in keep])
+        merged: list[list[int]] = []
+        for first, count in ranges:
+            if merged and merged[-1][0] + merged[-1][1] == first:
+                merged[-1][1] += count
+            else:
+                merged.append([first, count])
+        return [(a, b) for a, b in merged]
+
+    def _upload_actors(self, scene: SceneState, cam_pos: np.ndarray) -> tuple[int, int]:
+        a = scene.actors
+        keep = (a.instance != 1) & (np.hypot(*(a.xy - cam_pos[:2]).T) < ACTOR_DISTANCE_M) if len(a.xy) else np.zeros(0, bool)
+        is_ped = a.sem == Sem.PEDESTRIAN
+        counts = []
+        for buf, mask in ((self.veh_inst, keep & ~is_ped), (self.ped_inst, keep & is_ped)):
+            idx = np.flatnonzero(mask)[: self.max_actors]
+            data = np.zeros((len(idx), 12), dtype="f4")
+            if len(idx):
+                data[:, 0:2] = a.xy[idx]
+                data[:, 2] = a.yaw[idx]
+                data[:, 3:6] = a.size[idx]
+                data[:, 6:9] = a.color[idx]
+                data[:, 9] = a.sem[idx]
+                data[:, 10] = a.instance[idx]
+                data[:, 11] = a.flags[idx]
+                buf.write(data.tobytes())
+            counts.append(len(idx))
+        return counts[0], counts[1]
+
+    def _draw(self, kind: str, cam: CameraSpec, pos, yaw, pitch, roll, scene: SceneState, max_dist: float) -> None:
+        import moderngl
+
+        view = view_matrix(pos, yaw, pitch, roll)
+        proj = projection_matrix(cam)
+        vp = proj @ view
+        prog = self.prog_ids if kind == "ids" else self.prog_rgb
+        _w(prog, "view_proj", vp.T.astype("f4").tobytes())
+        _w(prog, "view", view.T.astype("f4").tobytes())
+        if kind != "ids":
+            _w(self.sky_rgb, "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
+        self.ctx.disable(moderngl.CULL_FACE)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.depth_func = "1"  # always: the sky pass also clears depth
+        vaos = self.vaos["ids" if kind == "ids" else ("night" if self.prog_rgb is self.prog_night else "day")]
+        vaos["sky"].render(moderngl.TRIANGLES, vertices=3)
+        self.ctx.depth_func = "<"
+        _u(prog, "instanced", 0.0)
+        for first, count in self._visible_ranges(pos, yaw, cam.fov, max_dist):
+            vaos["static"].render(moderngl.TRIANGLES, vertices=count, first=first, instances=1)
+        n_veh, n_ped = self._upload_actors(scene, pos)
+        _u(prog, "instanced", 1.0)
+        if n_veh:
+            vaos["veh"].render(moderngl.TRIANGLES, vertices=self.n_veh_verts, instances=n_veh)
+        if n_ped:
+            vaos["ped"].render(moderngl.TRIANGLES, vertices=self.n_ped_verts, instances=n_ped)
+
+    def render_rgb(self, scene: SceneState, weather: Weather) -> RgbViews:
+        cam = self.rig.rgb
+        pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
+        self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
+        self.signal_tex.use(0)
+        self.noise_tex.use(1)
+        lights = weather.street_lights_on or weather.headlights_on
+        self.prog_rgb = self.prog_night if lights else self.prog_day
+        self._set_lighting(scene, weather, pos)
+        self.fbo_rgb.use()
+        self._draw("rgb", cam, pos, yaw, pitch, roll, scene, self._draw_distance(weather))
+        w, h = cam.width, cam.height
+        rgb = _read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3]
+        clean = _read(self.fbo_rgb, 1, 4, "f1", h, w)[..., :3]
+        sem = _read(self.fbo_rgb, 2, 1, "u1", h, w)
+        inst = _read(self.fbo_rgb, 3, 1, "i4", h, w)
+        depth = _read(self.fbo_rgb, 4, 1, "f4", h, w)
+        return RgbViews(rgb, clean, sem, inst, depth)
+
+    def render_ids(self, scene: SceneState, cam: CameraSpec | None = None) -> IdViews:
+        cam = cam or self.rig.thermal.camera
+        pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
+        self.fbo_ids.use()
+        self._draw("ids", cam, pos, yaw, pitch, roll, scene, DRAW_DISTANCE_M)
+        w, h = cam.width, cam.height
+        return IdViews(_read(self.fbo_ids, 0, 1, "u1", h, w), _read(self.fbo_ids, 1, 1, "i4", h, w),
+                       _read(self.fbo_ids, 2, 1, "f4", h, w))
+
+    @staticmethod
+    def _draw_distance(weather: Weather) -> float:
+        # beyond 4.6 / beta the fog leaves < 1 % of an object's contrast: nothing to draw
+        return float(min(DRAW_DISTANCE_M, max(40.0, 4.6 / weather.fog_extinction_per_m)))
+
+    def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray) -> None:
+        p, sky = self.prog_rgb, self.sky_rgb
+        d = weather.daylight
+        alt, az = math.radians(weather.sun_altitude_deg), math.radians(weather.sun_azimuth_deg)
+        sun_dir = np.array([math.cos(az) * math.cos(alt), math.sin(az) * math.cos(alt), math.sin(alt)])
+        beta = weather.fog_extinction_per_m
+        sun = 2.2 * d * (1.0 - 0.75 * weather.cloudiness) if alt > 0 else 0.0
+        sun_through_fog = math.exp(-beta * 150.0)
+        ambient = 0.35 * d * (0.6 + 0.4 * weather.cloudiness) + 0.004 + sun * (1 - sun_through_fog) * 0.35
+        sun *= sun_through_fog
+        street = weather.street_lights_on
+        fog = np.array([0.85, 0.87, 0.9]) * (ambient * 1.1) + (np.array([0.03, 0.024, 0.015]) if street else 0.0)
+        exposure = 0.55 / max(ambient + 0.45 * sun, 0.055)
+        gain = exposure / (0.55 / 0.8)  # 1 at bright day
+        noise = weather.rgb_noise * (0.008 + 0.012 * math.sqrt(gain))
+        for name, val in (("sun_dir", tuple(sun_dir)), ("sun", sun), ("ambient", ambient), ("fog_color", tuple(fog)),
+                          ("beta", beta), ("exposure", exposure), ("noise_sigma", noise)):
+            _u(p, name, val)
+        _u(p, "cam_pos", tuple(cam_pos))
+        _u(p, "street_on", int(street))
+        _u(p, "blink", float(int(scene.time * 2.0) % 2))
+        far = np.array([[1e6, 1e6, 10.0]])
+        lamps = np.repeat(far, 8, 0)
+        if street and len(self.lamps):
+            dd = np.hypot(*(self.lamps[:, :2] - cam_pos[:2]).T)
+            near = self.lamps[np.argsort(dd)[:8]]
+            lamps[: len(near)] = near
+        _w(p, "lamps", lamps.astype("f4").tobytes())
+        rng = np.random.default_rng(scene.frame_seed)
+        off = tuple(int(v) for v in rng.integers(0, 256, 2))
+        _u(p, "noise_offset", off)
+        _u(self.sky_rgb, "noise_offset", off)
+        head = weather.headlights_on
+        c, s = math.cos(scene.ego_yaw), math.sin(scene.ego_yaw)
+        _u(p, "head_on", int(head))
+        _u(p, "head_pos", (scene.ego_xy[0] + 2.4 * c, scene.ego_xy[1] + 2.4 * s, 0.75))
+        _u(p, "head_dir", tuple(np.array([c, s, -0.06]) / math.hypot(1.0, 0.06)))
+        _u(p, "npc_lights_on", int(head))
+        a = scene.actors
+        npc_pos = np.repeat(far, 6, 0)
+        npc_dir = np.tile([[0.0, 0.0, -1.0]], (6, 1))
+        if head and len(a.xy):
+            veh = np.flatnonzero((a.sem != Sem.PEDESTRIAN) & (a.instance != 1) & (a.instance < 9000))
+            if len(veh):
+                dd = np.hypot(*(a.xy[veh] - cam_pos[:2]).T)
+                pick = veh[np.argsort(dd)[:6]]
+                pick = pick[np.hypot(*(a.xy[pick] - cam_pos[:2]).T) < 80.0]
+                n = len(pick)
+                if n:
+                    cy, sy = np.cos(a.yaw[pick]), np.sin(a.yaw[pick])
+                    front = a.xy[pick] + np.stack([cy, sy], -1) * (a.size[pick, :1] / 2 + 0.1)
+                    pos = np.concatenate([front, np.full((n, 1), 0.75)], 1)
+                    dirs = np.stack([cy, sy, np.full(n, -0.06)], -1)
+                    npc_pos[:n], npc_dir[:n] = pos, dirs
+        _w(p, "npc_pos", npc_pos.astype("f4").tobytes())
+        _w(p, "npc_dir", npc_dir.astype("f4").tobytes())
+        zen = np.array([0.25, 0.45, 0.9]) * (0.9 * d) + 0.0015
+        hor = np.array([0.7, 0.8, 0.95]) * (1.1 * d) + 0.003
+        if weather.sun_altitude_deg < 10 and weather.sun_altitude_deg > -6:
+            hor = hor + np.array([0.35, 0.15, 0.02]) * d
+        cloud = weather.cloudiness
+        grey = np.array([0.75, 0.77, 0.8]) * (0.9 * d + 0.002)
+        zen, hor = zen * (1 - cloud) + grey * cloud, hor * (1 - cloud) + grey * cloud
+        _u(sky, "sky_zenith", tuple(zen))
+        _u(sky, "sky_horizon", tuple(hor))
+        _u(sky, "fog_color", tuple(fog))
+        _u(sky, "fog_sky", float(1.0 - math.exp(-beta * 600.0)))
+        _u(sky, "exposure", exposure)
+        _u(sky, "noise_sigma", noise)
+
+    def close(self) -> None:
+        self.ctx.release()
+
+
+def _u(prog, name: str, value) -> None:
+    """Set a uniform; the GLSL compiler drops unused ones, which is fine."""
+    if name in prog:
+        prog[name].value = value
+
+
+def _w(prog, name: str, data: bytes) -> None:
+    if name in prog:
+        prog[name].write(data)
+
+
+def _read(fbo, attachment: int, components: int, dtype: str, h: int, w: int) -> np.ndarray:
+    raw = fbo.read(components=components, attachment=attachment, dtype=dtype)
+    np_dtype = {"f1": np.uint8, "u1": np.uint8, "i4": np.int32, "f4": np.float32}[dtype]
+    arr = np.frombuffer(raw, dtype=np_dtype).reshape(h, w, components)[::-1]  # GL rows go bottom-up
+    return np.ascontiguousarray(arr[..., 0] if components == 1 else arr)
