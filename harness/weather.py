@@ -95,9 +95,9 @@ PRESETS: dict[str, Weather] = {
     "cloudy": Weather(cloudiness=0.8),
     "dusk": Weather(sun_altitude_deg=-4.0, air_temperature_k=289.0),
     "night": Weather(sun_altitude_deg=-30.0, cloudiness=0.2, air_temperature_k=285.0),
-    "fog": Weather(sun_altitude_deg=35.0, cloudiness=0.9, fog_visibility_m=35.0,
+    "fog": Weather(sun_altitude_deg=35.0, cloudiness=0.9, fog_visibility_m=50.0,
                    air_temperature_k=284.0, relative_humidity=0.98),
-    "night_fog": Weather(sun_altitude_deg=-30.0, cloudiness=0.9, fog_visibility_m=35.0,
+    "night_fog": Weather(sun_altitude_deg=-30.0, cloudiness=0.9, fog_visibility_m=40.0,
                          air_temperature_k=282.0, relative_humidity=0.98),
 }
 

@@ -247,9 +247,9 @@ class Renderer:
         ambient = 0.35 * d * (0.6 + 0.4 * weather.cloudiness) + 0.004 + sun * (1 - sun_through_fog) * 0.35
         sun *= sun_through_fog
         street = weather.street_lights_on
-        fog = np.array([0.85, 0.87, 0.9]) * (ambient * 1.1) + (np.array([0.03, 0.024, 0.015]) if street else 0.0)
-        exposure = 0.55 / max(ambient + 0.45 * sun, 0.055)
-        gain = exposure / (0.55 / 0.8)  # 1 at bright day
+        fog = np.array([0.85, 0.87, 0.9]) * (ambient * 1.1) + (np.array([0.006, 0.005, 0.003]) if street else 0.0)
+        exposure = 0.55 / max(ambient + 0.45 * sun, 0.09)  # the camera's gain is capped at night
+        gain = exposure / (0.55 / 0.8)  # 1 at bright day, ~9 at the night cap
         noise = weather.rgb_noise * (0.008 + 0.012 * math.sqrt(gain))
         for name, val in (("sun_dir", tuple(sun_dir)), ("sun", sun), ("ambient", ambient), ("fog_color", tuple(fog)),
                           ("beta", beta), ("exposure", exposure), ("noise_sigma", noise)):

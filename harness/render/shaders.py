@@ -127,7 +127,7 @@ void main() {
         if (win) {
             albedo = vec3(0.08, 0.1, 0.12);
             float lit = hash(uvec3(uint(f.x / 3.5), uint(f.y / 3.4), uint(abs(v_world.x + v_world.y))));
-            if (lit > 0.55) emit = vec3(1.0, 0.8, 0.5) * 0.25 * (1.0 - min(ambient * 4.0, 1.0));
+            if (lit > 0.55) emit = vec3(1.0, 0.8, 0.5) * 0.06 * (1.0 - min(ambient * 4.0, 1.0));
         }
     } else if (mat == 4) {
         int state = int(texelFetch(signal_tex, ivec2(int(v_aux.y + 0.5), 0), 0).r);
@@ -151,9 +151,9 @@ void main() {
     // weathered, lit
     vec3 light = vec3(ambient) + vec3(sun) * max(dot(n, sun_dir), 0.0);
 #ifdef LIGHTS
-    for (int i = 0; i < 8; i++) light += spot(v_world, n, lamps[i], vec3(0.0, 0.0, -1.0), 5.0, 0.5, -0.2) * vec3(1.0, 0.85, 0.6);
-    if (head_on == 1) light += spot(v_world, n, head_pos, head_dir, 60.0, 0.96, 0.86) * vec3(1.0, 0.97, 0.9);
-    for (int i = 0; i < 6; i++) light += spot(v_world, n, npc_pos[i], npc_dir[i], 40.0, 0.96, 0.86);
+    for (int i = 0; i < 8; i++) light += spot(v_world, n, lamps[i], vec3(0.0, 0.0, -1.0), 2.0, 0.8, 0.35) * vec3(1.0, 0.85, 0.6);
+    if (head_on == 1) light += spot(v_world, n, head_pos, head_dir, 22.0, 0.98, 0.9) * vec3(1.0, 0.97, 0.9);
+    for (int i = 0; i < 6; i++) light += spot(v_world, n, npc_pos[i], npc_dir[i], 30.0, 0.97, 0.88);
 #endif
     vec3 col = albedo * light + emit;
     float dist = length(v_world - cam_pos);
@@ -163,7 +163,7 @@ void main() {
 #ifdef LIGHTS
     if (head_on == 1) {
         vec3 vdir = normalize(v_world - cam_pos);
-        veil = vec3(1.0, 0.97, 0.9) * 0.04 * smoothstep(0.7, 1.0, dot(vdir, head_dir)) * (1.0 - exp(-beta * min(dist, 40.0)));
+        veil = vec3(1.0, 0.97, 0.9) * 0.025 * smoothstep(0.7, 1.0, dot(vdir, head_dir)) * (1.0 - exp(-beta * min(dist, 40.0)));
     }
 #endif
     col = col * T + fog_color * (1.0 - T) + veil;

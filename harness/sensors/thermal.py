@@ -26,7 +26,7 @@ Physics, in the order it is applied (units SI; radiance in W/(m^2 sr) integrated
 5. Sensor: Gaussian optics blur, temporal noise with the spec's NETD (converted to radiance with
    dL/dT at 300 K), fixed-pattern noise (per-pixel gain and offset, per-column offset; drawn once per
    camera from its seed: a property of the camera, identical in every frame), 14-bit counts linear in
-   radiance spanning 213-423 K (-60..150 C, a Boson's high-gain scene range).
+   radiance spanning 213-423 K (-60..150 C: a cold clear sky to hot exhausts, about 0.01 K a count).
 6. Automatic gain control: the ``agc_low_pct``..``agc_high_pct`` percentiles of the counts map to
    0..255, the range smoothed over frames (``agc_smoothing`` weight on the previous range).
 
@@ -197,7 +197,8 @@ def _sky_temperature(weather: Weather) -> float:
 def _extinction_ir(weather: Weather) -> float:
     """[1/m] total LWIR extinction: fog plus water-vapour absorption (about doubles per 11 K of air)."""
     vapour = 2.5e-4 * weather.relative_humidity * math.exp(0.064 * (weather.air_temperature_k - 293.0))
-    return _fog_extinction_ir(weather) + vapour
+    # A floor keeps inf * beta at -inf for the sky's infinite depth (0 * inf would be NaN).
+    return max(_fog_extinction_ir(weather) + vapour, 1e-12)
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def _unit_hash(ids: np.ndarray, draws: int) -> np.ndarray:
 def _compact_ids(iid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted unique ids, group index per element) for positive ids; a bincount when ids are small."""
     top = int(iid.max())
-    if top > 1 << 20:
+    if top > 1 << 16:  # beyond 16-bit ids (CARLA packs them in 16 bits) a sort beats a huge bincount
         uniq, group = np.unique(iid, return_inverse=True)
         return uniq, group.astype(np.intp)
     uniq = np.flatnonzero(np.bincount(iid, minlength=top + 1))
@@ -362,8 +363,8 @@ def _check_arrays(class_ids, instance_ids, depth_m, expected: tuple[int, int] | 
     arrays = []
     for name, value in named:
         a = np.asarray(value)
-        if a.ndim != 2:
-            raise ValueError(f"thermal: {name} must be a 2-D (H, W) array, got shape {a.shape}")
+        if a.ndim != 2 or a.size == 0:
+            raise ValueError(f"thermal: {name} must be a non-empty 2-D (H, W) array, got shape {a.shape}")
         if name != "depth_m" and not np.issubdtype(a.dtype, np.integer):
             raise ValueError(f"thermal: {name} must have an integer dtype, got {a.dtype}")
         if name == "depth_m" and not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
@@ -392,7 +393,9 @@ def _check_arrays(class_ids, instance_ids, depth_m, expected: tuple[int, int] | 
         depth = np.ascontiguousarray(arrays[2], dtype=np.float32)
         low = depth.min()
         if not low >= 0.0:  # also catches NaN
-            raise ValueError(f"thermal: depth_m must be >= 0 m and not NaN (sky: inf or >= {SKY_DEPTH_M:g}), got min {low}")
+            raise ValueError(
+                f"thermal: depth_m must be >= 0 m and not NaN (sky: inf or >= {SKY_DEPTH_M:g}), got min {low}"
+            )
     return np.ascontiguousarray(ids), np.ascontiguousarray(inst), depth
 
 
@@ -402,7 +405,7 @@ def _check_weather(weather: Weather) -> None:
 
 
 def _far_mask(depth: np.ndarray | None) -> np.ndarray | None:
-    """Boolean mask of pixels at sky distance, or None when there are none (the common case)."""
+    """Boolean mask of pixels at sky distance, or None when there are none."""
     if depth is None:
         return None
     far = depth >= SKY_DEPTH_M
@@ -445,6 +448,7 @@ class ThermalCamera:
         self._noise_step = spec.netd_mk / 1000.0 * per_kelvin / math.sqrt(8.0)  # [counts per bit]
         self._noise_shift = -16.0 * self._noise_step  # [counts]
         self._min_span = MIN_AGC_SPAN_K * per_kelvin  # [counts]
+        self._low_q, self._high_q = spec.agc_low_pct / 100.0, spec.agc_high_pct / 100.0  # [0..1]
         self._agc: tuple[float, float] | None = None
 
     def reset(self) -> None:
@@ -519,14 +523,6 @@ class ThermalCamera:
         above = cv2.subtract(counts, float(round(lo)))
         return cv2.convertScaleAbs(above, alpha=255.0 / (hi - lo))
 
-    @property
-    def _low_q(self) -> float:
-        return self.spec.agc_low_pct / 100.0
-
-    @property
-    def _high_q(self) -> float:
-        return self.spec.agc_high_pct / 100.0
-
 
 def _random_bit_counts(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """Per-pixel binomial(32, 1/2), uint8 (mean 16, std sqrt(8)): bit counts of random uint32 words.
@@ -536,4 +532,14 @@ def _random_bit_counts(rng: np.random.Generator, shape: tuple[int, int]) -> np.n
     """
     n = shape[0] * shape[1]
     words = rng.integers(0, np.iinfo(np.uint64).max, size=(n + 1) // 2, dtype=np.uint64, endpoint=True)
-    return np.bitwise_count(words.view(np.uint32)[:n]).reshape(shape)
+    return _popcount(words.view(np.uint32)[:n]).reshape(shape)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits of each uint32, as uint8; numpy >= 2 has it built in, older numpy gets the SWAR sum."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    x = x - ((x >> np.uint32(1)) & np.uint32(0x55555555))
+    x = (x & np.uint32(0x33333333)) + ((x >> np.uint32(2)) & np.uint32(0x33333333))
+    x = (x + (x >> np.uint32(4))) & np.uint32(0x0F0F0F0F)
+    return ((x * np.uint32(0x01010101)) >> np.uint32(24)).astype(np.uint8)

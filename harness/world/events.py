@@ -50,6 +50,7 @@ class ScriptedPedestrian:
     distance: float  # [m] total walk
     speed: float  # [m/s]
     trigger_route_m: float
+    reach_m: float = 3.0  # [m] walk from the start to the ego lane's centre
     started_at: float | None = None
     walked: float = 0.0
     hit: bool = False
@@ -142,5 +143,5 @@ def make_crossing(ev: EventSpec, route: Route, town: Town, instance_ped: int, in
     start = p + r * (kerb + sign * 1.6)
     road_width = town.roads[town.lanes[lid].road].half_width * 2
     ped = ScriptedPedestrian(instance_ped, start, -r * sign, road_width + 3.5, float(rng.uniform(1.8, 2.4)),
-                             trigger_route_m=ev.route_m)
+                             trigger_route_m=ev.route_m, reach_m=abs(kerb) + 1.6)
     return ped, prop

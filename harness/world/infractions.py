@@ -32,7 +32,7 @@ class StepEvents:
     off_route_m: float  # [m] distance from the route centre line
     outside_lanes_m: float  # [m] of this step's travel off-road or in an opposite-direction lane
     blocked_s: float  # [s] ego continuously below 0.1 m/s
-    traffic_speed: float  # [m/s] mean speed of NPC vehicles within 50 m (nan when none)
+    traffic_speed: float | None  # [m/s] mean speed of NPC vehicles within 50 m (None when none)
     collisions: tuple[Collision, ...] = ()
     red_lights: tuple[RedLightRun, ...] = ()
     route_done: bool = False

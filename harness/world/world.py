@@ -157,7 +157,7 @@ class World:
         self.blocked_s = self.blocked_s + DT if abs(self.ego.speed) < BLOCK_SPEED else 0.0
         outside = dist if self._lane is None else 0.0
         near = np.hypot(*(self.vehicles.xy - xy).T) < 50.0 if self.vehicles.n else np.zeros(0, bool)
-        traffic_speed = float(self.vehicles.v[near].mean()) if near.any() else float("nan")
+        traffic_speed = float(self.vehicles.v[near].mean()) if near.any() else None
         done = self.progress.index >= len(self.route.points) - 2 or self.completion >= 99.5
         return StepEvents(self.frame, self.t, self.ego.speed, dist, self.completion, off, outside,
                           self.blocked_s, traffic_speed, tuple(collisions), tuple(red), done)
@@ -181,7 +181,8 @@ class World:
             ev = a.spec
             if ev.kind == "pedestrian_crossing" and a.pedestrian is not None:
                 ped = a.pedestrian
-                lead = max(18.0, abs(self.ego.speed) * 3.2)
+                # time the step-out so the pedestrian reaches the ego's lane as the ego arrives there
+                lead = max(10.0, abs(self.ego.speed) * ped.reach_m / ped.speed + 3.0)
                 if a.state == "pending" and ego_m >= ev.route_m - lead:
                     a.state, ped.started_at = "active", self.t
                 if a.state == "active" and not ped.hit:

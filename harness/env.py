@@ -1,0 +1,108 @@
+"""Gymnasium environment over any harness backend (the embedded one by default).
+
+Registered as ``harness/FusionDrive-v0``::
+
+    import gymnasium as gym, harness.env
+    env = gym.make("harness/FusionDrive-v0", scenario="fog_town05", route="0")
+
+Observation (dict): ``rgb`` (H, W, 3) uint8, ``thermal`` (Ht, Wt) uint8, ``speed`` (1,) [m/s],
+``route`` (N, 2) [m] the next route points every 2 m in the ego frame (x forward, y right).
+Action: Box [steer, throttle, brake] in [-1, 1] x [0, 1] x [0, 1], as carla.VehicleControl.
+Reward: metres of route progress this step, minus 10 per collision or red-light run. The episode
+terminates when the route is done, on a collision with a vehicle or pedestrian, or when the ego
+leaves the route by more than 30 m; it truncates after the scenario's max_steps (or the route's
+leaderboard-style timeout).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from harness.errors import ConfigError
+from harness.world.ego import VehicleControl
+from harness.world.routing import local_frame
+
+ENV_ID = "harness/FusionDrive-v0"
+ROUTE_POINTS = 20
+ROUTE_STEP_M = 2.0
+DEVIATION_M = 30.0
+
+
+class FusionDriveEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+
+    def __init__(self, scenario: str = "clear_town05", route: str | None = None, privileged: bool = False,
+                 render_mode: str | None = None, backend=None) -> None:
+        from harness.backends.embedded import EmbeddedBackend
+        from harness.scenario import load_scenario
+
+        if render_mode not in (None, "rgb_array"):
+            raise ConfigError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.backend = backend or EmbeddedBackend(load_scenario(scenario), privileged=privileged)
+        self.route_id = str(route) if route is not None else self.backend.route_ids[0]
+        rig = self.backend.scenario.rig
+        self.observation_space = spaces.Dict({
+            "rgb": spaces.Box(0, 255, (rig.rgb.height, rig.rgb.width, 3), np.uint8),
+            "thermal": spaces.Box(0, 255, (rig.thermal.camera.height, rig.thermal.camera.width), np.uint8),
+            "speed": spaces.Box(-40.0, 40.0, (1,), np.float32),
+            "route": spaces.Box(-1000.0, 1000.0, (ROUTE_POINTS, 2), np.float32),
+        })
+        self.action_space = spaces.Box(np.array([-1.0, 0.0, 0.0], np.float32), np.array([1.0, 1.0, 1.0], np.float32))
+        self._frame = None
+        self._steps = 0
+        self._max_steps = 0
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        w = self.backend.world
+        pts = w.progress.lookahead(ROUTE_POINTS, step=int(ROUTE_STEP_M))
+        route = np.clip(local_frame(pts, np.array([w.ego.x, w.ego.y]), w.ego.yaw), -1000.0, 1000.0).astype(np.float32)
+        return {"rgb": self._frame.rgb, "thermal": self._frame.thermal,
+                "speed": np.array([self._frame.speed], np.float32), "route": route}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        traffic_seed = int(self.np_random.integers(0, 2**31 - 1)) if seed is None else int(seed)
+        route = self.backend.load(self.route_id, traffic_seed)
+        self._frame = self.backend.reset()
+        self._steps = 0
+        cap = self.backend.scenario.max_steps
+        # leaderboard-style route timeout: generous time for the route length at a low mean speed
+        self._max_steps = cap if cap is not None else int((route.length / 2.0 + 60.0) * 20)
+        return self._obs(), {"route_length_m": route.length, "traffic_seed": traffic_seed}
+
+    def step(self, action):
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (3,):
+            raise ConfigError(f"action must have 3 values [steer, throttle, brake], got shape {np.shape(action)}")
+        control = VehicleControl.clipped(throttle=a[1], steer=a[0], brake=a[2])
+        before = self.backend.world.progress.route.s[self.backend.world.progress.index]
+        self._frame, ev = self.backend.step(control)
+        self._steps += 1
+        after = self.backend.world.progress.route.s[self.backend.world.progress.index]
+        reward = float(after - before) - 10.0 * (len(ev.collisions) + len(ev.red_lights))
+        crashed = any(c.kind in ("vehicle", "pedestrian") for c in ev.collisions)
+        terminated = bool(ev.route_done or crashed or ev.off_route_m > DEVIATION_M)
+        truncated = bool(self._steps >= self._max_steps and not terminated)
+        info = {"events": ev.to_dict()}
+        return self._obs(), reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode == "rgb_array" and self._frame is not None:
+            return self._frame.rgb
+        return None
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def register() -> None:
+    if ENV_ID not in gym.registry:
+        gym.register(id=ENV_ID, entry_point="harness.env:FusionDriveEnv")
+
+
+register()

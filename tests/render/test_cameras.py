@@ -1,0 +1,122 @@
+"""Rendered frames: determinism, and night/fog degrading RGB but not thermal (measured contrast of
+pedestrians and vehicles against their surroundings versus distance)."""
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from harness.backends.embedded import EmbeddedBackend
+from harness.render.renderer import Renderer, SceneState
+from harness.rig import Rig
+from harness.semantics import Sem
+from harness.sensors.thermal import ThermalCamera
+from harness.weather import PRESETS
+from harness.world.world import ActorView
+
+DISTANCES = (10.0, 20.0, 35.0, 50.0)
+
+
+def test_same_seed_gives_bit_identical_frames_and_events(gl_ok, small_scenario):
+    runs = []
+    for _ in range(2):
+        be = EmbeddedBackend(small_scenario)
+        be.load("0", 5)
+        frames = [be.reset()]
+        drive = __import__("harness.world.autopilot", fromlist=["RouteFollower"]).RouteFollower(be.world)
+        events = []
+        for _ in range(40):
+            f, e = be.step(drive())
+            frames.append(f)
+            events.append(e)
+        be.close()
+        runs.append((frames, events))
+    (fa, ea), (fb, eb) = runs
+    assert ea == eb
+    for a, b in zip(fa, fb):
+        np.testing.assert_array_equal(a.rgb, b.rgb)
+        np.testing.assert_array_equal(a.thermal, b.thermal)
+        np.testing.assert_array_equal(a.privileged.semantic, b.privileged.semantic)
+    assert not np.array_equal(fa[0].rgb, fa[-1].rgb), "the camera did not move"
+    assert fa[-1].privileged.clean_rgb.shape == fa[-1].rgb.shape
+
+
+@pytest.fixture(scope="module")
+def stage(town05):
+    """A straight arterial lane; targets placed on it at known distances ahead of the ego."""
+    lane = max((l for l in town05.lanes if not l.is_connector), key=lambda l: l.length)
+    p0, p1 = lane.polyline[0], lane.polyline[-1]
+    d = (p1 - p0) / np.linalg.norm(p1 - p0)
+    return town05, p0 + d * 5.0, d
+
+
+def _scene(stage, kind: str, dist: float) -> SceneState:
+    town, ego, d = stage
+    yaw = float(np.arctan2(d[1], d[0]))
+    right = np.array([-d[1], d[0]])
+    if kind == "pedestrian":
+        xy, size, sem = ego + d * dist + right * 0.8, (0.5, 0.6, 1.75), Sem.PEDESTRIAN
+    else:
+        xy, size, sem = ego + d * dist, (4.6, 1.9, 1.5), Sem.CAR
+    actors = ActorView(np.array([xy]), np.array([yaw + 1.2]), np.array([size]), np.array([int(sem)]), np.array([4242]),
+                       np.array([[0.8, 0.78, 0.75]]), np.array([0]))  # light clothing / a silver car
+    return SceneState((float(ego[0]), float(ego[1])), yaw, actors, np.zeros(len(town.signals), np.uint8), 11, 0.0)
+
+
+def _contrast(image: np.ndarray, mask: np.ndarray) -> float:
+    """|mean(target) - mean(ring around it)| in [0, 1] units of the 8-bit image."""
+    if mask.sum() < 3:
+        return 0.0
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~mask
+    img = image.astype(np.float64) / 255.0
+    if img.ndim == 3:
+        img = img @ np.array([0.299, 0.587, 0.114])
+    return float(abs(img[mask].mean() - img[ring].mean()))
+
+
+@pytest.fixture(scope="module")
+def contrasts(stage):
+    rig = Rig()
+    renderer = Renderer(stage[0], rig)
+    out = {}
+    try:
+        for preset in ("clear_noon", "night", "fog"):
+            weather = PRESETS[preset]
+            for kind in ("pedestrian", "vehicle"):
+                for dist in DISTANCES:
+                    scene = _scene(stage, kind, dist)
+                    views = renderer.render_rgb(scene, weather)
+                    ids = renderer.render_ids(scene)
+                    th = ThermalCamera(rig.thermal, seed=0)(ids.semantic, ids.instance, ids.depth, weather,
+                                                           np.random.default_rng(0))
+                    out[preset, kind, dist] = (_contrast(views.rgb, views.instance == 4242),
+                                               _contrast(th.image, ids.instance == 4242))
+    finally:
+        renderer.close()
+    return out
+
+
+def _mean(c, preset, cam, dists=DISTANCES):
+    return float(np.mean([c[preset, k, d][cam] for k in ("pedestrian", "vehicle") for d in dists]))
+
+
+def test_targets_are_visible_in_clear_weather(contrasts):
+    assert _mean(contrasts, "clear_noon", 0) > 0.08
+    assert _mean(contrasts, "clear_noon", 1) > 0.08
+
+
+def test_night_and_fog_degrade_rgb_far_more_than_thermal(contrasts):
+    far = DISTANCES[2:]  # beyond the reach of low beams
+    for preset in ("night", "fog"):
+        rgb_ratio = _mean(contrasts, preset, 0, far) / _mean(contrasts, "clear_noon", 0, far)
+        th_ratio = _mean(contrasts, preset, 1, far) / _mean(contrasts, "clear_noon", 1, far)
+        assert rgb_ratio < 0.5, f"{preset}: RGB kept {rgb_ratio:.2f} of its clear-day contrast"
+        assert th_ratio > 0.6, f"{preset}: thermal kept only {th_ratio:.2f} of its clear-day contrast"
+        assert th_ratio > 2 * rgb_ratio
+
+
+def test_fog_contrast_falls_with_distance_in_rgb(contrasts):
+    near = np.mean([contrasts["fog", k, DISTANCES[0]][0] for k in ("pedestrian", "vehicle")])
+    far = np.mean([contrasts["fog", k, DISTANCES[-1]][0] for k in ("pedestrian", "vehicle")])
+    assert near > 2 * far

@@ -1,0 +1,75 @@
+"""The command line: outputs, JSON lines, and one clear error line for bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_subcommands():
+    out = run("--help").stdout
+    for cmd in ("render", "bench-sim", "routes", "scenarios"):
+        assert cmd in out
+
+
+def test_render_writes_the_views(gl_ok, tmp_path):
+    r = run("render", "--scenario", "night_fog_town01", "--route", "1", "--step", "30", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    assert info["frame"] == 30
+    for name in ("rgb.png", "thermal.png", "clean_rgb.png", "semantic.png"):
+        assert Image.open(tmp_path / name).size == (320, 160)
+    ids = np.load(tmp_path / "semantic_ids.npy")
+    assert ids.dtype == np.uint8 and ids.shape == (160, 320) and 1 in ids  # road visible
+
+
+def test_bench_sim_prints_a_json_line(gl_ok):
+    r = run("bench-sim", "--scenario", "clear_town01", "--steps", "10", "--repeats", "1", "--warmup", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["size"] == "320x160" and res["steps_per_s"] > 0 and res["vehicles"] > 0
+
+
+def _bad_yaml(tmp_path, text):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+ROUTES = str(REPO / "scenarios" / "routes" / "town05.xml")
+
+
+@pytest.mark.parametrize(
+    "make_args, expect",
+    [
+        (lambda t: ["render", "--scenario", "no_such_scenario", "--out", str(t)], "no_such_scenario"),
+        (lambda t: ["render", "--scenario", _bad_yaml(t, "town: [unclosed\n"), "--out", str(t)], "bad.yaml"),
+        (lambda t: ["render", "--scenario", _bad_yaml(t, f"town: town99\nroutes: {ROUTES}\n"), "--out", str(t)], "town"),
+        (lambda t: ["render", "--scenario", _bad_yaml(t, f"town: town05\nroutes: {ROUTES}\nweather: {{preset: fgo}}\n"), "--out", str(t)], "preset"),
+        (lambda t: ["render", "--scenario", _bad_yaml(t, f"town: town05\nroutes: {ROUTES}\ntraffic: {{vehicles: -3}}\n"), "--out", str(t)], "traffic.vehicles"),
+        (lambda t: ["render", "--scenario", _bad_yaml(t, f"town: town05\nroutes: {ROUTES}\nwether: {{}}\n"), "--out", str(t)], "wether"),
+        (lambda t: ["render", "--scenario", _bad_yaml(t, f"town: town05\nroutes: {t}/missing.xml\n"), "--out", str(t)], "missing.xml"),
+        (lambda t: ["render", "--scenario", "fog_town05", "--route", "999", "--out", str(t)], "999"),
+        (lambda t: ["render", "--scenario", "fog_town05", "--step", "-4", "--out", str(t)], "--step"),
+        (lambda t: ["bench-sim", "--scenario", "fog_town05", "--size", "320by160"], "WIDTHxHEIGHT"),
+        (lambda t: ["bench-sim", "--scenario", "fog_town05", "--steps", "0"], "positive integer"),
+        (lambda t: ["routes", "--town", "town77", "--out", str(t / "r.xml")], "town77"),
+    ],
+)
+def test_bad_input_gives_one_clear_error_line(tmp_path, make_args, expect):
+    r = run(*make_args(tmp_path))
+    assert r.returncode != 0
+    lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
+    assert expect in lines[-1], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "rgb.png").exists()
