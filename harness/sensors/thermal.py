@@ -60,7 +60,7 @@ SKY_DEPTH_M = 1e4  # [m] pixels this far or farther are sky
 COUNTS_MAX = 16383  # 14-bit raw output
 COUNTS_SPAN_K = (213.15, 423.15)  # [K] temperatures mapped to counts 0 and COUNTS_MAX
 NUC_REFERENCE_K = 300.0  # [K] shutter temperature of the last flat-field correction: no gain FPN error there
-FPN_OFFSET_SPAN_K = 20.0  # [K] offset FPN is the gain FPN acting on this scene-to-shutter contrast
+FPN_OFFSET_SPAN_K = 10.0  # [K] offset FPN = gain FPN on this contrast (0.05 K at 0.5 %: about one NETD)
 FPN_COLUMN_SHARE = 0.5  # [-] column-amplifier offsets relative to the per-pixel offset FPN
 MIN_AGC_SPAN_K = 1.0  # [K] AGC never stretches less than this (caps the gain on a uniform scene)
 AGC_MIN_SAMPLES = 4096  # histogram every pixel when a 2x2 subsample would hold fewer
