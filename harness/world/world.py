@@ -84,7 +84,6 @@ class World:
                     self.props.append(prop)
                 inst += 2
             elif ev.kind == "stopped_vehicle":
-                _, _, lid = route_pose(self.route, ev.route_m)
                 a.vehicle = self._spawn_on_route(ev.route_m, 0.0, frozen=True)
             self.active.append(a)
         self._contacts: set[int] = set()
@@ -99,7 +98,6 @@ class World:
         Vehicles already within 12 m there are moved out of the way (sent to the back of the queue)."""
         p, h, lid = route_pose(self.route, route_m)
         veh = self.vehicles
-        lane = self.town.lanes[lid]
         s, _, _ = self.town.lane_set.project(lid, p)
         clash = np.flatnonzero(np.hypot(*(veh.xy - p).T) < 12.0) if veh.n else []
         i = int(clash[0]) if len(clash) else self._grow_vehicles()
@@ -118,7 +116,6 @@ class World:
         veh._update_pose()
         for j in clash[1:] if len(clash) else []:
             veh.s[j] = max(0.0, veh.s[j] - 25.0)
-        del lane
         return i
 
     def _grow_vehicles(self) -> int:
