@@ -17,7 +17,6 @@ import numpy as np
 
 from harness.errors import TownError
 from harness.world.geometry import PolylineSet, bezier, right_of
-from harness.world.towns import TOWN_NAMES  # noqa: F401 (see below)
 
 ARM_VECTORS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # E, S, W, N in CARLA frame
 STOP_LINE_BACK_M = 5.0  # stop line this far before the junction box (a 4 m crosswalk lies between)
@@ -54,7 +53,6 @@ TOWN_SPECS: dict[str, TownSpec] = {
                        arterial_cols=(1, 3, 5), arterial_rows=(1, 4), building_height_m=(10.0, 45.0)),
 }
 # harness.world.towns.TOWN_NAMES lists these names without importing numpy; a test keeps them equal.
-del TOWN_NAMES
 
 
 @dataclass
@@ -161,6 +159,11 @@ class Town:
     def __post_init__(self) -> None:
         self.lane_set = PolylineSet([l.polyline for l in self.lanes])
         self.lane_lengths = self.lane_set.lengths
+        # per-lane attributes as arrays, for vectorised traffic
+        self.lane_speed_limit = np.array([l.speed_limit for l in self.lanes])  # [m/s]
+        self.lane_stop_s = np.array([np.nan if l.stop_s is None else l.stop_s for l in self.lanes])  # [m], nan: none
+        self.lane_signal = np.array([l.signal for l in self.lanes], dtype=np.int64)  # -1: unsignalised
+        self.lane_is_turn = np.array([l.turn in ("left", "right") for l in self.lanes])
         self._lane_grid = _LaneGrid(self)
 
     @property

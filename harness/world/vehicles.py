@@ -82,7 +82,7 @@ class Vehicles:
         self.length, self.width, self.height = dims[:, 0], dims[:, 1], dims[:, 2]
         self.sem = np.array([int(VEHICLE_KINDS[KIND_NAMES[k]][0]) for k in self.kind], dtype=np.int64)
         self.desire = rng.uniform(0.85, 1.1, n)  # fraction of the speed limit this driver wants
-        self.v = self.desire * np.array([town.lanes[l].speed_limit for l in lanes]) * 0.5 if n else np.zeros(0)
+        self.v = self.desire * town.lane_speed_limit[self.lane] * 0.5
         self.color = rng.uniform(0.05, 0.9, (n, 3)) * rng.choice([0.3, 1.0], (n, 1))
         self.instance = first_instance + np.arange(n, dtype=np.int64)
         self.braking = np.zeros(n, dtype=bool)
@@ -164,10 +164,9 @@ class Vehicles:
         gap = np.where(use_stop, stop_gap, gap)
         lead_v = np.where(use_stop, 0.0, lead_v)
 
-        v0 = self.desire * self.town_speed_limit(lanes[:, 0]) * 1.0
-        v0 = np.minimum(v0, self.speed_cap)
+        v0 = np.minimum(self.desire * self.town.lane_speed_limit[lanes[:, 0]], self.speed_cap)
         # slow before a turn connector
-        nxt_turn = np.array([self.town.lanes[l].turn in ("left", "right") for l in lanes[:, 1]])
+        nxt_turn = self.town.lane_is_turn[lanes[:, 1]]
         dist_to_next = start[:, 1]
         v0 = np.where(nxt_turn & (dist_to_next < 30.0), np.minimum(v0, 6.0 + dist_to_next * 0.25), v0)
         v = self.v
@@ -192,17 +191,9 @@ class Vehicles:
                 self.lane[i] = self.paths[i][0]
         self._update_pose()
 
-    def town_speed_limit(self, lane_ids: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "_limits"):
-            self._limits = np.array([l.speed_limit for l in self.town.lanes])
-            self._stop_s = np.array([np.nan if l.stop_s is None else l.stop_s for l in self.town.lanes])
-            self._signal = np.array([l.signal for l in self.town.lanes])
-        return self._limits[lane_ids]
-
     def _stop_gap(self, lanes: np.ndarray, start: np.ndarray, front: np.ndarray, states: np.ndarray) -> np.ndarray:
-        self.town_speed_limit(lanes[:, 0])
-        stop_s = self._stop_s[lanes]  # (n, H)
-        sig = self._signal[lanes]
+        stop_s = self.town.lane_stop_s[lanes]  # (n, H)
+        sig = self.town.lane_signal[lanes]
         state = np.where(sig >= 0, states[np.maximum(sig, 0)], GREEN)
         dist = start + stop_s - front[:, None]  # from front bumper to the stop line
         # a yellow is only obeyed where the car can still stop comfortably

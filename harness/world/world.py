@@ -56,6 +56,7 @@ class World:
         self.events_spec = events
         self.ego_params = ego
         self._ready = False
+        self._view: ActorView | None = None
         self._static = _static_obstacles(town)
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -91,6 +92,7 @@ class World:
         self._red_done: set[int] = set()
         self.blocked_s = 0.0
         self.completion = 0.0
+        self._view: ActorView | None = None
         self._ready = True
 
     def _spawn_on_route(self, route_m: float, speed: float, frozen: bool) -> int:
@@ -137,6 +139,7 @@ class World:
         if not self._ready:
             raise WrongOrderError("World.step() called before World.reset(); call reset() first")
         prev = self.ego
+        self._view = None
         self.ego = step_ego(prev, control, self.ego_params, DT)
         collisions = self._collide(prev)
         self.t += DT
@@ -146,6 +149,7 @@ class World:
         obs_xy, obs_v, obs_r, obs_id = self._obstacles()
         self.vehicles.step(DT, self.signal_states, obs_xy, obs_v, obs_r, obs_id)
         self.pedestrians.step(DT, self.t, self.signals)
+        self._view = None  # actors moved
         xy = np.array([self.ego.x, self.ego.y])
         dist = math.hypot(self.ego.x - prev.x, self.ego.y - prev.y)
         red = self._red_lights(prev, xy)
@@ -294,6 +298,17 @@ class World:
 
     # -- views for sensors and agents -----------------------------------------------------------
     def actor_view(self, include_ego: bool = True) -> ActorView:
+        """Every actor's pose, size, class, id, colour and light flags; the ego comes first.
+        Built once per state and shared by collisions, sensors and the autopilot."""
+        if self._view is None:
+            self._view = self._build_view()
+        view = self._view
+        if include_ego:
+            return view
+        return ActorView(*(getattr(view, f)[1:] for f in ActorView.__dataclass_fields__))
+
+    def _build_view(self) -> ActorView:
+        include_ego = True
         v, p = self.vehicles, self.pedestrians
         parts = []
         if include_ego:

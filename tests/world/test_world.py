@@ -47,7 +47,6 @@ def test_step_before_reset_says_the_fix(town05):
 
 def test_npc_vehicles_keep_apart_and_stop_at_red(town05):
     w = _world(town05, 1, vehicles=60, pedestrians=0)
-    stop_s = w.vehicles._stop_s if hasattr(w.vehicles, "_stop_s") else None
     for _ in range(600):
         prev_lane, prev_s = w.vehicles.lane.copy(), w.vehicles.s.copy()
         w.step(VehicleControl(brake=1.0))
@@ -55,10 +54,10 @@ def test_npc_vehicles_keep_apart_and_stop_at_red(town05):
         d = np.hypot(v.xy[:, None, 0] - v.xy[None, :, 0], v.xy[:, None, 1] - v.xy[None, :, 1])
         np.fill_diagonal(d, np.inf)
         assert d.min() > 2.0, "two NPC vehicles overlap"
-        stop_s = v._stop_s
+        stop_s = town05.lane_stop_s
         same = v.lane == prev_lane
         sl = stop_s[v.lane]
-        sig = v._signal[v.lane]
+        sig = town05.lane_signal[v.lane]
         crossed = same & np.isfinite(sl) & (prev_s + v.length / 2 < sl) & (v.s + v.length / 2 >= sl + 0.5)
         red = np.where(sig >= 0, w.signal_states[np.maximum(sig, 0)] == RED, False)
         assert not (crossed & red).any(), "an NPC ran a red light"
