@@ -13,6 +13,7 @@ in vec3 i_ids;      // sem override (<0 keeps vertex sem), instance id, flags
 uniform mat4 view_proj;
 uniform mat4 view;
 uniform float instanced;
+invariant gl_Position;  // the depth pre-pass and the shading pass must agree bit for bit
 out vec3 v_world; out vec3 v_normal; out vec3 v_color; out float v_depth;
 flat out int v_sem; flat out int v_inst; flat out int v_flags; out vec4 v_aux;
 void main() {
@@ -176,6 +177,12 @@ void main() {
 }
 """
 
+DEPTH_FRAGMENT = """
+#version 330
+void main() {}
+"""
+
+# The sky is drawn after the scene at depth 1.0 with a <= test: it lands only where nothing else did.
 SKY_VERTEX = """
 #version 330
 uniform mat4 inv_view_proj;
@@ -196,7 +203,7 @@ in vec2 v_ndc;
 layout(location = 0) out uint o_sem;
 layout(location = 1) out int o_inst;
 layout(location = 2) out float o_depth;
-void main() { o_sem = 11u; o_inst = 0; o_depth = 1.0e4; gl_FragDepth = 1.0; }
+void main() { o_sem = 11u; o_inst = 0; o_depth = 1.0e4; }
 """
 
 SKY_RGB_FRAGMENT = """
@@ -222,6 +229,6 @@ void main() {
     rgb += noise_sigma * sqrt(max(rgb, vec3(0.02))) * texelFetch(noise_tex, (ivec2(gl_FragCoord.xy) + noise_offset) & 255, 0).rgb;
     o_rgb = vec4(clamp(rgb, 0.0, 1.0), 1.0);
     o_clean = vec4(tonemap(mix(vec3(0.55, 0.7, 0.95), vec3(0.2, 0.4, 0.85), pow(up, 0.5)) * 1.1), 1.0);
-    o_sem = 11u; o_inst = 0; o_depth = 1.0e4; gl_FragDepth = 1.0;
+    o_sem = 11u; o_inst = 0; o_depth = 1.0e4;
 }
 """
