@@ -87,22 +87,34 @@ class MeshBuilder:
         return np.concatenate(self.chunks) if self.chunks else np.zeros((0, FLOATS), np.float32)
 
 
-def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int], tuple[int, int]], np.ndarray]:
-    """Static town mesh sorted by tile: (vertices (N, FLOATS), tile -> (first, count), lamp xyz (L, 3))."""
-    per_tile: dict[tuple[int, int], MeshBuilder] = {}
+GROUND_TILE = (-1, 0, 0)  # layer -1: always drawn
+LARGE, SMALL = 0, 1  # tile layers: roads, blocks, buildings | poles, lamps, signals, trees
 
-    def mb(x: float, y: float) -> MeshBuilder:
-        key = (int(math.floor(x / TILE_M)), int(math.floor(y / TILE_M)))
+
+def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int, int], tuple[int, int]], np.ndarray]:
+    """Static town mesh sorted by (layer, tile): vertices (N, FLOATS), (layer, tx, ty) -> (first,
+    count), street-lamp positions (L, 3). Small props sit in their own layer so the renderer can
+    stop drawing them at a shorter distance, where they would be under a pixel anyway."""
+    per_tile: dict[tuple[int, int, int], MeshBuilder] = {}
+
+    def mb(x: float, y: float, layer: int = LARGE) -> MeshBuilder:
+        key = (layer, int(math.floor(x / TILE_M)), int(math.floor(y / TILE_M)))
         return per_tile.setdefault(key, MeshBuilder())
 
     spec = town.spec
     kerb = spec.kerb_m
-    # ground far around the town
-    x0, y0, x1, y1 = town.bounds
+    # ground around the town: a ring outside the outer roads (inside, roads and blocks cover it;
+    # a full plane under them would only add overdraw)
+    ix0 = town.xs[0] - town.junctions[0].half_x + 2.0
+    iy0 = town.ys[0] - town.junctions[0].half_y + 2.0
+    ix1 = town.xs[-1] + town.junctions[-1].half_x - 2.0
+    iy1 = town.ys[-1] + town.junctions[-1].half_y - 2.0
+    ox0, oy0, ox1, oy1 = town.bounds[0] - 400.0, town.bounds[1] - 400.0, town.bounds[2] + 400.0, town.bounds[3] + 400.0
     g = MeshBuilder()
-    big = 400.0
-    g.quad((x0 - big, y0 - big, -0.02), (x1 + big, y0 - big, -0.02), (x1 + big, y1 + big, -0.02), (x0 - big, y1 + big, -0.02),
-           GRASS, Sem.TERRAIN, normal=np.array([0, 0, 1.0]))
+    up = np.array([0, 0, 1.0])
+    for (a, b, c, d) in (((ox0, oy0), (ox1, oy0), (ox1, iy0), (ox0, iy0)), ((ox0, iy1), (ox1, iy1), (ox1, oy1), (ox0, oy1)),
+                         ((ox0, iy0), (ix0, iy0), (ix0, iy1), (ox0, iy1)), ((ix1, iy0), (ox1, iy0), (ox1, iy1), (ix1, iy1))):
+        g.quad((*a, -0.02), (*b, -0.02), (*c, -0.02), (*d, -0.02), GRASS, Sem.TERRAIN, normal=up)
     ground = g.array()
     # roads, split along their length so tiles stay small
     for r in town.roads:
@@ -135,28 +147,28 @@ def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int], tuple[in
                Sem.TERRAIN, normal=np.array([0, 0, 1.0]))
     for b in town.buildings:
         mb(*b.center).box(b.center[0], b.center[1], kerb, b.size[0], b.size[1], b.size[2], math.radians(b.yaw_deg),
-                          b.color, b.sem, facade=b.windows)
+                          b.color, b.sem, facade=b.windows, top=False)  # roofs: never seen from the street
     for x, y, h in town.trees:
-        m = mb(x, y)
+        m = mb(x, y, SMALL)
         m.box(x, y, kerb, 0.35, 0.35, h * 0.45, 0.0, TRUNK, Sem.VEGETATION, top=False)
         _crown(m, x, y, kerb + h * 0.4, h * 0.6, h * 0.28)
     lamp_xyz = []
     for px, py, lx, ly in town.lamps:
-        m = mb(px, py)
+        m = mb(px, py, SMALL)
         m.box(px, py, kerb, 0.2, 0.2, 7.0, 0.0, POLE, Sem.POLE, top=False)
         arm_yaw = math.atan2(ly - py, lx - px)
-        m.box((px + lx) / 2, (py + ly) / 2, 6.9, math.hypot(lx - px, ly - py) + 0.2, 0.12, 0.12, arm_yaw, POLE, Sem.POLE)
-        m.box(lx, ly, 6.75, 0.6, 0.3, 0.15, arm_yaw, (1.0, 0.95, 0.8), Sem.POLE, material_top=0.0)
+        # tops of the arm and housing face the sky, away from every camera: left out
+        m.box((px + lx) / 2, (py + ly) / 2, 6.9, math.hypot(lx - px, ly - py) + 0.2, 0.12, 0.12, arm_yaw, POLE, Sem.POLE, top=False)
+        m.box(lx, ly, 6.75, 0.6, 0.3, 0.15, arm_yaw, (1.0, 0.95, 0.8), Sem.POLE, top=False)
         # the bulb faces down: a small emissive quad under the housing
         m.quad((lx - 0.25, ly - 0.12, 6.74), (lx + 0.25, ly - 0.12, 6.74), (lx + 0.25, ly + 0.12, 6.74), (lx - 0.25, ly + 0.12, 6.74),
                (1.0, 0.9, 0.7), Sem.POLE, (5, 0, 0, 0), normal=np.array([0, 0, -1.0]))
         lamp_xyz.append((lx, ly, 6.7))
     for sig in town.signals:
-        _signal(mb(*sig.pole), sig, kerb)
-    tiles: dict[tuple[int, int], tuple[int, int]] = {}
+        _signal(mb(*sig.pole, SMALL), sig, kerb)
+    tiles: dict[tuple[int, int, int], tuple[int, int]] = {GROUND_TILE: (0, len(ground))}
     arrays = [ground]
     first = len(ground)
-    tiles[(-10_000, -10_000)] = (0, len(ground))  # always drawn
     for key in sorted(per_tile):
         a = per_tile[key].array()
         tiles[key] = (first, len(a))
@@ -185,7 +197,7 @@ def _signal(m: MeshBuilder, sig, kerb: float) -> None:
     hx, hy, hz = sig.head
     m.box(px, py, kerb, 0.25, 0.25, hz + 0.6, 0.0, POLE, Sem.POLE, top=False)
     arm_yaw = math.atan2(hy - py, hx - px)
-    m.box((px + hx) / 2, (py + hy) / 2, hz + 0.5, math.hypot(hx - px, hy - py), 0.15, 0.15, arm_yaw, POLE, Sem.POLE)
+    m.box((px + hx) / 2, (py + hy) / 2, hz + 0.5, math.hypot(hx - px, hy - py), 0.15, 0.15, arm_yaw, POLE, Sem.POLE, top=False)
     face = math.radians(sig.facing_deg)
     m.box(hx, hy, hz - 0.55, 0.35, 0.45, 1.1, face, HOUSING, Sem.TRAFFIC_LIGHT)
     f = np.array([math.cos(face), math.sin(face), 0.0])

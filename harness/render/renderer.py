@@ -17,13 +17,14 @@ import numpy as np
 from harness.errors import RenderError
 from harness.render import shaders
 from harness.render.camera import camera_world_pose, projection_matrix, view_matrix
-from harness.render.meshes import FLOATS, ROAD_MARK, TILE_M, build_static, unit_pedestrian, unit_vehicle
+from harness.render.meshes import GROUND_TILE, ROAD_MARK, SMALL, TILE_M, build_static, unit_pedestrian, unit_vehicle
 from harness.rig import CameraSpec, Rig
 from harness.semantics import Sem
 from harness.weather import Weather
 from harness.world.town import Town
 
 DRAW_DISTANCE_M = 220.0
+PROP_DISTANCE_M = 100.0  # poles, lamps, signal heads and trees: under a pixel or two beyond this
 ACTOR_DISTANCE_M = 160.0
 VERTEX_FORMAT = "3f 3f 3f 1f 4f"
 INSTANCE_FORMAT = "3f 3f 3f 3f/i"
@@ -124,8 +125,9 @@ class Renderer:
         self.signal_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.fbo_rgb, self.depth_rgb = self._fbo(rig.rgb, rgb=True)
         self.fbo_ids, self.depth_ids = self._fbo(rig.thermal.camera, rgb=False)
-        self.tile_keys = [k for k in self.tiles if k != (-10_000, -10_000)]
-        self.tile_centres = np.array([((k[0] + 0.5) * TILE_M, (k[1] + 0.5) * TILE_M) for k in self.tile_keys]).reshape(-1, 2)
+        self.tile_keys = [k for k in self.tiles if k != GROUND_TILE]
+        self.tile_layer = np.array([k[0] for k in self.tile_keys])
+        self.tile_centres = np.array([((k[1] + 0.5) * TILE_M, (k[2] + 0.5) * TILE_M) for k in self.tile_keys]).reshape(-1, 2)
 
     def _vao(self, prog, vbo, inst):
         return self.ctx.vertex_array(prog, [(vbo, VERTEX_FORMAT, *VERTEX_ATTRS), (inst, INSTANCE_FORMAT, *INSTANCE_ATTRS)], skip_errors=True)
@@ -143,15 +145,17 @@ class Renderer:
 
     # -- drawing -------------------------------------------------------------------------------
     def _visible_ranges(self, cam_pos: np.ndarray, yaw: float, hfov: float, max_dist: float) -> list[tuple[int, int]]:
+        """(first, count) vertex ranges of the tiles whose bounding circle meets the view wedge."""
         d = self.tile_centres - cam_pos[:2]
         dist = np.hypot(d[:, 0], d[:, 1])
         fwd = np.array([math.cos(yaw), math.sin(yaw)])
-        radius = TILE_M * 0.75
-        ahead = d @ fwd > -radius
+        radius = TILE_M / math.sqrt(2.0)
         ang = np.abs(np.arctan2(d[:, 0] * -fwd[1] + d[:, 1] * fwd[0], d @ fwd))
-        in_fov = (ang < math.radians(hfov) / 2 + 0.35) | (dist < radius * 1.5)
-        keep = np.flatnonzero((dist < max_dist + radius) & ahead & in_fov)
-        ranges = sorted([self.tiles[(-10_000, -10_000)]] + [self.tiles[self.tile_keys[k]] for k in keep])
+        slack = np.arcsin(np.clip(radius / np.maximum(dist, 1e-6), 0.0, 1.0))
+        in_fov = (ang < math.radians(hfov) / 2 + slack) | (dist < radius)
+        reach = np.where(self.tile_layer == SMALL, min(max_dist, PROP_DISTANCE_M), max_dist) + radius
+        keep = np.flatnonzero((dist < reach) & in_fov)
+        ranges = sorted([self.tiles[GROUND_TILE]] + [self.tiles[self.tile_keys[k]] for k in keep])
         merged: list[list[int]] = []
         for first, count in ranges:
             if merged and merged[-1][0] + merged[-1][1] == first:
