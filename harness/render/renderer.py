@@ -218,7 +218,9 @@ class Renderer:
         if kind == "ids":
             fbo.use()
             self._geometry("ids", prog, vp, view, ranges, counts)
+            ctx.depth_func = "<="  # the sky sits exactly on the cleared depth 1.0
             self.vaos["ids"]["sky"].render(moderngl.TRIANGLES, vertices=3)
+            ctx.depth_func = "<"
             return
         _w(self.sky_rgb, "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
         self._geometry("depth", self.prog_depth, vp, view, ranges, counts)

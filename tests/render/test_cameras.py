@@ -120,3 +120,19 @@ def test_fog_contrast_falls_with_distance_in_rgb(contrasts):
     near = np.mean([contrasts["fog", k, DISTANCES[0]][0] for k in ("pedestrian", "vehicle")])
     far = np.mean([contrasts["fog", k, DISTANCES[-1]][0] for k in ("pedestrian", "vehicle")])
     assert near > 2 * far
+
+
+def test_no_state_leaks_between_frames(stage):
+    """Every pixel of every output is rewritten each frame (sky included): A, B, A gives A twice."""
+    renderer = Renderer(stage[0], Rig())
+    try:
+        a, b = _scene(stage, "pedestrian", 10.0), _scene(stage, "vehicle", 35.0)
+        outs = []
+        for scene, weather in ((a, PRESETS["clear_noon"]), (b, PRESETS["night_fog"]), (a, PRESETS["clear_noon"])):
+            v, i = renderer.render_rgb(scene, weather), renderer.render_ids(scene)
+            outs.append((v.rgb, v.clean, v.semantic, v.instance, v.depth, i.semantic, i.instance, i.depth))
+        for first, again in zip(outs[0], outs[2]):
+            np.testing.assert_array_equal(first, again)
+        assert (outs[0][5] == Sem.SKY).any() and (outs[0][7][outs[0][5] == Sem.SKY] >= 1e4).all()
+    finally:
+        renderer.close()
