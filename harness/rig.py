@@ -68,7 +68,9 @@ class ThermalSpec:
     blur_sigma_px: float = 0.7  # [px] optics + detector blur at the thermal camera's resolution
     agc_low_pct: float = 1.0  # [%] automatic gain control: percentile mapped to 0
     agc_high_pct: float = 99.5  # [%] percentile mapped to 255
-    agc_smoothing: float = 0.8  # [0..1) weight of the previous frame's AGC range (temporal smoothing)
+    agc_smoothing: float = 0.8  # [0..1) weight of the previous frame's AGC mapping (temporal smoothing)
+    agc_mode: str = "plateau"  # "plateau": plateau histogram equalisation (FLIR's default) | "linear": percentile window
+    agc_plateau_pct: float = 5.0  # [%] most pixels one 0.16 K histogram bin may claim ("plateau" mode)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.netd_mk <= 2000.0:
@@ -81,6 +83,10 @@ class ThermalSpec:
             raise ConfigError(
                 f"thermal AGC percentiles need 0 <= low < high <= 100, got {self.agc_low_pct}, {self.agc_high_pct}"
             )
+        if self.agc_mode not in ("plateau", "linear"):
+            raise ConfigError(f"thermal agc_mode must be 'plateau' or 'linear', got {self.agc_mode!r}")
+        if not 0.1 <= self.agc_plateau_pct <= 100.0:
+            raise ConfigError(f"thermal agc_plateau_pct must be within [0.1, 100] %, got {self.agc_plateau_pct}")
         if not 0.0 <= self.agc_smoothing < 1.0:
             raise ConfigError(f"thermal agc_smoothing must be within [0, 1), got {self.agc_smoothing}")
 

@@ -233,6 +233,8 @@ class ThermalModel(_Partial):
     agc_low_pct: float | None = None
     agc_high_pct: float | None = None
     agc_smoothing: float | None = None
+    agc_mode: Literal["plateau", "linear"] | None = None
+    agc_plateau_pct: float | None = None
 
 
 class RigModel(_Partial):

@@ -42,6 +42,7 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from scipy.integrate import simpson
 
 from harness.errors import ConfigError
@@ -450,10 +451,12 @@ class ThermalCamera:
         self._min_span = MIN_AGC_SPAN_K * per_kelvin  # [counts]
         self._low_q, self._high_q = spec.agc_low_pct / 100.0, spec.agc_high_pct / 100.0  # [0..1]
         self._agc: tuple[float, float] | None = None
+        self._cdf: np.ndarray | None = None  # plateau AGC: smoothed cumulative histogram
 
     def reset(self) -> None:
-        """Forget the AGC range (new episode); the fixed pattern stays, it belongs to the camera."""
+        """Forget the AGC state (new episode); the fixed pattern stays, it belongs to the camera."""
         self._agc = None
+        self._cdf = None
 
     def __call__(self, class_ids: np.ndarray, instance_ids: np.ndarray, depth_m: np.ndarray,
                  weather: Weather, rng: np.random.Generator) -> ThermalFrame:
@@ -502,6 +505,38 @@ class ThermalCamera:
         return cv2.min(counts, float(COUNTS_MAX))
 
     def _gain_control(self, counts: np.ndarray) -> np.ndarray:
+        if self.spec.agc_mode == "plateau":
+            return self._plateau_equalise(counts)
+        return self._linear_window(counts)
+
+    def _plateau_equalise(self, counts: np.ndarray) -> np.ndarray:
+        """14-bit counts -> uint8 by plateau histogram equalisation (FLIR's default AGC).
+
+        The histogram has 16-count bins (about 0.16 K); each bin may claim at most
+        ``agc_plateau_pct`` % of the pixels, so a large flat surface (a road, a wall) gets a bounded
+        share of the grey range instead of all of it, and surfaces a kelvin or two apart stay
+        distinguishable at night, when a linear window spanning the cold sky would merge them.
+        The cumulative histogram is smoothed over frames like the linear window is.
+        """
+        sample = counts[::2, ::2] if counts.size >= 4 * AGC_MIN_SAMPLES else counts
+        raw = np.bincount((sample >> PLATEAU_SHIFT).ravel(), minlength=(COUNTS_MAX >> PLATEAU_SHIFT) + 1)
+        occupied = np.flatnonzero(raw)
+        # spread each surface's peak over neighbouring bins first, so that sensor noise flipping a
+        # pixel between two adjacent bins moves it a few grey levels, not a whole plateau
+        hist = gaussian_filter1d(raw.astype(np.float64), PLATEAU_SMOOTH_BINS, mode="constant")
+        plateau = max(1.0, self.spec.agc_plateau_pct / 100.0 * sample.size)
+        cdf = np.cumsum(np.minimum(hist, plateau))
+        cdf = cdf / cdf[-1]
+        if self._cdf is not None:
+            s = self.spec.agc_smoothing
+            cdf = s * self._cdf + (1.0 - s) * cdf
+        self._cdf = cdf
+        # the coldest occupied bin maps to 0, the hottest to 255
+        lo_cdf, hi_cdf = cdf[occupied[0]], cdf[occupied[-1]]
+        lut = np.clip(np.round(255.0 * (cdf - lo_cdf) / max(hi_cdf - lo_cdf, 1e-9)), 0, 255).astype(np.uint8)
+        return lut[counts >> PLATEAU_SHIFT]
+
+    def _linear_window(self, counts: np.ndarray) -> np.ndarray:
         """14-bit counts -> uint8 through the smoothed percentile window.
 
         Percentiles come from a histogram of 4-count bins (0.04 K) over every other row and column
@@ -522,6 +557,10 @@ class ThermalCamera:
         # Window start rounded to a whole count (0.01 K): then two saturating cv2 passes do the map.
         above = cv2.subtract(counts, float(round(lo)))
         return cv2.convertScaleAbs(above, alpha=255.0 / (hi - lo))
+
+
+PLATEAU_SHIFT = 4  # plateau AGC bins of 2**4 counts (~0.16 K)
+PLATEAU_SMOOTH_BINS = 3.0  # [bins] Gaussian spread of the histogram before clipping (~0.5 K)
 
 
 def _random_bit_counts(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

@@ -322,9 +322,10 @@ def test_dry_air_without_fog_extinction_stays_finite():
 # Automatic gain control
 
 
-def test_agc_uses_the_8bit_range():
+@pytest.mark.parametrize("mode", ["plateau", "linear"])
+def test_agc_uses_the_8bit_range(mode):
     for name in ("clear", "night", "fog", "night_fog"):
-        image = render(preset(name)).image
+        image = render(preset(name), spec=uniform_spec(agc_mode=mode)).image
         assert image.min() == 0 and image.max() == 255, name
         assert np.unique(image).size >= 32, name
 
@@ -340,6 +341,24 @@ def test_agc_range_is_smoothed_over_frames_and_reset_forgets_it():
     seasoned.reset()
     again = seasoned(*scene, preset("clear"), np.random.default_rng(1))
     np.testing.assert_array_equal(again.image, fresh.image)
+
+
+def test_plateau_agc_keeps_night_surfaces_apart_that_a_linear_window_merges():
+    """At night road, walls and trees lie within a few kelvin while the sky is 20+ K colder: a
+    linear window spanning the sky squeezes them together; plateau equalisation does not."""
+    ids, _, _ = street()
+    gap = {}
+    for mode in ("plateau", "linear"):
+        image = render(preset("night"), spec=uniform_spec(agc_mode=mode)).image.astype(float)
+        means = [image[ids == c].mean() for c in (Sem.ROAD, Sem.BUILDING, Sem.VEGETATION)]
+        gap[mode] = max(means) - min(means)
+    assert gap["plateau"] > 40 and gap["plateau"] > 2 * gap["linear"], gap
+
+
+def test_plateau_agc_keeps_the_hottest_objects_brightest():
+    ids, _, _ = street()
+    image = render(preset("night")).image.astype(float)
+    assert image[ids == Sem.PEDESTRIAN].mean() > image[ids == Sem.ROAD].mean() > image[ids == Sem.SKY].mean()
 
 
 def test_agc_does_not_blow_up_a_uniform_scene():
