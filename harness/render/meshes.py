@@ -36,7 +36,12 @@ class MeshBuilder:
         self.chunks: list[np.ndarray] = []
 
     def tri(self, pts: np.ndarray, normal, color, sem: int, aux=(0.0, 0.0, 0.0, 0.0)) -> None:
-        """Triangles from ``pts`` (N*3, 3) with one normal/colour/class/aux each (or per vertex)."""
+        """Triangles from ``pts`` (N*3, 3) with one normal/colour/class/aux each (or per vertex).
+
+        ``normal`` says which side is the front. Each triangle is wound so that
+        ``(b - a) x (c - a)`` points away from it: CARLA's frame is left-handed, so the view
+        transform mirrors it and such triangles come out counter-clockwise on screen, GL's front
+        face. The renderer culls back faces."""
         pts = np.asarray(pts, dtype=np.float32).reshape(-1, 3)
         v = np.zeros((len(pts), FLOATS), dtype=np.float32)
         v[:, 0:3] = pts
@@ -44,10 +49,14 @@ class MeshBuilder:
         v[:, 6:9] = color
         v[:, 9] = sem
         v[:, 10:14] = aux
-        self.chunks.append(v)
+        t = v.reshape(-1, 3, FLOATS)
+        face = np.cross(t[:, 1, :3] - t[:, 0, :3], t[:, 2, :3] - t[:, 0, :3])
+        flip = (face * t[:, 0, 3:6]).sum(1) > 0
+        t[flip, 1], t[flip, 2] = t[flip, 2].copy(), t[flip, 1].copy()
+        self.chunks.append(t.reshape(-1, FLOATS))
 
     def quad(self, a, b, c, d, color, sem: int, aux=(0.0, 0.0, 0.0, 0.0), normal=None) -> None:
-        """Quad a-b-c-d (any winding; culling is off)."""
+        """Quad a-b-c-d in any winding; its front is ``normal`` (default: the upward-facing side)."""
         a, b, c, d = (np.asarray(p, dtype=np.float64) for p in (a, b, c, d))
         if normal is None:
             n = np.cross(b - a, d - a)
@@ -61,8 +70,10 @@ class MeshBuilder:
         self.tri(np.array([a, b, c, a, c, d]), n, color, sem, aux)
 
     def box(self, cx: float, cy: float, z0: float, length: float, width: float, height: float, yaw: float,
-            color, sem: int, facade: bool = False, top: bool = True, material_top: float = 0.0) -> None:
-        """Box on the ground plane; ``facade`` gives side faces window coordinates."""
+            color, sem: int, facade: bool = False, top: bool = True, material_top: float = 0.0,
+            bottom: bool = False) -> None:
+        """Box standing at height ``z0``; ``facade`` gives side faces window coordinates. Elevated
+        boxes seen from below (arms, lamp housings) need their ``bottom`` face: back faces are culled."""
         c, s = math.cos(yaw), math.sin(yaw)
         f, r = np.array([c, s, 0.0]), np.array([-s, c, 0.0])
         ctr = np.array([cx, cy, z0])
@@ -82,6 +93,8 @@ class MeshBuilder:
             self.quad(a, b, b + up, a + up, color, sem, aux, normal=n)
         if top:
             self.quad(*(p + up for p in corners), color, sem, (material_top, 0, 0, 0), normal=np.array([0, 0, 1.0]))
+        if bottom:
+            self.quad(*corners, color, sem, normal=np.array([0, 0, -1.0]))
 
     def array(self) -> np.ndarray:
         return np.concatenate(self.chunks) if self.chunks else np.zeros((0, FLOATS), np.float32)
@@ -142,7 +155,8 @@ def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int, int], tup
         for (a, b, c, d) in (((bx0, by0), (bx1, by0), (ix1, iy0), (ix0, iy0)), ((bx1, by0), (bx1, by1), (ix1, iy1), (ix1, iy0)),
                              ((bx1, by1), (bx0, by1), (ix0, iy1), (ix1, iy1)), ((bx0, by1), (bx0, by0), (ix0, iy0), (ix0, iy1))):
             m.quad((*a, kerb), (*b, kerb), (*c, kerb), (*d, kerb), SIDEWALK, Sem.SIDEWALK, normal=np.array([0, 0, 1.0]))
-            m.quad((*a, 0), (*b, 0), (*b, kerb), (*a, kerb), SIDEWALK, Sem.SIDEWALK)
+            out = np.array([(a[0] + b[0]) / 2 - (bx0 + bx1) / 2, (a[1] + b[1]) / 2 - (by0 + by1) / 2, 0.0])
+            m.quad((*a, 0), (*b, 0), (*b, kerb), (*a, kerb), SIDEWALK, Sem.SIDEWALK, normal=out / np.linalg.norm(out))
         m.quad((ix0, iy0, kerb - 0.02), (ix1, iy0, kerb - 0.02), (ix1, iy1, kerb - 0.02), (ix0, iy1, kerb - 0.02), GRASS,
                Sem.TERRAIN, normal=np.array([0, 0, 1.0]))
     for b in town.buildings:
@@ -158,7 +172,8 @@ def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int, int], tup
         m.box(px, py, kerb, 0.2, 0.2, 7.0, 0.0, POLE, Sem.POLE, top=False)
         arm_yaw = math.atan2(ly - py, lx - px)
         # tops of the arm and housing face the sky, away from every camera: left out
-        m.box((px + lx) / 2, (py + ly) / 2, 6.9, math.hypot(lx - px, ly - py) + 0.2, 0.12, 0.12, arm_yaw, POLE, Sem.POLE, top=False)
+        m.box((px + lx) / 2, (py + ly) / 2, 6.9, math.hypot(lx - px, ly - py) + 0.2, 0.12, 0.12, arm_yaw, POLE, Sem.POLE,
+              top=False, bottom=True)
         m.box(lx, ly, 6.75, 0.6, 0.3, 0.15, arm_yaw, (1.0, 0.95, 0.8), Sem.POLE, top=False)
         # the bulb faces down: a small emissive quad under the housing
         m.quad((lx - 0.25, ly - 0.12, 6.74), (lx + 0.25, ly - 0.12, 6.74), (lx + 0.25, ly + 0.12, 6.74), (lx - 0.25, ly + 0.12, 6.74),
@@ -197,9 +212,10 @@ def _signal(m: MeshBuilder, sig, kerb: float) -> None:
     hx, hy, hz = sig.head
     m.box(px, py, kerb, 0.25, 0.25, hz + 0.6, 0.0, POLE, Sem.POLE, top=False)
     arm_yaw = math.atan2(hy - py, hx - px)
-    m.box((px + hx) / 2, (py + hy) / 2, hz + 0.5, math.hypot(hx - px, hy - py), 0.15, 0.15, arm_yaw, POLE, Sem.POLE, top=False)
+    m.box((px + hx) / 2, (py + hy) / 2, hz + 0.5, math.hypot(hx - px, hy - py), 0.15, 0.15, arm_yaw, POLE, Sem.POLE,
+          top=False, bottom=True)
     face = math.radians(sig.facing_deg)
-    m.box(hx, hy, hz - 0.55, 0.35, 0.45, 1.1, face, HOUSING, Sem.TRAFFIC_LIGHT)
+    m.box(hx, hy, hz - 0.55, 0.35, 0.45, 1.1, face, HOUSING, Sem.TRAFFIC_LIGHT, bottom=True)
     f = np.array([math.cos(face), math.sin(face), 0.0])
     r = np.array([-math.sin(face), math.cos(face), 0.0])
     centre = np.array([hx, hy, 0.0]) + f * 0.18

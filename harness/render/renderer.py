@@ -206,7 +206,7 @@ class Renderer:
         view = view_matrix(pos, yaw, pitch, roll)
         vp = projection_matrix(cam) @ view
         ctx = self.ctx
-        ctx.disable(moderngl.CULL_FACE)
+        ctx.enable(moderngl.CULL_FACE)  # meshes are wound front = counter-clockwise on screen
         ctx.enable(moderngl.DEPTH_TEST)
         ranges = self._visible_ranges(pos, yaw, cam.fov, max_dist)
         counts = self._upload_actors(scene, pos, yaw, cam.fov, max_dist)

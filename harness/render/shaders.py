@@ -22,7 +22,8 @@ void main() {
     if (instanced > 0.5) {
         flags = int(i_ids.z + 0.5);
         p = p * i_size;
-        if ((flags & 4) != 0) { p = vec3(p.z - 0.4 * i_size.z, p.y, p.x * 0.5 + 0.25); n = vec3(n.z, n.y, n.x); }
+        // knocked down: rotate 90 deg about the lateral axis (a rotation, not a mirror: culling stays right)
+        if ((flags & 4) != 0) { p = vec3(p.z - 0.4 * i_size.z, p.y, -p.x * 0.5 + 0.25); n = vec3(n.z, n.y, -n.x); }
         float c = cos(i_pose.z), s = sin(i_pose.z);
         p = vec3(c * p.x - s * p.y + i_pose.x, s * p.x + c * p.y + i_pose.y, p.z);
         n = vec3(c * n.x - s * n.y, s * n.x + c * n.y, n.z);

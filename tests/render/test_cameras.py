@@ -136,3 +136,21 @@ def test_no_state_leaks_between_frames(stage):
         assert (outs[0][5] == Sem.SKY).any() and (outs[0][7][outs[0][5] == Sem.SKY] >= 1e4).all()
     finally:
         renderer.close()
+
+
+def test_back_face_culling_hides_nothing_that_should_show(stage):
+    """Meshes are wound for culling; drawing without it must give (nearly) the same pictures."""
+    import moderngl
+
+    renderer = Renderer(stage[0], Rig())
+    try:
+        scene = _scene(stage, "vehicle", 20.0)
+        culled = renderer.render_ids(scene).semantic
+        enable = renderer.ctx.enable
+        renderer.ctx.enable = lambda flag: None if flag == moderngl.CULL_FACE else enable(flag)
+        renderer.ctx.disable(moderngl.CULL_FACE)
+        unculled = renderer.render_ids(scene).semantic
+        assert (culled != unculled).mean() < 1e-3
+        assert (culled == Sem.CAR).sum() > 50
+    finally:
+        renderer.close()
