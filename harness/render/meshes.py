@@ -104,9 +104,9 @@ GROUND_TILE = (-1, 0, 0)  # layer -1: always drawn
 LARGE, SMALL = 0, 1  # tile layers: roads, blocks, buildings | poles, lamps, signals, trees
 
 
-def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int, int], tuple[int, int]], np.ndarray]:
-    """Static town mesh sorted by (layer, tile): vertices (N, FLOATS), (layer, tx, ty) -> (first,
-    count), street-lamp positions (L, 3). Small props sit in their own layer so the renderer can
+def build_static(town: Town) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int, int], tuple[int, int]], np.ndarray]:
+    """Static town mesh sorted by (layer, tile): vertices (N, FLOATS), triangle indices (M,) uint32,
+    (layer, tx, ty) -> (first, count) into the indices, street-lamp positions (L, 3). Small props sit in their own layer so the renderer can
     stop drawing them at a shorter distance, where they would be under a pixel anyway."""
     per_tile: dict[tuple[int, int, int], MeshBuilder] = {}
 
@@ -181,15 +181,19 @@ def build_static(town: Town) -> tuple[np.ndarray, dict[tuple[int, int, int], tup
         lamp_xyz.append((lx, ly, 6.7))
     for sig in town.signals:
         _signal(mb(*sig.pole, SMALL), sig, kerb)
-    tiles: dict[tuple[int, int, int], tuple[int, int]] = {GROUND_TILE: (0, len(ground))}
-    arrays = [ground]
-    first = len(ground)
-    for key in sorted(per_tile):
-        a = per_tile[key].array()
-        tiles[key] = (first, len(a))
-        arrays.append(a)
-        first += len(a)
-    return np.concatenate(arrays), tiles, np.asarray(lamp_xyz, np.float32).reshape(-1, 3)
+    # indexed: corners shared by a quad's two triangles are stored once, so the vertex shader runs
+    # once for them (llvmpipe caches shaded vertices within an indexed draw)
+    verts, indices = [], []
+    tiles: dict[tuple[int, int, int], tuple[int, int]] = {}
+    n_verts = n_idx = 0
+    for key, a in [(GROUND_TILE, ground)] + [(k, per_tile[k].array()) for k in sorted(per_tile)]:
+        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+        verts.append(uniq)
+        indices.append(inverse.ravel().astype(np.uint32) + n_verts)
+        tiles[key] = (n_idx, len(a))
+        n_verts += len(uniq)
+        n_idx += len(a)
+    return np.concatenate(verts), np.concatenate(indices), tiles, np.asarray(lamp_xyz, np.float32).reshape(-1, 3)
 
 
 def _crown(m: MeshBuilder, x: float, y: float, z0: float, h: float, r: float) -> None:

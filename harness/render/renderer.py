@@ -100,8 +100,10 @@ class Renderer:
         noise = np.random.default_rng(12345).standard_normal((256, 256, 3)).astype("f4")
         self.noise_tex = ctx.texture((256, 256), 3, noise.tobytes(), dtype="f4")
         self.noise_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        verts, self.tiles, self.lamps = build_static(town)
+        verts, self.static_indices, self.tiles, self.lamps = build_static(town)
         self.static_vbo = ctx.buffer(verts.astype("f4").tobytes())
+        # per camera, the indices of the tiles in view are gathered into one buffer each frame: one draw call
+        self.ibo = {cam: ctx.buffer(reserve=self.static_indices.nbytes, dynamic=True) for cam in ("rgb", "ids")}
         one = np.array([[0, 0, 0, 1, 1, 1, 1, 1, 1, -1, 0, 0]], dtype="f4")
         self.one_inst = ctx.buffer(one.tobytes())
         self.veh_mesh = ctx.buffer(unit_vehicle().astype("f4").tobytes())
@@ -115,7 +117,7 @@ class Renderer:
         for name, prog in (("day", self.prog_day), ("night", self.prog_night), ("ids", self.prog_ids),
                            ("depth", self.prog_depth)):
             self.vaos[name] = {
-                "static": self._vao(prog, self.static_vbo, self.one_inst),
+                "static": self._vao(prog, self.static_vbo, self.one_inst, self.ibo["ids" if name == "ids" else "rgb"]),
                 "veh": self._vao(prog, self.veh_mesh, self.veh_inst),
                 "ped": self._vao(prog, self.ped_mesh, self.ped_inst),
                 "sky": ctx.vertex_array(self.sky_ids if name in ("ids", "depth") else self.sky_rgb, []),
@@ -129,8 +131,9 @@ class Renderer:
         self.tile_layer = np.array([k[0] for k in self.tile_keys])
         self.tile_centres = np.array([((k[1] + 0.5) * TILE_M, (k[2] + 0.5) * TILE_M) for k in self.tile_keys]).reshape(-1, 2)
 
-    def _vao(self, prog, vbo, inst):
-        return self.ctx.vertex_array(prog, [(vbo, VERTEX_FORMAT, *VERTEX_ATTRS), (inst, INSTANCE_FORMAT, *INSTANCE_ATTRS)], skip_errors=True)
+    def _vao(self, prog, vbo, inst, ibo=None):
+        return self.ctx.vertex_array(prog, [(vbo, VERTEX_FORMAT, *VERTEX_ATTRS), (inst, INSTANCE_FORMAT, *INSTANCE_ATTRS)],
+                                     index_buffer=ibo, index_element_size=4, skip_errors=True)
 
     def _fbo(self, cam: CameraSpec, rgb: bool):
         size = (cam.width, cam.height)
@@ -145,7 +148,7 @@ class Renderer:
 
     # -- drawing -------------------------------------------------------------------------------
     def _visible_ranges(self, cam_pos: np.ndarray, yaw: float, hfov: float, max_dist: float) -> list[tuple[int, int]]:
-        """(first, count) vertex ranges of the tiles whose bounding circle meets the view wedge."""
+        """(first, count) index ranges of the tiles whose bounding circle meets the view wedge."""
         d = self.tile_centres - cam_pos[:2]
         dist = np.hypot(d[:, 0], d[:, 1])
         fwd = np.array([math.cos(yaw), math.sin(yaw)])
@@ -155,14 +158,13 @@ class Renderer:
         in_fov = (ang < math.radians(hfov) / 2 + slack) | (dist < radius)
         reach = np.where(self.tile_layer == SMALL, min(max_dist, PROP_DISTANCE_M), max_dist) + radius
         keep = np.flatnonzero((dist < reach) & in_fov)
-        ranges = sorted([self.tiles[GROUND_TILE]] + [self.tiles[self.tile_keys[k]] for k in keep])
-        merged: list[list[int]] = []
-        for first, count in ranges:
-            if merged and merged[-1][0] + merged[-1][1] == first:
-                merged[-1][1] += count
-            else:
-                merged.append([first, count])
-        return [(a, b) for a, b in merged]
+        return sorted([self.tiles[GROUND_TILE]] + [self.tiles[self.tile_keys[k]] for k in keep])
+
+    def _gather(self, cam: str, ranges: list[tuple[int, int]]) -> int:
+        """Write the indices of ``ranges`` into camera ``cam``'s index buffer; returns their count."""
+        idx = np.concatenate([self.static_indices[a : a + n] for a, n in ranges])
+        self.ibo[cam].write(idx.tobytes())
+        return len(idx)
 
     def _upload_actors(self, scene: SceneState, cam_pos: np.ndarray, yaw: float, hfov: float, max_dist: float) -> tuple[int, int]:
         """Write the instances of actors in view (not the ego) and return (vehicles, pedestrians)."""
@@ -208,7 +210,7 @@ class Renderer:
         ctx = self.ctx
         ctx.enable(moderngl.CULL_FACE)  # meshes are wound front = counter-clockwise on screen
         ctx.enable(moderngl.DEPTH_TEST)
-        ranges = self._visible_ranges(pos, yaw, cam.fov, max_dist)
+        n_static = self._gather("ids" if kind == "ids" else "rgb", self._visible_ranges(pos, yaw, cam.fov, max_dist))
         counts = self._upload_actors(scene, pos, yaw, cam.fov, max_dist)
         fbo, depth_fbo = (self.fbo_ids, self.depth_ids) if kind == "ids" else (self.fbo_rgb, self.depth_rgb)
         depth_fbo.use()
@@ -217,31 +219,30 @@ class Renderer:
         prog = self.prog_ids if kind == "ids" else self.prog_rgb
         if kind == "ids":
             fbo.use()
-            self._geometry("ids", prog, vp, view, ranges, counts)
+            self._geometry("ids", prog, vp, view, n_static, counts)
             ctx.depth_func = "<="  # the sky sits exactly on the cleared depth 1.0
             self.vaos["ids"]["sky"].render(moderngl.TRIANGLES, vertices=3)
             ctx.depth_func = "<"
             return
         _w(self.sky_rgb, "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
-        self._geometry("depth", self.prog_depth, vp, view, ranges, counts)
+        self._geometry("depth", self.prog_depth, vp, view, n_static, counts)
         fbo.use()
         ctx.depth_func = "<="
         fbo.depth_mask = False
         variant = "night" if self.prog_rgb is self.prog_night else "day"
         self.vaos[variant]["sky"].render(moderngl.TRIANGLES, vertices=3)
-        self._geometry(variant, prog, vp, view, ranges, counts)
+        self._geometry(variant, prog, vp, view, n_static, counts)
         fbo.depth_mask = True
         ctx.depth_func = "<"
 
-    def _geometry(self, variant: str, prog, vp: np.ndarray, view: np.ndarray, ranges, counts: tuple[int, int]) -> None:
+    def _geometry(self, variant: str, prog, vp: np.ndarray, view: np.ndarray, n_static: int, counts: tuple[int, int]) -> None:
         import moderngl
 
         vaos = self.vaos[variant]
         _w(prog, "view_proj", vp.T.astype("f4").tobytes())
         _w(prog, "view", view.T.astype("f4").tobytes())
         _u(prog, "instanced", 0.0)
-        for first, count in ranges:
-            vaos["static"].render(moderngl.TRIANGLES, vertices=count, first=first, instances=1)
+        vaos["static"].render(moderngl.TRIANGLES, vertices=n_static, instances=1)
         n_veh, n_ped = counts
         _u(prog, "instanced", 1.0)
         if n_veh:
