@@ -81,16 +81,18 @@ class Renderer:
         self.town, self.rig = town, rig
         self.ctx = ctx = create_context()
         self.info = {k: ctx.info[k] for k in ("GL_RENDERER", "GL_VERSION")}
-        lit = shaders.RGB_FRAGMENT.replace("#version 330", "#version 330\n#define LIGHTS 1", 1)
-        # day and night variants: llvmpipe pays for light loops even when they add nothing
-        self.prog_day = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.RGB_FRAGMENT)
-        self.prog_night = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=lit)
-        self.prog_rgb = self.prog_day
+        # lighting variants: (street lights, headlights) -> program
+        self.rgb_progs = {
+            "day": ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(False, False)),
+            "head": ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(False, True)),
+            "night": ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(True, True)),
+        }
+        self.variant = "day"
         self.prog_ids = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.IDS_FRAGMENT)
         self.prog_depth = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.DEPTH_FRAGMENT)
         self.sky_rgb = ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.SKY_RGB_FRAGMENT)
         self.sky_ids = ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.SKY_IDS_FRAGMENT)
-        for p in (self.prog_day, self.prog_night, self.prog_ids):
+        for p in (*self.rgb_progs.values(), self.prog_ids):
             _u(p, "lane_width", town.spec.lane_width_m)
             _u(p, "stop_back", ROAD_MARK["stop_back"])
             _u(p, "crosswalk", ROAD_MARK["crosswalk"])
@@ -114,8 +116,7 @@ class Renderer:
         self.veh_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
         self.ped_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
         self.vaos = {}
-        for name, prog in (("day", self.prog_day), ("night", self.prog_night), ("ids", self.prog_ids),
-                           ("depth", self.prog_depth)):
+        for name, prog in (*self.rgb_progs.items(), ("ids", self.prog_ids), ("depth", self.prog_depth)):
             self.vaos[name] = {
                 "static": self._vao(prog, self.static_vbo, self.one_inst, self.ibo["ids" if name == "ids" else "rgb"]),
                 "veh": self._vao(prog, self.veh_mesh, self.veh_inst),
@@ -216,7 +217,7 @@ class Renderer:
         depth_fbo.use()
         depth_fbo.clear(depth=1.0)
         ctx.depth_func = "<"
-        prog = self.prog_ids if kind == "ids" else self.prog_rgb
+        prog = self.prog_ids if kind == "ids" else self.rgb_progs[self.variant]
         if kind == "ids":
             fbo.use()
             self._geometry("ids", prog, vp, view, n_static, counts)
@@ -229,9 +230,8 @@ class Renderer:
         fbo.use()
         ctx.depth_func = "<="
         fbo.depth_mask = False
-        variant = "night" if self.prog_rgb is self.prog_night else "day"
-        self.vaos[variant]["sky"].render(moderngl.TRIANGLES, vertices=3)
-        self._geometry(variant, prog, vp, view, n_static, counts)
+        self.vaos[self.variant]["sky"].render(moderngl.TRIANGLES, vertices=3)
+        self._geometry(self.variant, prog, vp, view, n_static, counts)
         fbo.depth_mask = True
         ctx.depth_func = "<"
 
@@ -256,8 +256,7 @@ class Renderer:
         self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
         self.signal_tex.use(0)
         self.noise_tex.use(1)
-        lights = weather.street_lights_on or weather.headlights_on
-        self.prog_rgb = self.prog_night if lights else self.prog_day
+        self.variant = "night" if weather.street_lights_on else ("head" if weather.headlights_on else "day")
         self._set_lighting(scene, weather, pos)
         self.fbo_rgb.use()
         self._draw("rgb", cam, pos, yaw, pitch, roll, scene, self._draw_distance(weather))
@@ -284,7 +283,7 @@ class Renderer:
         return float(min(DRAW_DISTANCE_M, max(40.0, 4.6 / weather.fog_extinction_per_m)))
 
     def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray) -> None:
-        p, sky = self.prog_rgb, self.sky_rgb
+        p, sky = self.rgb_progs[self.variant], self.sky_rgb
         d = weather.daylight
         alt, az = math.radians(weather.sun_altitude_deg), math.radians(weather.sun_azimuth_deg)
         sun_dir = np.array([math.cos(az) * math.cos(alt), math.sin(az) * math.cos(alt), math.sin(alt)])
@@ -305,10 +304,10 @@ class Renderer:
         _u(p, "street_on", int(street))
         _u(p, "blink", float(int(scene.time * 2.0) % 2))
         far = np.array([[1e6, 1e6, 10.0]])
-        lamps = np.repeat(far, 8, 0)
+        lamps = np.repeat(far, shaders.N_LAMPS, 0)
         if street and len(self.lamps):
             dd = np.hypot(*(self.lamps[:, :2] - cam_pos[:2]).T)
-            near = self.lamps[np.argsort(dd)[:8]]
+            near = self.lamps[np.argsort(dd)[: shaders.N_LAMPS]]
             lamps[: len(near)] = near
         _w(p, "lamps", lamps.astype("f4").tobytes())
         rng = np.random.default_rng(scene.frame_seed)
@@ -322,13 +321,13 @@ class Renderer:
         _u(p, "head_dir", tuple(np.array([c, s, -0.06]) / math.hypot(1.0, 0.06)))
         _u(p, "npc_lights_on", int(head))
         a = scene.actors
-        npc_pos = np.repeat(far, 6, 0)
-        npc_dir = np.tile([[0.0, 0.0, -1.0]], (6, 1))
+        npc_pos = np.repeat(far, shaders.N_NPC_LIGHTS, 0)
+        npc_dir = np.tile([[0.0, 0.0, -1.0]], (shaders.N_NPC_LIGHTS, 1))
         if head and len(a.xy):
             veh = np.flatnonzero((a.sem != Sem.PEDESTRIAN) & (a.instance != 1) & (a.instance < 9000))
             if len(veh):
                 dd = np.hypot(*(a.xy[veh] - cam_pos[:2]).T)
-                pick = veh[np.argsort(dd)[:6]]
+                pick = veh[np.argsort(dd)[: shaders.N_NPC_LIGHTS]]
                 pick = pick[np.hypot(*(a.xy[pick] - cam_pos[:2]).T) < 80.0]
                 n = len(pick)
                 if n:
@@ -359,13 +358,15 @@ class Renderer:
 
 def _u(prog, name: str, value) -> None:
     """Set a uniform; the GLSL compiler drops unused ones, which is fine."""
-    if name in prog:
-        prog[name].value = value
+    member = prog.get(name, None)  # a dict lookup (``name in prog`` walks every member)
+    if member is not None:
+        member.value = value
 
 
 def _w(prog, name: str, data: bytes) -> None:
-    if name in prog:
-        prog[name].write(data)
+    member = prog.get(name, None)
+    if member is not None:
+        member.write(data)
 
 
 def _read(fbo, attachment: int, components: int, dtype: str, h: int, w: int) -> np.ndarray:

@@ -72,6 +72,18 @@ void main() {
 }
 """
 
+N_LAMPS = 6  # street lamps lit per frame (nearest to the camera)
+N_NPC_LIGHTS = 4  # NPC headlight pairs lit per frame
+
+
+def rgb_fragment(street_lights: bool, headlights: bool) -> str:
+    """The lit RGB shader, specialised: llvmpipe pays for every light loop iteration, used or not."""
+    if not (street_lights or headlights):
+        return RGB_FRAGMENT
+    defines = f"#define LIGHTS 1\n#define N_LAMPS {N_LAMPS if street_lights else 0}\n#define N_NPC {N_NPC_LIGHTS}\n"
+    return RGB_FRAGMENT.replace("#version 330\n", "#version 330\n" + defines, 1)
+
+
 RGB_FRAGMENT = COMMON + """
 layout(location = 0) out vec4 o_rgb;
 layout(location = 1) out vec4 o_clean;
@@ -91,9 +103,11 @@ uniform int street_on;
 uniform int head_on;       // ego headlights
 uniform int npc_lights_on;
 #ifdef LIGHTS
-uniform vec3 lamps[8];     // nearest street lamps; unused slots far away
+#if N_LAMPS > 0
+uniform vec3 lamps[N_LAMPS];     // nearest street lamps; unused slots far away
+#endif
 uniform vec3 head_pos;  uniform vec3 head_dir;
-uniform vec3 npc_pos[6]; uniform vec3 npc_dir[6];
+uniform vec3 npc_pos[N_NPC]; uniform vec3 npc_dir[N_NPC];  // nearest NPC headlights
 #endif
 uniform sampler2D noise_tex;  // unit Gaussian noise, RGB, 256x256
 uniform ivec2 noise_offset;
@@ -110,7 +124,7 @@ vec3 spot(vec3 p, vec3 n, vec3 lp, vec3 ld, float power, float cos_in, float cos
     float cone = smoothstep(cos_out, cos_in, dot(-l, ld));
     return vec3(power * cone * max(dot(n, l), 0.0) / d2);
 }
-vec3 tonemap(vec3 c) { c = c * (2.51 * c + 0.03) / (c * (2.43 * c + 0.59) + 0.14); return pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)); }
+vec3 tonemap(vec3 c) { c = c * (2.51 * c + 0.03) / (c * (2.43 * c + 0.59) + 0.14); return sqrt(clamp(c, 0.0, 1.0)); /* gamma 2.0: near sRGB; pow is dear on llvmpipe */ }
 
 void main() {
     int mat = int(v_aux.x + 0.5);
@@ -153,9 +167,11 @@ void main() {
     // weathered, lit
     vec3 light = vec3(ambient) + vec3(sun) * max(dot(n, sun_dir), 0.0);
 #ifdef LIGHTS
-    for (int i = 0; i < 8; i++) light += spot(v_world, n, lamps[i], vec3(0.0, 0.0, -1.0), 2.0, 0.8, 0.35) * vec3(1.0, 0.85, 0.6);
+#if N_LAMPS > 0
+    for (int i = 0; i < N_LAMPS; i++) light += spot(v_world, n, lamps[i], vec3(0.0, 0.0, -1.0), 2.0, 0.8, 0.35) * vec3(1.0, 0.85, 0.6);
+#endif
     if (head_on == 1) light += spot(v_world, n, head_pos, head_dir, 22.0, 0.98, 0.9) * vec3(1.0, 0.97, 0.9);
-    for (int i = 0; i < 6; i++) light += spot(v_world, n, npc_pos[i], npc_dir[i], 30.0, 0.97, 0.88);
+    for (int i = 0; i < N_NPC; i++) light += spot(v_world, n, npc_pos[i], npc_dir[i], 30.0, 0.97, 0.88);
 #endif
     vec3 col = albedo * light + emit;
     float dist = length(v_world - cam_pos);
@@ -220,7 +236,7 @@ uniform vec3 sky_zenith; uniform vec3 sky_horizon; uniform vec3 fog_color;
 uniform float fog_sky;     // 0..1 how much fog hides the sky
 uniform float exposure; uniform float noise_sigma;
 uniform sampler2D noise_tex; uniform ivec2 noise_offset;
-vec3 tonemap(vec3 c) { c = c * (2.51 * c + 0.03) / (c * (2.43 * c + 0.59) + 0.14); return pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)); }
+vec3 tonemap(vec3 c) { c = c * (2.51 * c + 0.03) / (c * (2.43 * c + 0.59) + 0.14); return sqrt(clamp(c, 0.0, 1.0)); /* gamma 2.0: near sRGB; pow is dear on llvmpipe */ }
 void main() {
     vec3 dir = normalize(v_dir);
     float up = clamp(dir.z, 0.0, 1.0);
