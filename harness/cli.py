@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=_positive_int, default=400, help="timed steps per repeat")
     b.add_argument("--repeats", type=_positive_int, default=3)
     b.add_argument("--warmup", type=_nonneg_int, default=20)
-    b.add_argument("--no-privileged", action="store_true", help="skip ground-truth outputs (clean RGB, ids, depth)")
+    b.add_argument("--privileged", action="store_true",
+                   help="also render the ground-truth images (clean RGB, ids, depth), as data collection does")
     b.add_argument("--json", action="store_true")
 
     g = sub.add_parser("routes", help="generate deterministic leaderboard route XML for a town")
@@ -128,7 +129,7 @@ def cmd_render(args) -> dict:
 def cmd_bench_sim(args) -> dict:
     from tqdm import tqdm
 
-    be = _backend(args.scenario, args.size, privileged=not args.no_privileged)
+    be = _backend(args.scenario, args.size, privileged=args.privileged)
     from harness.world.autopilot import lane_keeper
 
     with be:
@@ -148,7 +149,7 @@ def cmd_bench_sim(args) -> dict:
         return {"steps_per_s": round(statistics.median(rates), 2), "steps_per_s_all": [round(r, 2) for r in rates],
                 "size": f"{args.size[0]}x{args.size[1]}", "scenario": be.scenario.name, "route": route_id,
                 "steps": args.steps, "repeats": args.repeats, "vehicles": int(w.vehicles.n),
-                "pedestrians": int(w.pedestrians.n), "privileged": not args.no_privileged,
+                "pedestrians": int(w.pedestrians.n), "privileged": args.privileged,
                 "renderer": be.renderer.info["GL_RENDERER"]}
 
 

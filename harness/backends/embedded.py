@@ -77,7 +77,7 @@ class EmbeddedBackend(Backend):
         weather = self.scenario.weather
         seed = int(w.rng.integers(0, 2**31 - 1))
         scene = SceneState((w.ego.x, w.ego.y), w.ego.yaw, w.actor_view(), w.signal_states, seed, w.t)
-        views = self.renderer.render_rgb(scene, weather)
+        views = self.renderer.render_rgb(scene, weather, privileged=self.privileged)
         ids = self.renderer.render_ids(scene)
         th = self._thermal(ids.semantic, ids.instance, ids.depth, weather, w.rng)
         priv = None

@@ -35,10 +35,10 @@ VERTEX_ATTRS = ("in_pos", "in_normal", "in_color", "in_sem", "in_aux")
 @dataclass(frozen=True)
 class RgbViews:
     rgb: np.ndarray  # (H, W, 3) uint8, weather and light applied, sensor noise included
-    clean: np.ndarray  # (H, W, 3) uint8, same view at clear noon (privileged)
-    semantic: np.ndarray  # (H, W) uint8 CARLA class ids
-    instance: np.ndarray  # (H, W) int32
-    depth: np.ndarray  # (H, W) float32 [m] along the optical axis, 1e4 for sky
+    clean: np.ndarray | None  # (H, W, 3) uint8, same view at clear noon (privileged)
+    semantic: np.ndarray | None  # (H, W) uint8 CARLA class ids (privileged)
+    instance: np.ndarray | None  # (H, W) int32 (privileged)
+    depth: np.ndarray | None  # (H, W) float32 [m] along the optical axis, 1e4 for sky (privileged)
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,17 @@ class Renderer:
         self.town, self.rig = town, rig
         self.ctx = ctx = create_context()
         self.info = {k: ctx.info[k] for k in ("GL_RENDERER", "GL_VERSION")}
-        # lighting variants: (street lights, headlights) -> program
+        # lit RGB programs per (light set, privileged outputs): see shaders.rgb_fragment
+        lights = {"day": (False, False), "head": (False, True), "night": (True, True)}
         self.rgb_progs = {
-            "day": ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(False, False)),
-            "head": ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(False, True)),
-            "night": ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(True, True)),
+            (name, priv): ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.rgb_fragment(*lit, priv))
+            for name, lit in lights.items() for priv in (False, True)
         }
-        self.variant = "day"
+        self.variant: tuple[str, bool] = ("day", True)
         self.prog_ids = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.IDS_FRAGMENT)
         self.prog_depth = ctx.program(vertex_shader=shaders.VERTEX, fragment_shader=shaders.DEPTH_FRAGMENT)
-        self.sky_rgb = ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.SKY_RGB_FRAGMENT)
+        self.sky_progs = {priv: ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.sky_rgb_fragment(priv))
+                          for priv in (False, True)}
         self.sky_ids = ctx.program(vertex_shader=shaders.SKY_VERTEX, fragment_shader=shaders.SKY_IDS_FRAGMENT)
         for p in (*self.rgb_progs.values(), self.prog_ids):
             _u(p, "lane_width", town.spec.lane_width_m)
@@ -98,7 +99,8 @@ class Renderer:
             _u(p, "crosswalk", ROAD_MARK["crosswalk"])
             _u(p, "signal_tex", 0)
             _u(p, "noise_tex", 1)
-        _u(self.sky_rgb, "noise_tex", 1)
+        for sky in self.sky_progs.values():
+            _u(sky, "noise_tex", 1)
         noise = np.random.default_rng(12345).standard_normal((256, 256, 3)).astype("f4")
         self.noise_tex = ctx.texture((256, 256), 3, noise.tobytes(), dtype="f4")
         self.noise_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
@@ -121,13 +123,13 @@ class Renderer:
                 "static": self._vao(prog, self.static_vbo, self.one_inst, self.ibo["ids" if name == "ids" else "rgb"]),
                 "veh": self._vao(prog, self.veh_mesh, self.veh_inst),
                 "ped": self._vao(prog, self.ped_mesh, self.ped_inst),
-                "sky": ctx.vertex_array(self.sky_ids if name in ("ids", "depth") else self.sky_rgb, []),
+                "sky": ctx.vertex_array(self.sky_ids if name in ("ids", "depth") else self.sky_progs[name[1]], []),
             }
         n_sig = max(1, len(town.signals))
         self.signal_tex = ctx.texture((n_sig, 1), 1, dtype="u1")
         self.signal_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self.fbo_rgb, self.depth_rgb = self._fbo(rig.rgb, rgb=True)
-        self.fbo_ids, self.depth_ids = self._fbo(rig.thermal.camera, rgb=False)
+        self.fbo_rgb, self.depth_rgb, self.fbo_rgb_lean = self._fbo(rig.rgb, rgb=True)
+        self.fbo_ids, self.depth_ids, _ = self._fbo(rig.thermal.camera, rgb=False)
         self.tile_keys = [k for k in self.tiles if k != GROUND_TILE]
         self.tile_layer = np.array([k[0] for k in self.tile_keys])
         self.tile_centres = np.array([((k[1] + 0.5) * TILE_M, (k[2] + 0.5) * TILE_M) for k in self.tile_keys]).reshape(-1, 2)
@@ -144,8 +146,10 @@ class Renderer:
             targets += [ctx.renderbuffer(size, 4), ctx.renderbuffer(size, 4)]
         targets += [ctx.renderbuffer(size, 1, dtype="u1"), ctx.renderbuffer(size, 1, dtype="i4"), ctx.renderbuffer(size, 1, dtype="f4")]
         depth = ctx.depth_renderbuffer(size)
-        # a depth-only framebuffer over the same depth buffer: clears it and takes the pre-pass
-        return ctx.framebuffer(targets, depth), ctx.framebuffer([], depth)
+        # a depth-only framebuffer over the same depth buffer clears it and takes the pre-pass;
+        # the lean one holds the lit image alone (no privileged outputs)
+        lean = ctx.framebuffer(targets[:1], depth) if rgb else None
+        return ctx.framebuffer(targets, depth), ctx.framebuffer([], depth), lean
 
     # -- drawing -------------------------------------------------------------------------------
     def _visible_ranges(self, cam_pos: np.ndarray, yaw: float, hfov: float, max_dist: float) -> list[tuple[int, int]]:
@@ -200,10 +204,10 @@ class Renderer:
     def _draw(self, kind: str, cam: CameraSpec, pos, yaw, pitch, roll, scene: SceneState, max_dist: float) -> None:
         """Draw one camera's view into its framebuffer.
 
-        The lit RGB pass first lays down depth with an empty fragment shader, then shades with a <=
-        test, so every pixel runs the expensive lighting once instead of once per overlapping
-        surface (about 4x overdraw in a street of buildings). The ids pass is cheap enough to shade
-        directly. The sky comes last at depth 1.0 and fills only what the scene left empty."""
+        With night lights the RGB pass first lays down depth with an empty fragment shader, then
+        shades with a <= test, so every pixel runs the expensive lighting once instead of once per
+        overlapping surface. Day shading and the ids pass are cheap enough to shade directly. The sky
+        comes last at depth 1.0 and fills only what the scene left empty."""
         import moderngl
 
         view = view_matrix(pos, yaw, pitch, roll)
@@ -225,14 +229,21 @@ class Renderer:
             self.vaos["ids"]["sky"].render(moderngl.TRIANGLES, vertices=3)
             ctx.depth_func = "<"
             return
-        _w(self.sky_rgb, "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
-        self._geometry("depth", self.prog_depth, vp, view, n_static, counts)
-        fbo.use()
-        ctx.depth_func = "<="
-        fbo.depth_mask = False
+        _w(self.sky_progs[self.variant[1]], "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
+        if not self.variant[1]:
+            fbo = self.fbo_rgb_lean
+        if self.variant[0] == "day":  # cheap shading: a pre-pass would cost more than it saves
+            fbo.use()
+            self._geometry(self.variant, prog, vp, view, n_static, counts)
+        else:
+            self._geometry("depth", self.prog_depth, vp, view, n_static, counts)
+            fbo.use()
+            ctx.depth_func = "<="
+            fbo.depth_mask = False
+            self._geometry(self.variant, prog, vp, view, n_static, counts)
+            fbo.depth_mask = True
+        ctx.depth_func = "<="  # the sky sits exactly on the cleared depth 1.0
         self.vaos[self.variant]["sky"].render(moderngl.TRIANGLES, vertices=3)
-        self._geometry(self.variant, prog, vp, view, n_static, counts)
-        fbo.depth_mask = True
         ctx.depth_func = "<"
 
     def _geometry(self, variant: str, prog, vp: np.ndarray, view: np.ndarray, n_static: int, counts: tuple[int, int]) -> None:
@@ -250,17 +261,21 @@ class Renderer:
         if n_ped:
             vaos["ped"].render(moderngl.TRIANGLES, vertices=self.n_ped_verts, instances=n_ped)
 
-    def render_rgb(self, scene: SceneState, weather: Weather) -> RgbViews:
+    def render_rgb(self, scene: SceneState, weather: Weather, privileged: bool = True) -> RgbViews:
+        """The RGB camera's view; with ``privileged`` also the clean image, ids and depth (else those
+        fields are None and the pass writes one render target instead of five)."""
         cam = self.rig.rgb
         pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
         self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
         self.signal_tex.use(0)
         self.noise_tex.use(1)
-        self.variant = "night" if weather.street_lights_on else ("head" if weather.headlights_on else "day")
+        light = "night" if weather.street_lights_on else ("head" if weather.headlights_on else "day")
+        self.variant = (light, privileged)
         self._set_lighting(scene, weather, pos)
-        self.fbo_rgb.use()
         self._draw("rgb", cam, pos, yaw, pitch, roll, scene, self._draw_distance(weather))
         w, h = cam.width, cam.height
+        if not privileged:
+            return RgbViews(_read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3], None, None, None, None)
         rgb = _read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3]
         clean = _read(self.fbo_rgb, 1, 4, "f1", h, w)[..., :3]
         sem = _read(self.fbo_rgb, 2, 1, "u1", h, w)
@@ -283,7 +298,7 @@ class Renderer:
         return float(min(DRAW_DISTANCE_M, max(40.0, 4.6 / weather.fog_extinction_per_m)))
 
     def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray) -> None:
-        p, sky = self.rgb_progs[self.variant], self.sky_rgb
+        p, sky = self.rgb_progs[self.variant], self.sky_progs[self.variant[1]]
         d = weather.daylight
         alt, az = math.radians(weather.sun_altitude_deg), math.radians(weather.sun_azimuth_deg)
         sun_dir = np.array([math.cos(az) * math.cos(alt), math.sin(az) * math.cos(alt), math.sin(alt)])
@@ -313,7 +328,7 @@ class Renderer:
         rng = np.random.default_rng(scene.frame_seed)
         off = tuple(int(v) for v in rng.integers(0, 256, 2))
         _u(p, "noise_offset", off)
-        _u(self.sky_rgb, "noise_offset", off)
+        _u(sky, "noise_offset", off)
         head = weather.headlights_on
         c, s = math.cos(scene.ego_yaw), math.sin(scene.ego_yaw)
         _u(p, "head_on", int(head))

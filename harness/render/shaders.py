@@ -76,20 +76,27 @@ N_LAMPS = 6  # street lamps lit per frame (nearest to the camera)
 N_NPC_LIGHTS = 4  # NPC headlight pairs lit per frame
 
 
-def rgb_fragment(street_lights: bool, headlights: bool) -> str:
-    """The lit RGB shader, specialised: llvmpipe pays for every light loop iteration, used or not."""
-    if not (street_lights or headlights):
-        return RGB_FRAGMENT
-    defines = f"#define LIGHTS 1\n#define N_LAMPS {N_LAMPS if street_lights else 0}\n#define N_NPC {N_NPC_LIGHTS}\n"
+def rgb_fragment(street_lights: bool, headlights: bool, privileged: bool) -> str:
+    """The lit RGB shader, specialised: llvmpipe pays for every light loop iteration and every
+    render target, used or not. ``privileged`` adds the clean image, ids and depth outputs."""
+    defines = "#define PRIVILEGED 1\n" if privileged else ""
+    if street_lights or headlights:
+        defines += f"#define LIGHTS 1\n#define N_LAMPS {N_LAMPS if street_lights else 0}\n#define N_NPC {N_NPC_LIGHTS}\n"
     return RGB_FRAGMENT.replace("#version 330\n", "#version 330\n" + defines, 1)
+
+
+def sky_rgb_fragment(privileged: bool) -> str:
+    return SKY_RGB_FRAGMENT.replace("#version 330\n", "#version 330\n#define PRIVILEGED 1\n", 1) if privileged else SKY_RGB_FRAGMENT
 
 
 RGB_FRAGMENT = COMMON + """
 layout(location = 0) out vec4 o_rgb;
+#ifdef PRIVILEGED
 layout(location = 1) out vec4 o_clean;
 layout(location = 2) out uint o_sem;
 layout(location = 3) out int o_inst;
 layout(location = 4) out float o_depth;
+#endif
 uniform vec3 cam_pos;
 uniform vec3 sun_dir;      // towards the sun
 uniform float sun;         // direct sun irradiance scale
@@ -189,8 +196,10 @@ void main() {
     vec3 g = texelFetch(noise_tex, (ivec2(gl_FragCoord.xy) + noise_offset) & 255, 0).rgb;
     rgb += noise_sigma * sqrt(max(rgb, vec3(0.02))) * g;
     o_rgb = vec4(clamp(rgb, 0.0, 1.0), 1.0);
+#ifdef PRIVILEGED
     o_clean = vec4(tonemap(clean * 1.1), 1.0);
     o_sem = uint(sem); o_inst = v_inst; o_depth = v_depth;
+#endif
 }
 """
 
@@ -228,10 +237,12 @@ SKY_RGB_FRAGMENT = """
 in vec2 v_ndc;
 in vec3 v_dir;
 layout(location = 0) out vec4 o_rgb;
+#ifdef PRIVILEGED
 layout(location = 1) out vec4 o_clean;
 layout(location = 2) out uint o_sem;
 layout(location = 3) out int o_inst;
 layout(location = 4) out float o_depth;
+#endif
 uniform vec3 sky_zenith; uniform vec3 sky_horizon; uniform vec3 fog_color;
 uniform float fog_sky;     // 0..1 how much fog hides the sky
 uniform float exposure; uniform float noise_sigma;
@@ -245,7 +256,9 @@ void main() {
     vec3 rgb = tonemap(sky * exposure);
     rgb += noise_sigma * sqrt(max(rgb, vec3(0.02))) * texelFetch(noise_tex, (ivec2(gl_FragCoord.xy) + noise_offset) & 255, 0).rgb;
     o_rgb = vec4(clamp(rgb, 0.0, 1.0), 1.0);
+#ifdef PRIVILEGED
     o_clean = vec4(tonemap(mix(vec3(0.55, 0.7, 0.95), vec3(0.2, 0.4, 0.85), pow(up, 0.5)) * 1.1), 1.0);
     o_sem = 11u; o_inst = 0; o_depth = 1.0e4;
+#endif
 }
 """

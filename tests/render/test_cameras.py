@@ -154,3 +154,16 @@ def test_back_face_culling_hides_nothing_that_should_show(stage):
         assert (culled == Sem.CAR).sum() > 50
     finally:
         renderer.close()
+
+
+@pytest.mark.parametrize("preset", ["clear_noon", "night", "fog"])
+def test_lean_pass_gives_the_same_image_without_ground_truth(stage, preset):
+    renderer = Renderer(stage[0], Rig())
+    try:
+        scene = _scene(stage, "pedestrian", 20.0)
+        full = renderer.render_rgb(scene, PRESETS[preset], privileged=True)
+        lean = renderer.render_rgb(scene, PRESETS[preset], privileged=False)
+        np.testing.assert_array_equal(full.rgb, lean.rgb)
+        assert lean.clean is None and lean.semantic is None and full.semantic is not None
+    finally:
+        renderer.close()
