@@ -46,3 +46,9 @@ class WrongOrderError(SimulationError):
 
 class RenderError(SimulationError):
     """The renderer could not start or draw (EGL/OpenGL missing or broken)."""
+
+
+class AgentError(HarnessError, RuntimeError):
+    """An agent broke the leaderboard agent contract (bad sensor list, bad control, raised in run_step).
+
+    The runner classifies these as agent failures, not simulator failures."""

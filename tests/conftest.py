@@ -38,3 +38,43 @@ def small_scenario():
 
     sc = load_scenario("clear_town01")
     return dataclasses.replace(sc, traffic=TrafficSpec(vehicles=12, pedestrians=15))
+
+
+class ThirdPartyAgent:
+    """A minimal leaderboard-style agent as a user writes it: no base class of ours, CARLA's sensor
+    dicts, reads its camera as BGRA, returns an object with throttle/steer/brake. Records what it got."""
+
+    def __init__(self, camera_id: str = "Center") -> None:
+        self.camera_id = camera_id
+        self.received: list[dict] = []
+        self.plan = None
+        self.destroyed = False
+
+    def setup(self, path_to_conf_file: str) -> None:
+        self.conf = path_to_conf_file
+
+    def sensors(self) -> list[dict]:
+        return [
+            {"type": "sensor.camera.rgb", "id": self.camera_id, "x": 1.3, "y": 0.0, "z": 2.3, "roll": 0.0,
+             "pitch": 0.0, "yaw": 0.0, "width": 320, "height": 160, "fov": 90},
+            {"type": "sensor.speedometer", "id": "SPEED", "reading_frequency": 20},
+        ]
+
+    def set_global_plan(self, gps, world) -> None:
+        self.plan = (gps, world)
+
+    def run_step(self, input_data: dict, timestamp: float):
+        self.received.append({k: (v[0], v[1].copy() if hasattr(v[1], "copy") else v[1]) for k, v in input_data.items()})
+
+        class Control:  # duck-typed like carla.VehicleControl
+            throttle, steer, brake = 0.3, 0.0, 0.0
+
+        return Control()
+
+    def destroy(self) -> None:
+        self.destroyed = True
+
+
+@pytest.fixture
+def third_party_agent():
+    return ThirdPartyAgent()

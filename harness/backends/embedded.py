@@ -4,12 +4,14 @@ in one process, with no server and no GPU."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from harness.backends.base import Backend, Privileged, SensorFrame, compass_of, location_to_gnss
 from harness.errors import ConfigError, WrongOrderError
 from harness.render.renderer import Renderer, SceneState
+from harness.rig import Rig
 from harness.scenario import Scenario
 from harness.sensors.thermal import ThermalCamera
 from harness.world.ego import VehicleControl
@@ -50,6 +52,16 @@ class EmbeddedBackend(Backend):
         if self._renderer is None:
             self._renderer = Renderer(self.town, self.scenario.rig)
         return self._renderer
+
+    def configure(self, rig: Rig, privileged: bool) -> None:
+        """Render ``rig`` (an agent's camera declarations) from the next ``load`` on; the GL
+        renderer is rebuilt only when the rig changes."""
+        if rig != self.scenario.rig:
+            self.scenario = replace(self.scenario, rig=rig)
+            if self._renderer is not None:
+                self._renderer.close()
+                self._renderer = None
+        self.privileged = privileged
 
     def load(self, route_id: str, seed: int) -> Route:
         route = self.route(str(route_id))

@@ -52,6 +52,10 @@ class RouteFollower:
             return VehicleControl.clipped(throttle=min(1.0, a / 2.5 + 0.2), steer=steer)
         return VehicleControl.clipped(brake=min(1.0, -a / 6.0 + 0.1), steer=steer)
 
+    def light_gap(self) -> float:
+        """[m] from the ego to the stop line of a red/yellow light it should stop for (inf: none)."""
+        return self._stop_line(self.world.progress.index)
+
     def _gap(self, ahead: np.ndarray, xy: np.ndarray) -> float:
         view = self.world.actor_view(include_ego=False)
         if not len(view.xy) or len(ahead) < 2:

@@ -1,0 +1,137 @@
+"""Put a fusion module between the cameras and any leaderboard agent.
+
+``FusionAgent(agent, "thermal")`` adds the thermal camera (from the rig) to the wrapped agent's
+sensors, registers each thermal frame to the wrapped agent's RGB camera (``harness.sensors.
+registration``, with an optional injected calibration error), runs the fusion module, and hands the
+agent the fused image in place of its RGB camera's data, under the agent's own sensor id and in the
+same format (BGRA ``(H, W, 4) uint8``). The agent never sees the thermal camera. The wrapper times
+the registration and the fusion module per frame (``latency_summary``). It only touches sensor data,
+so it is the same on the embedded and the CARLA backend.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from fusion.base import FusionModule
+from fusion.registry import Variant, get_variant
+from harness.errors import AgentError, ConfigError
+from harness.rig import CameraSpec, Rig
+from harness.sensors.registration import Calibration, Registrar
+from harness.sensors.suite import CLEAN, RGB, THERMAL, bgra_to_rgb, parse_sensors, to_bgra
+
+THERMAL_ID = "_fusion_thermal"
+CLEAN_ID = "_fusion_clean_rgb"
+
+
+def _camera_dict(kind: str, sid: str, cam: CameraSpec) -> dict[str, Any]:
+    p = cam.pose
+    return {"type": kind, "id": sid, "x": p.x, "y": p.y, "z": p.z, "roll": p.roll, "pitch": p.pitch, "yaw": p.yaw,
+            "width": cam.width, "height": cam.height, "fov": cam.fov}
+
+
+class FusionAgent:
+    """Wraps ``agent`` (anything with setup/sensors/run_step/destroy) with fusion ``variant``."""
+
+    def __init__(self, agent: Any, variant: str | Variant, rig: Rig = Rig(), calibration: Calibration = Calibration(),
+                 module: FusionModule | None = None) -> None:
+        missing = [m for m in ("sensors", "run_step", "destroy") if not callable(getattr(agent, m, None))]
+        if missing:
+            raise ConfigError(f"FusionAgent wraps a leaderboard agent; {type(agent).__name__} lacks {', '.join(missing)}()")
+        self.agent = agent
+        self.variant = variant if isinstance(variant, Variant) else get_variant(variant)
+        self.module = module if module is not None else (self.variant.build() if self.variant.build else None)
+        if self.module is not None:
+            self.module.eval()
+        self.rig = rig
+        self.calibration = calibration
+        self._rgb_id: str | None = None
+        self._registrar: Registrar | None = None
+        self.fusion_ms: list[float] = []
+        self.register_ms: list[float] = []
+
+    @property
+    def wrapped_name(self) -> str:
+        return type(self.agent).__name__
+
+    # -- leaderboard interface ----------------------------------------------------------------
+    def setup(self, path_to_conf_file: str) -> None:
+        self.agent.setup(path_to_conf_file)
+
+    def sensors(self) -> list[dict[str, Any]]:
+        inner = self.agent.sensors()
+        specs = parse_sensors(inner, self.wrapped_name)
+        rgb = [s for s in specs if s.type == RGB]
+        if not rgb:
+            raise AgentError(f"FusionAgent replaces the RGB camera of the agent it wraps, but "
+                             f"{self.wrapped_name}.sensors() declares no {RGB!r}")
+        for s in specs:
+            if s.id in (THERMAL_ID, CLEAN_ID):
+                raise AgentError(f"{self.wrapped_name}.sensors() uses the id {s.id!r}, which FusionAgent reserves")
+            if s.type in (THERMAL, CLEAN):
+                raise AgentError(f"{self.wrapped_name}.sensors() declares {s.type!r} itself; FusionAgent adds it")
+        self._rgb_id = rgb[0].id
+        cam = rgb[0].camera
+        self._registrar = Registrar(cam, self.rig.thermal.camera, self.calibration)
+        extra = []
+        if self.variant.needs_thermal:
+            extra.append(_camera_dict(THERMAL, THERMAL_ID, self.rig.thermal.camera))
+        if self.variant.needs_clean:
+            extra.append(_camera_dict(CLEAN, CLEAN_ID, cam))
+        return [*inner, *extra]
+
+    def set_global_plan(self, global_plan_gps: list, global_plan_world_coord: list) -> None:
+        if hasattr(self.agent, "set_global_plan"):
+            self.agent.set_global_plan(global_plan_gps, global_plan_world_coord)
+
+    def bind(self, backend) -> None:
+        if hasattr(self.agent, "bind"):
+            self.agent.bind(backend)
+
+    def run_step(self, input_data: dict[str, tuple[int, Any]], timestamp: float):
+        if self._rgb_id is None:
+            raise AgentError("FusionAgent.run_step() before sensors(); the runner reads the sensor list first")
+        frame, image = input_data[self._rgb_id]
+        fused = self.fuse(input_data)
+        data = {k: v for k, v in input_data.items() if k not in (THERMAL_ID, CLEAN_ID)}
+        data[self._rgb_id] = (frame, to_bgra(fused) if image.shape[-1] == 4 else fused)
+        return self.agent.run_step(data, timestamp)
+
+    def destroy(self) -> None:
+        self.agent.destroy()
+
+    # -- fusion -------------------------------------------------------------------------------
+    def fuse(self, input_data: dict[str, tuple[int, Any]]) -> np.ndarray:
+        """The image the wrapped agent gets: (H, W, 3) uint8 RGB."""
+        image = input_data[self._rgb_id][1]
+        rgb = bgra_to_rgb(image) if image.shape[-1] == 4 else image
+        if self.variant.needs_clean:
+            return bgra_to_rgb(input_data[CLEAN_ID][1])
+        thermal = None
+        if self.variant.needs_thermal:
+            t0 = time.perf_counter()
+            thermal = self._registrar(input_data[THERMAL_ID][1])
+            self.register_ms.append(1e3 * (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div_(255.0)
+            th = (torch.from_numpy(thermal)[None, None].float().div_(255.0) if thermal is not None
+                  else torch.zeros((1, 1, *rgb.shape[:2])))
+            out = self.module(x, th)
+            fused = out[0].clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        self.fusion_ms.append(1e3 * (time.perf_counter() - t0))
+        return np.ascontiguousarray(fused)
+
+    def latency_summary(self) -> dict[str, float]:
+        out = {}
+        if self.fusion_ms:
+            out["fusion_ms"] = statistics.median(self.fusion_ms)
+        if self.register_ms:
+            out["register_ms"] = statistics.median(self.register_ms)
+        return out
+

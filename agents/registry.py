@@ -1,0 +1,48 @@
+"""Agents by name, optionally behind a fusion variant."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable
+
+from harness.errors import ConfigError
+from harness.rig import Rig
+from harness.sensors.registration import Calibration
+
+
+def _expert(conf: str):
+    from agents.expert import ExpertAgent
+
+    return ExpertAgent(conf)
+
+
+def _rgb_policy(conf: str):
+    from agents.rgb_policy.agent import RGBPolicyAgent
+
+    return RGBPolicyAgent(conf)
+
+
+AGENTS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "rgb_policy": (_rgb_policy, "the frozen clear-day RGB policy (default)"),
+    "expert": (_expert, "the privileged expert (ground truth; upper bound)"),
+}
+DEFAULT_AGENT = "rgb_policy"
+
+
+def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig = Rig(),
+               calibration: Calibration = Calibration(), conf: str = "") -> Any:
+    """Build agent ``name``; with ``variant`` it is wrapped in a :class:`FusionAgent`."""
+    if name not in AGENTS:
+        close = difflib.get_close_matches(name, list(AGENTS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown agent {name!r}{hint}; known agents: {', '.join(AGENTS)}")
+    if variant is not None:
+        from fusion.registry import get_variant
+
+        get_variant(variant)  # fail on a bad name before building the agent
+    agent = AGENTS[name][0](conf)
+    if variant is None:
+        return agent
+    from agents.fusion_agent import FusionAgent
+
+    return FusionAgent(agent, variant, rig=rig, calibration=calibration)
