@@ -164,12 +164,26 @@ class World:
                           self.blocked_s, traffic_speed, tuple(collisions), tuple(red), done)
 
     def _obstacles(self):
-        """Everything NPC vehicles must not drive into: positions, velocities, radii, ids."""
+        """Everything NPC vehicles must not drive into: positions, velocities, radii, ids.
+
+        Vehicles (the ego included) are three discs of their half-width along their length, not one
+        disc of their half-length: one disc would reach into the next lane and let cars side by
+        side block each other for good (a bus beside a car is 3.5 m away, its half-length 3.75 m)."""
         v, p = self.vehicles, self.pedestrians
-        xs = [v.xy, p.xy, [[self.ego.x, self.ego.y]]]
-        vs = [v.velocities(), p.velocities(), [[math.cos(self.ego.yaw) * self.ego.speed, math.sin(self.ego.yaw) * self.ego.speed]]]
-        rs = [v.length / 2, np.full(p.n, 0.4), [self.ego_params.length / 2]]
-        ids = [v.instance, p.instance, [EGO_INSTANCE]]
+        P, e = self.ego_params, self.ego
+        ego_v = [[math.cos(e.yaw) * e.speed, math.sin(e.yaw) * e.speed]]
+        car_xy = np.concatenate([v.xy, [[e.x, e.y]]])
+        car_yaw = np.concatenate([v.yaw, [e.yaw]])
+        car_len = np.concatenate([v.length, [P.length]])
+        car_half_w = np.concatenate([v.width, [P.width]]) / 2
+        car_v = np.concatenate([v.velocities(), ego_v])
+        car_id = np.concatenate([v.instance, [EGO_INSTANCE]])
+        heading = np.stack([np.cos(car_yaw), np.sin(car_yaw)], -1)
+        reach = np.maximum(car_len / 2 - car_half_w, 0.0)
+        xs = [car_xy + heading * (f * reach)[:, None] for f in (-1.0, 0.0, 1.0)] + [p.xy]
+        vs = [car_v] * 3 + [p.velocities()]
+        rs = [car_half_w] * 3 + [np.full(p.n, 0.4)]
+        ids = [car_id] * 3 + [p.instance]
         for a in self.active:
             if a.pedestrian is not None and a.state == "active":
                 xs.append([a.pedestrian.xy]), vs.append([[0.0, 0.0]]), rs.append([0.4]), ids.append([a.pedestrian.instance])

@@ -136,3 +136,23 @@ def test_scripted_vehicle_events_happen(town05):
     assert states["lead_vehicle_brake"] in ("active", "done")
     assert not any(c.kind == "vehicle" for e in events for c in e.collisions)
     assert math.isfinite(events[-1].route_completion)
+
+
+def test_vehicles_block_their_own_lane_only(town05):
+    """NPCs see vehicles (the ego included) as three discs of half-width along their length, so a
+    bus or the ego beside a car in the next lane (3.5 m over) is not in the car's corridor."""
+    w = _world(town05, 3)
+    w.vehicles.length[0] = 12.0  # a bus
+    xy, _, r, ids = w._obstacles()
+    v = w.vehicles
+    for k, inst in ((0, v.instance[0]), (None, 1)):  # the bus, the ego
+        discs = np.flatnonzero(ids == inst)
+        assert len(discs) == 3
+        half_w = (v.width[k] if k is not None else w.ego_params.width) / 2
+        assert np.allclose(r[discs], half_w)
+        centre = v.xy[k] if k is not None else np.array([w.ego.x, w.ego.y])
+        length = v.length[k] if k is not None else w.ego_params.length
+        along = np.hypot(*(xy[discs] - centre).T)
+        assert along.max() == pytest.approx(length / 2 - half_w)  # the discs end flush with the bumpers
+        # the corridor test of a car in the next lane: its half-width + 0.4 m + the disc radius
+        assert 1.9 / 2 + 0.4 + r[discs].max() < 3.5
