@@ -9,8 +9,12 @@ OUT     ?= results/render
 ROUTE   ?= 0
 STEP    ?= 200
 JOBS    ?= 2
+AGENT   ?= rgb_policy
+VARIANT ?= rgb
+ROUTES  ?= 0-4
+WORKERS ?= 2
 
-.PHONY: setup system-deps test test-all render bench-sim routes clean
+.PHONY: setup system-deps test test-all render bench-sim routes policy-data train-policy drive clean
 
 setup: $(STAMP)
 
@@ -39,6 +43,17 @@ bench-sim: $(STAMP)
 
 routes: $(STAMP)
 	for t in town01 town02 town05; do $(VPY) -m harness routes --town $$t --out scenarios/routes/$$t.xml; done
+
+# the frozen RGB policy: expert frames on clear days (about 5 min), then training (about 10 min on 2 cores)
+policy-data: $(STAMP)
+	$(VPY) -m distill collect-policy-data --out data/policy --workers $(WORKERS)
+
+train-policy: $(STAMP)
+	$(VPY) -m distill train-policy --data data/policy --out agents/rgb_policy/weights
+
+# one agent + fusion variant on one scenario's routes, scored as the leaderboard does
+drive: $(STAMP)
+	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(ROUTES) --workers $(WORKERS) --json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

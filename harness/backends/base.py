@@ -56,6 +56,16 @@ def location_to_gnss(x: float, y: float, z: float = 0.0, lat_ref: float = 0.0, l
     return lat, lon, z
 
 
+def gnss_to_location(lat: float, lon: float, lat_ref: float = 0.0, lon_ref: float = 0.0) -> tuple[float, float]:
+    """Inverse of :func:`location_to_gnss`: (lat, lon) [deg] -> (x, y) [m]."""
+    scale = math.cos(math.radians(lat_ref))
+    mx = lon * math.pi * EARTH_RADIUS_M * scale / 180.0
+    my = scale * EARTH_RADIUS_M * math.log(math.tan((90.0 + lat) * math.pi / 360.0))
+    x0 = scale * lon_ref * math.pi * EARTH_RADIUS_M / 180.0
+    y0 = scale * EARTH_RADIUS_M * math.log(math.tan((90.0 + lat_ref) * math.pi / 360.0))
+    return mx - x0, -(my - y0)
+
+
 def compass_of(yaw_rad: float) -> float:
     return (yaw_rad + math.pi / 2) % (2 * math.pi)
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness.backends.base import Backend, SensorFrame
+from harness.backends.base import Backend, SensorFrame, gnss_to_location
 from harness.errors import AgentError, HarnessError
 from harness.metrics import RouteMonitor, RouteScore
 from harness.plan import DEFAULT_SAMPLE_M, global_plan
@@ -87,7 +87,7 @@ def run_episode(backend: Backend, agent: Any, route_id: str, seed: int, *, rules
             on_step(frame, control, events)
         frame = new_frame
         steps += 1
-        if monitor.update(events) or (max_steps is not None and steps >= max_steps):
+        if monitor.update(events, ego_xy=gnss_to_location(frame.gnss[0], frame.gnss[1])) or (max_steps is not None and steps >= max_steps):
             break
     wall = time.perf_counter() - t_start
     latency = agent.latency_summary() if hasattr(agent, "latency_summary") else {}

@@ -52,6 +52,22 @@ class RouteFollower:
             return VehicleControl.clipped(throttle=min(1.0, a / 2.5 + 0.2), steer=steer)
         return VehicleControl.clipped(brake=min(1.0, -a / 6.0 + 0.1), steer=steer)
 
+    def next_signal(self, horizon: int = 60) -> tuple[float, int | None]:
+        """The next signalised stop line on the route within ``horizon`` route points (1 m each):
+        gap from the ego's front to it [m] and its state (RED/YELLOW/GREEN); ``(inf, None)`` if none."""
+        w = self.world
+        i0 = w.progress.index
+        for lid in dict.fromkeys(w.route.lanes[i0 : i0 + horizon].tolist()):
+            lane = w.town.lanes[lid]
+            if lane.stop_s is None or lane.signal is None or lane.signal < 0:
+                continue
+            p = w.town.lane_set.lookup(np.array([lane.id]), np.array([lane.stop_s]))[0][0]
+            loc = local_frame(p[None], np.array([w.ego.x, w.ego.y]), w.ego.yaw)[0]
+            if loc[0] < -0.5:
+                continue
+            return max(0.0, float(loc[0]) - 2.45), int(w.signal_states[lane.signal])
+        return math.inf, None
+
     def light_gap(self) -> float:
         """[m] from the ego to the stop line of a red/yellow light it should stop for (inf: none)."""
         return self._stop_line(self.world.progress.index)

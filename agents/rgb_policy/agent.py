@@ -1,0 +1,90 @@
+"""The frozen RGB-only driving policy as a leaderboard SENSORS-track agent.
+
+Sensors: one front RGB camera, GNSS, IMU, speedometer. Each tick the perception network
+(``model.py``, trained by ``python -m distill train-policy`` on clear-day frames and then frozen)
+segments vehicles and pedestrians and tells whether its own signal shows red; the planner
+(``planner.py``) turns that, the route plan and the GNSS/IMU pose into a control.
+
+``setup(path)`` takes a weights file or a folder holding ``perception.pt``; the default is the
+committed ``agents/rgb_policy/weights/perception.pt``. Weights load with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.autonomous_agent import AutonomousAgent
+from agents.rgb_policy.model import NetConfig, PerceptionNet
+from agents.rgb_policy.planner import Perception, Planner
+from harness.errors import ConfigError, WrongOrderError
+from harness.plan import plan_array
+from harness.rig import CameraSpec
+from harness.world.ego import VehicleControl
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_FILE = "perception.pt"
+CAMERA = CameraSpec()  # 320x160, 90 deg, 1.3 m ahead of the centre, 2.3 m up: the harness default
+
+
+def load_perception(path: str | Path | None = None) -> tuple[PerceptionNet, dict]:
+    """The trained network (eval mode) and its checkpoint metadata; ConfigError with the fix if absent."""
+    p = Path(path) if path else WEIGHTS_DIR
+    if p.is_dir():
+        p = p / WEIGHTS_FILE
+    if not p.is_file():
+        raise ConfigError(f"RGB policy weights not found at {p}; train them with "
+                          f"`python -m distill collect-policy-data && python -m distill train-policy` "
+                          f"or pass the path of a perception.pt")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        net = PerceptionNet(NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["net_config"].items()}))
+        net.load_state_dict(ckpt["model"])
+    except Exception as err:
+        raise ConfigError(f"{p}: not a perception checkpoint written by `python -m distill train-policy` ({err})") from err
+    return net.eval(), {k: v for k, v in ckpt.items() if k != "model"}
+
+
+class RGBPolicyAgent(AutonomousAgent):
+    def setup(self, path_to_conf_file: str) -> None:
+        torch.set_num_threads(1)  # deterministic and one core per worker
+        self.net, self.meta = load_perception(path_to_conf_file or None)
+        self.planner = Planner(CAMERA)
+        self._planned = False
+        self.last: Perception | None = None
+
+    def sensors(self) -> list[dict[str, Any]]:
+        p = CAMERA.pose
+        return [
+            {"type": "sensor.camera.rgb", "id": "rgb", "x": p.x, "y": p.y, "z": p.z, "roll": p.roll, "pitch": p.pitch,
+             "yaw": p.yaw, "width": CAMERA.width, "height": CAMERA.height, "fov": CAMERA.fov},
+            {"type": "sensor.other.gnss", "id": "gnss", "x": 0.0, "y": 0.0, "z": 0.0},
+            {"type": "sensor.other.imu", "id": "imu", "x": 0.0, "y": 0.0, "z": 0.0, "roll": 0.0, "pitch": 0.0, "yaw": 0.0},
+            {"type": "sensor.speedometer", "id": "speed"},
+        ]
+
+    def set_global_plan(self, global_plan_gps: list, global_plan_world_coord: list) -> None:
+        super().set_global_plan(global_plan_gps, global_plan_world_coord)
+        pts, yaw, options = plan_array(global_plan_world_coord)
+        self.planner.set_plan(pts, yaw, options)
+        self._planned = True
+
+    @torch.inference_mode()
+    def perceive(self, rgb: np.ndarray) -> Perception:
+        """(H, W, 3) uint8 RGB -> the network's mask and light outputs."""
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
+        seg, light = self.net(x)
+        mask = seg[0].argmax(0).to(torch.uint8).numpy()
+        return Perception(mask, float(torch.sigmoid(light[0])))
+
+    def run_step(self, input_data: dict, timestamp: float) -> VehicleControl:
+        if not self._planned:
+            raise WrongOrderError("RGBPolicyAgent.run_step() before set_global_plan(); the runner hands the route first")
+        image = input_data["rgb"][1]
+        rgb = image[..., 2::-1] if image.shape[-1] == 4 else image  # CARLA cameras deliver BGRA
+        self.last = self.perceive(rgb)
+        imu = input_data["imu"][1]
+        return self.planner.step(input_data["gnss"][1], float(imu[-1]), float(input_data["speed"][1]["speed"]), self.last)

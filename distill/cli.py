@@ -1,0 +1,78 @@
+"""``python -m distill``: data collection and training.
+
+Every command that measures prints, with ``--json``, one final JSON line with its figures. Errors
+the user can fix print one line ``error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+DEFAULT_POLICY_DATA = Path("data/policy")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _cmd_collect(args) -> dict:
+    from distill.policy_data import collect, default_episodes, light_summary, load_shards
+
+    out = {}
+    for split in ("train", "val"):
+        paths = collect(default_episodes(split), args.out / split, workers=args.workers, every=args.every,
+                        max_steps=args.max_steps, progress=not args.json)
+        out[split] = light_summary(load_shards(paths)["light_m"])
+    return out
+
+
+def _cmd_train_policy(args) -> dict:
+    from distill.train_policy import TrainConfig, train
+
+    cfg = TrainConfig(data=str(args.data), epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed)
+    return train(cfg, Path(args.out), progress=not args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m distill", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect-policy-data", help="drive the expert on clear-day training routes and store labelled RGB frames")
+    c.add_argument("--out", type=Path, default=DEFAULT_POLICY_DATA, help="folder for the .npz shards (default: %(default)s)")
+    c.add_argument("--workers", type=_positive_int, default=2, help="parallel processes (default: %(default)s)")
+    c.add_argument("--every", type=_positive_int, default=5, help="keep every N-th 20 Hz frame (default: %(default)s)")
+    c.add_argument("--max-steps", type=_positive_int, default=1200, help="steps per episode (default: %(default)s)")
+    c.add_argument("--json", action="store_true", help="print a final JSON line with the dataset figures")
+    c.set_defaults(func=_cmd_collect)
+    t = sub.add_parser("train-policy", help="train the frozen RGB policy's perception network")
+    t.add_argument("--data", type=Path, default=DEFAULT_POLICY_DATA, help="folder from collect-policy-data (default: %(default)s)")
+    t.add_argument("--out", type=Path, default=Path("agents/rgb_policy/weights"), help="weights + manifest folder (default: %(default)s)")
+    t.add_argument("--epochs", type=_positive_int, default=8)
+    t.add_argument("--batch", type=_positive_int, default=16)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
+    t.set_defaults(func=_cmd_train_policy)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except HarnessError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    return 0

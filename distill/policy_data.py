@@ -1,0 +1,150 @@
+"""Training data for the frozen RGB policy: the privileged expert drives clear-day routes and every
+``every``-th frame is kept with its labels.
+
+Per kept frame: the RGB image ``(H, W, 3) uint8``; a segmentation target at half resolution
+``(H/2, W/2) uint8`` (0 background, 1 vehicle, 2 pedestrian; a 2x2 block takes its most important
+class so distant pedestrians survive the downsampling); and ``light_m`` [m], the distance to the
+stop line of a red/yellow light the expert stops for (``inf`` when none); ``signal_m`` [m] and
+``signal_state``, the gap to the next signalised stop line on the route (any state; ``inf`` when
+none within 60 m) and its state (0 red, 1 yellow, 2 green, 255 none).
+
+Episodes are written one compressed ``.npz`` shard each, named by their content (town, route,
+weather, seed), so a rerun skips shards that exist.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from harness.scenario import load_scenario
+from harness.semantics import Sem
+from harness.weather import preset
+
+SEG_CLASSES = ("background", "vehicle", "pedestrian")
+VEHICLE_IDS = (Sem.CAR, Sem.TRUCK, Sem.BUS, Sem.TRAIN, Sem.MOTORCYCLE, Sem.BICYCLE)
+PEDESTRIAN_IDS = (Sem.PEDESTRIAN, Sem.RIDER)
+DAY_WEATHERS = ("clear", "clear_noon", "cloudy")  # the policy sees clear days only
+ROUTES_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "routes"
+
+_LUT = np.zeros(256, np.uint8)
+_LUT[list(VEHICLE_IDS)] = 1
+_LUT[list(PEDESTRIAN_IDS)] = 2
+
+
+def seg_target(semantic: np.ndarray) -> np.ndarray:
+    """(H, W) CARLA ids -> (H/2, W/2) uint8 classes; pedestrian > vehicle > background per 2x2 block."""
+    h, w = semantic.shape
+    c = _LUT[semantic[: h // 2 * 2, : w // 2 * 2]]
+    return c.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+
+
+@dataclass(frozen=True)
+class Episode:
+    town: str
+    route: str
+    weather: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.town}_r{self.route}_{self.weather}_s{self.seed}"
+
+
+def default_episodes(split: str) -> list[Episode]:
+    """Training: every route of town01/town02 but route 9 once, town05 routes 5-8 twice (routes 0-4 of town05
+    are the evaluation routes and never seen). Validation: route 9 of each town."""
+    eps: list[Episode] = []
+    if split == "train":
+        jobs = [(t, str(r), 1) for t in ("town01", "town02") for r in range(9)] + [("town05", str(r), 2) for r in range(5, 9)]
+        for k, (town, route, repeats) in enumerate(jobs):
+            for j in range(repeats):
+                eps.append(Episode(town, route, DAY_WEATHERS[(k + j) % len(DAY_WEATHERS)], 100 + 2 * k + j))
+    elif split == "val":
+        eps = [Episode(t, "9", w, 900 + k) for k, (t, w) in enumerate(zip(("town01", "town02", "town05"), DAY_WEATHERS))]
+    else:
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    return eps
+
+
+def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int = 1200) -> Path:
+    """Drive the expert on one episode and write its shard (atomically); returns the shard path."""
+    from agents.expert import ExpertAgent
+    from harness.backends.embedded import EmbeddedBackend
+    from harness.world.autopilot import RouteFollower
+
+    out = out_dir / f"{ep.key}.npz"
+    if out.exists():
+        return out
+    base = load_scenario("clear_town05")
+    scenario = replace(base, name=f"{ep.weather}_{ep.town}", town=ep.town, routes_path=ROUTES_DIR / f"{ep.town}.xml",
+                       weather=preset(ep.weather))
+    rgb, seg, light, sig_m, sig_state = [], [], [], [], []
+    with EmbeddedBackend(scenario, privileged=True) as backend:
+        backend.load(ep.route, ep.seed)
+        expert = ExpertAgent()
+        expert.bind(backend)
+        labeler = RouteFollower(backend.world)
+        frame = backend.reset()
+        for step in range(max_steps):
+            # waiting at a light gives near-identical frames: keep a quarter of those
+            if step % every == 0 and (abs(frame.speed) > 0.5 or step % (4 * every) == 0):
+                rgb.append(frame.rgb)
+                seg.append(seg_target(frame.privileged.semantic))
+                light.append(labeler.light_gap())
+                gap, state = labeler.next_signal()
+                sig_m.append(gap)
+                sig_state.append(255 if state is None else state)
+            frame, ev = backend.step(expert.run_step({}, frame.timestamp))
+            if ev.route_done:
+                break
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, rgb=np.stack(rgb), seg=np.stack(seg), light_m=np.array(light, np.float32),
+                        signal_m=np.array(sig_m, np.float32), signal_state=np.array(sig_state, np.uint8))
+    os.replace(tmp, out)
+    return out
+
+
+def load_shards(paths: list[Path]) -> dict[str, np.ndarray]:
+    parts = [np.load(p) for p in paths]
+    return {k: np.concatenate([p[k] for p in parts]) for k in ("rgb", "seg", "light_m", "signal_m", "signal_state")}
+
+
+def _worker(args) -> str:
+    ep, out_dir, every, max_steps = args
+    return str(collect_episode(ep, Path(out_dir), every, max_steps))
+
+
+def collect(episodes: list[Episode], out_dir: Path, workers: int = 1, every: int = 5, max_steps: int = 1200,
+            progress: bool = True) -> list[Path]:
+    """Collect every episode (skipping finished shards), in ``workers`` processes."""
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(ep, str(out_dir), every, max_steps) for ep in episodes]
+    bar = tqdm(total=len(jobs), desc="collect", unit="episode", disable=not progress)
+    paths: list[Path] = []
+    if workers <= 1:
+        for job in jobs:
+            paths.append(Path(_worker(job)))
+            bar.update()
+    else:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for p in pool.imap(_worker, jobs):
+                paths.append(Path(p))
+                bar.update()
+    bar.close()
+    return paths
+
+
+def light_summary(light_m: np.ndarray) -> dict[str, float]:
+    finite = np.isfinite(light_m)
+    return {"frames": int(len(light_m)), "light_stop_frames": int(finite.sum()),
+            "light_stop_median_m": float(np.median(light_m[finite])) if finite.any() else math.nan}
