@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonneg_int, default=0)
     r.add_argument("--size", type=_size, default=None, help="RGB camera size WxH (default: the scenario's)")
     r.add_argument("--out", required=True, type=Path, help="output folder")
+    r.add_argument("--variants", default="rgb,thermal",
+                   help="fusion variants to apply, each written as fused_<variant>.png (default: %(default)s)")
     r.add_argument("--json", action="store_true", help="print a final JSON line")
 
     b = sub.add_parser("bench-sim", help="measure simulation steps per second with both cameras and traffic")
@@ -119,6 +121,9 @@ def cmd_render(args) -> dict:
     from harness.semantics import colorize
     from harness.world.autopilot import lane_keeper
 
+    from fusion.registry import get_variant
+
+    variants = [get_variant(v.strip()) for v in args.variants.split(",") if v.strip()]
     be = _backend(args.scenario, args.size)
     with be:
         route_id = args.route or be.route_ids[0]
@@ -135,8 +140,31 @@ def cmd_render(args) -> dict:
         Image.fromarray(colorize(pv.semantic)).save(args.out / "semantic.png")
         np.save(args.out / "semantic_ids.npy", pv.semantic.astype(np.uint8))
         np.save(args.out / "thermal_kelvin.npy", frame.thermal_kelvin.astype(np.float32))
-        return {"out": str(args.out), "scenario": be.scenario.name, "route": route_id, "step": args.step,
+        fused = _write_fused(frame, be.scenario.rig, variants, args.out)
+        return {"fused": fused, "out": str(args.out), "scenario": be.scenario.name, "route": route_id, "step": args.step,
                 "frame": frame.frame, "ego_pose": list(pv.ego_pose), "renderer": be.renderer.info["GL_RENDERER"]}
+
+
+def _write_fused(frame, rig, variants, out: Path) -> list[str]:
+    """thermal_registered.png (thermal warped into the RGB view) and fused_<variant>.png."""
+    import torch
+    from PIL import Image
+
+    from harness.sensors.registration import Registrar
+
+    registered = Registrar(rig.rgb, rig.thermal.camera)(frame.thermal)
+    Image.fromarray(registered).save(out / "thermal_registered.png")
+    rgb = torch.from_numpy(frame.rgb).permute(2, 0, 1)[None].float() / 255.0
+    th = torch.from_numpy(registered)[None, None].float() / 255.0
+    written = []
+    for v in variants:
+        if v.build is None:  # oracle_clean is the clean image, already written
+            continue
+        with torch.inference_mode():
+            img = v.build().eval()(rgb, th)[0].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        Image.fromarray(img).save(out / f"fused_{v.name}.png")
+        written.append(f"fused_{v.name}.png")
+    return written
 
 
 def cmd_bench_sim(args) -> dict:

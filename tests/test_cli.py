@@ -18,7 +18,7 @@ def run(*args, cwd=REPO):
 
 def test_help_lists_subcommands():
     out = run("--help").stdout
-    for cmd in ("render", "bench-sim", "routes", "scenarios"):
+    for cmd in ("render", "bench-sim", "routes", "scenarios", "drive"):
         assert cmd in out
 
 
@@ -27,10 +27,15 @@ def test_render_writes_the_views(gl_ok, tmp_path):
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout.strip().splitlines()[-1])
     assert info["frame"] == 30
-    for name in ("rgb.png", "thermal.png", "clean_rgb.png", "semantic.png"):
+    for name in ("rgb.png", "thermal.png", "clean_rgb.png", "semantic.png", "thermal_registered.png",
+                 "fused_rgb.png", "fused_thermal.png"):
         assert Image.open(tmp_path / name).size == (320, 160)
     ids = np.load(tmp_path / "semantic_ids.npy")
     assert ids.dtype == np.uint8 and ids.shape == (160, 320) and 1 in ids  # road visible
+    assert info["fused"] == ["fused_rgb.png", "fused_thermal.png"]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "fused_rgb.png")), np.asarray(Image.open(tmp_path / "rgb.png")))
+    grey = np.asarray(Image.open(tmp_path / "fused_thermal.png"))
+    assert np.array_equal(grey[..., 0], np.asarray(Image.open(tmp_path / "thermal_registered.png")))
 
 
 def test_bench_sim_prints_a_json_line(gl_ok):
@@ -64,6 +69,12 @@ ROUTES = str(REPO / "scenarios" / "routes" / "town05.xml")
         (lambda t: ["bench-sim", "--scenario", "fog_town05", "--size", "320by160"], "WIDTHxHEIGHT"),
         (lambda t: ["bench-sim", "--scenario", "fog_town05", "--steps", "0"], "positive integer"),
         (lambda t: ["routes", "--town", "town77", "--out", str(t / "r.xml")], "town77"),
+        (lambda t: ["render", "--scenario", "fog_town05", "--variants", "rgb,thermol", "--out", str(t)], "did you mean 'thermal'"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--agent", "rgb_polcy"], "did you mean 'rgb_policy'"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--variant", "fusionproxyy"], "unknown fusion variant"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--routes", "3-1"], "runs backwards"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--routes", "0,42"], "['42']"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--workers", "0"], "positive integer"),
     ],
 )
 def test_bad_input_gives_one_clear_error_line(tmp_path, make_args, expect):
