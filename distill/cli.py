@@ -11,19 +11,10 @@ import json
 import sys
 from pathlib import Path
 
+from harness.cli import _positive_int
 from harness.errors import HarnessError
 
 DEFAULT_POLICY_DATA = Path("data/policy")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
 
 
 def _cmd_collect(args) -> dict:
