@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import numpy as np
 
 from harness.backends.base import Backend, Privileged, SensorFrame, compass_of, location_to_gnss
 from harness.errors import ConfigError, WrongOrderError

@@ -7,7 +7,7 @@ import pytest
 
 from agents.fusion_agent import CLEAN_ID, THERMAL_ID, FusionAgent
 from harness.errors import AgentError, ConfigError
-from harness.rig import CameraSpec, Pose, Rig, ThermalSpec
+from harness.rig import CameraSpec, Pose, Rig
 from harness.sensors.registration import Registrar
 from harness.sensors.suite import bgra_to_rgb, to_bgra
 

@@ -1,7 +1,6 @@
 """Rendered frames: determinism, and night/fog degrading RGB but not thermal (measured contrast of
 pedestrians and vehicles against their surroundings versus distance)."""
 
-import dataclasses
 
 import cv2
 import numpy as np
