@@ -8,8 +8,8 @@ Outputs:
   trained on, and meant for, frames within ``LIGHT_RANGE_M`` of a signalised stop line; where that
   stop line is comes from the route plan (the planner), not from the image.
 
-A small encoder-decoder of plain 3x3 convolutions (about 0.2 M parameters; plain convolutions
-train and run faster than depthwise ones on CPU), a few milliseconds per frame on one core.
+A small encoder-decoder of plain 3x3 convolutions (0.28 M parameters; plain convolutions
+train and run faster than depthwise ones on CPU); about 9 ms per 320x160 frame on one CPU core.
 """
 
 from __future__ import annotations
