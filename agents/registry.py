@@ -29,13 +29,18 @@ AGENTS: dict[str, tuple[Callable[[str], Any], str]] = {
 DEFAULT_AGENT = "rgb_policy"
 
 
-def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig = Rig(),
-               calibration: Calibration = Calibration(), conf: str = "") -> Any:
-    """Build agent ``name``; with ``variant`` it is wrapped in a :class:`FusionAgent`."""
+def check_agent_name(name: str) -> None:
+    """ConfigError naming the known agents (and the closest one) unless ``name`` is one."""
     if name not in AGENTS:
         close = difflib.get_close_matches(name, list(AGENTS), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"unknown agent {name!r}{hint}; known agents: {', '.join(AGENTS)}")
+
+
+def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig = Rig(),
+               calibration: Calibration = Calibration(), conf: str = "") -> Any:
+    """Build agent ``name``; with ``variant`` it is wrapped in a :class:`FusionAgent`."""
+    check_agent_name(name)
     if variant is not None:
         from fusion.registry import get_variant
 

@@ -231,13 +231,10 @@ def cmd_drive(args) -> dict:
         available = [r for r in available if r in scenario.route_ids]
     routes = parse_routes(args.routes, available)
     calib = Calibration(dx_px=args.misalign_px[0], dy_px=args.misalign_px[1], rot_deg=args.misalign_deg)
-    from agents.registry import AGENTS
+    from agents.registry import check_agent_name
     from fusion.registry import get_variant
 
-    if args.agent not in AGENTS:
-        from agents.registry import make_agent
-
-        make_agent(args.agent)  # raises the one-line error with the known names
+    check_agent_name(args.agent)
     if args.variant is not None:
         get_variant(args.variant)
     jobs = [DriveJob(args.scenario, args.agent, args.variant, r, args.seed, calib, args.max_steps) for r in routes]

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from harness.errors import ConfigError
+from harness.render.camera import view_matrix
 from harness.rig import CameraSpec, Pose
 
 NOMINAL_PLANE_M = 15.0  # [m] depth at which registration is exact
@@ -41,15 +42,10 @@ class Calibration:
 
 def _rotation_vehicle_to_cv(pose: Pose) -> np.ndarray:
     """Rotation taking vehicle-frame vectors (x fwd, y right, z up) into the camera's CV frame
-    (x right, y down, z forward), for CARLA's yaw (towards +y), pitch (up) and roll."""
-    y, p, r = (math.radians(a) for a in (pose.yaw, pose.pitch, pose.roll))
-    cy, sy, cp, sp, cr, sr = math.cos(y), math.sin(y), math.cos(p), math.sin(p), math.cos(r), math.sin(r)
-    fwd = np.array([cy * cp, sy * cp, sp])
-    right0 = np.array([-sy, cy, 0.0])
-    up0 = np.array([-cy * sp, -sy * sp, cp])
-    right = right0 * cr + up0 * sr
-    up = up0 * cr - right0 * sr
-    return np.stack([right, -up, fwd])  # rows: CV axes expressed in the vehicle frame
+    (x right, y down, z forward): the renderer's view rotation (rows right, up, -forward) with its
+    second and third axes flipped."""
+    view = view_matrix(np.zeros(3), *(math.radians(a) for a in (pose.yaw, pose.pitch, pose.roll)))
+    return np.diag([1.0, -1.0, -1.0]) @ view[:3, :3]
 
 
 def _K(cam: CameraSpec) -> np.ndarray:

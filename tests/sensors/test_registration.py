@@ -37,12 +37,16 @@ def test_points_on_the_plane_land_where_the_thermal_camera_sees_them(thermal):
     pts = np.c_[np.full(ys.size, rgb.pose.x + 15.0), ys.ravel(), zs.ravel()]
     uv_rgb, uv_th = _project(rgb, pts), _project(thermal, pts)
     assert np.abs(_apply(H, uv_rgb) - uv_th).max() < 1e-6
-    # off the plane: parallax of the baseline only (a few pixels at 5 m for 0.25 m)
-    if thermal == Rig().thermal.camera:
-        near = pts.copy()
-        near[:, 0] = rgb.pose.x + 5.0
-        err = np.abs(_apply(H, _project(rgb, near)) - _project(thermal, near)).max()
-        assert 1.0 < err < 12.0
+
+
+def test_off_the_plane_only_the_baseline_parallax_remains():
+    rgb, thermal = CameraSpec(), Rig().thermal.camera
+    H = rgb_to_thermal_homography(rgb, thermal, Calibration(plane_m=15.0))
+    ys, zs = np.meshgrid(np.linspace(-2, 2, 5), np.linspace(0.5, 3.0, 4))
+    near = np.c_[np.full(ys.size, rgb.pose.x + 5.0), ys.ravel(), zs.ravel()]
+    # a few pixels at 5 m for the rig's 0.25 m baseline
+    err = np.abs(_apply(H, _project(rgb, near)) - _project(thermal, near)).max()
+    assert 1.0 < err < 12.0
 
 
 def test_injected_shift_and_rotation_move_the_content():
