@@ -1,20 +1,31 @@
 # Set-up, tests and the main jobs. `make test` and `make eval` set the venv up themselves when
 # .venv is missing or older than pyproject.toml.
+#   make eval SCENARIO=fog_town05 [VARIANTS=rgb,thermal ROUTES=0-3 SEEDS=0,1 WORKERS=2 OUT=results/x]
+#     (defaults: rgb,thermal,oracle_clean on routes 0-2, the scenario's seeds, 2 workers)
+#   make plots OUT=results/x            (rewrite tables, report and plots from the records)
+#   make sweep SCENARIO=fog_town05 AXIS=fog [VALUES=200,100,50]
 PY      ?= python3
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 SCENARIO ?= fog_town05
-OUT     ?= results/render
+OUT     ?=
 ROUTE   ?= 0
 STEP    ?= 200
 JOBS    ?= 2
 AGENT   ?= rgb_policy
 VARIANT ?= rgb
-ROUTES  ?= 0-4
+ROUTES  ?=
 WORKERS ?= 2
+VARIANTS ?= rgb,thermal,oracle_clean
+SEEDS   ?=
+EXECUTOR ?= local
+AXIS    ?= fog
+VALUES  ?=
+EVAL_OUT = $(or $(OUT),results/eval/$(SCENARIO))
+SWEEP_OUT = $(or $(OUT),results/sweep/$(SCENARIO)_$(AXIS))
 
-.PHONY: setup system-deps test test-all render bench-sim routes policy-data train-policy drive clean
+.PHONY: setup system-deps test test-all eval plots sweep render bench-sim routes policy-data train-policy drive clean
 
 setup: $(STAMP)
 
@@ -30,13 +41,26 @@ system-deps:
 	@bash scripts/setup_system.sh
 
 test: $(STAMP)
-	$(VPY) -m pytest -q -n $(JOBS) -m "not slow and not gpu and not carla"
+	$(VPY) -m pytest -q -n $(JOBS) --dist loadfile -m "not slow and not gpu and not carla"
 
 test-all: $(STAMP)
-	$(VPY) -m pytest -q -n $(JOBS) -m "not gpu and not carla"
+	$(VPY) -m pytest -q -n $(JOBS) --dist loadfile -m "not gpu and not carla"
+
+# the main job: every variant on the scenario's routes, scored as the leaderboard does. Rerunning the
+# same command continues (or reuses) the run in its folder: finished routes are kept, never rerun.
+eval: $(STAMP)
+	$(VPY) -m harness eval --scenario $(SCENARIO) --variants $(VARIANTS) --routes $(or $(ROUTES),0-2) $(if $(SEEDS),--seeds $(SEEDS)) \
+		--workers $(WORKERS) --executor $(EXECUTOR) --out $(EVAL_OUT) --resume
+
+plots: $(STAMP)
+	$(VPY) -m harness report --out $(EVAL_OUT)
+
+sweep: $(STAMP)
+	$(VPY) -m harness sweep --scenario $(SCENARIO) --axis $(AXIS) $(if $(VALUES),--values $(VALUES)) --variants $(VARIANTS) \
+		--routes $(or $(ROUTES),0-2) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) --out $(SWEEP_OUT) --resume
 
 render: $(STAMP)
-	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(OUT)
+	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(or $(OUT),results/render)
 
 bench-sim: $(STAMP)
 	$(VPY) -m harness bench-sim --scenario $(SCENARIO) --json
@@ -53,7 +77,7 @@ train-policy: $(STAMP)
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does
 drive: $(STAMP)
-	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(ROUTES) --workers $(WORKERS) --json
+	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(or $(ROUTES),0-4) --workers $(WORKERS) --json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -7,6 +7,13 @@ agent the fused image in place of its RGB camera's data, under the agent's own s
 same format (BGRA ``(H, W, 4) uint8``). The agent never sees the thermal camera. The wrapper times
 the registration and the fusion module per frame (``latency_summary``). It only touches sensor data,
 so it is the same on the embedded and the CARLA backend.
+
+Latency-aware mode (``latency="measured"`` or a number of milliseconds): the world does not wait
+for the fusion module. The fused image of the frame taken at time ``t`` is ready at ``t + L`` (``L``
+the module's measured registration + fusion time for that frame, or the given figure), and each tick
+the agent acts on the newest image that is ready by then; its other sensors (speed, GNSS, IMU) stay
+current. Until the first image is ready the agent gets the first frame's. With ``none`` every tick
+waits for its own image (the world is paused while the module computes).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from fusion.base import FusionModule
 from fusion.registry import Variant, get_variant
 from harness.errors import AgentError, ConfigError
 from harness.rig import CameraSpec, Rig
+from harness.runner.jobs import parse_latency
 from harness.sensors.registration import Calibration, Registrar
 from harness.sensors.suite import CLEAN, RGB, THERMAL, bgra_to_rgb, parse_sensors, to_bgra
 
@@ -39,7 +47,7 @@ class FusionAgent:
     """Wraps ``agent`` (anything with setup/sensors/run_step/destroy) with fusion ``variant``."""
 
     def __init__(self, agent: Any, variant: str | Variant, rig: Rig = Rig(), calibration: Calibration = Calibration(),
-                 module: FusionModule | None = None) -> None:
+                 module: FusionModule | None = None, latency: str | float = "none") -> None:
         missing = [m for m in ("sensors", "run_step", "destroy") if not callable(getattr(agent, m, None))]
         if missing:
             raise ConfigError(f"FusionAgent wraps a leaderboard agent; {type(agent).__name__} lacks {', '.join(missing)}()")
@@ -54,6 +62,12 @@ class FusionAgent:
         self._registrar: Registrar | None = None
         self.fusion_ms: list[float] = []
         self.register_ms: list[float] = []
+        self.latency = parse_latency(str(latency))  # 'none' | 'measured' | ms as text
+        self._pending: list[tuple[float, np.ndarray, float]] = []  # (ready at [s], image, taken at [s])
+        self._shown: np.ndarray | None = None
+        self._shown_at = 0.0  # [s] when the frame behind the shown image was taken
+        self.delay_ms: list[float] = []  # [ms] age of the image the agent acted on, per tick
+        self.last_image: np.ndarray | None = None
 
     @property
     def wrapped_name(self) -> str:
@@ -97,7 +111,15 @@ class FusionAgent:
         if self._rgb_id is None:
             raise AgentError("FusionAgent.run_step() before sensors(); the runner reads the sensor list first")
         frame, image = input_data[self._rgb_id]
+        n_fused, n_reg = len(self.fusion_ms), len(self.register_ms)
         fused = self.fuse(input_data)
+        if self.latency != "none":
+            if self.latency == "measured":
+                ms = sum(self.fusion_ms[n_fused:]) + sum(self.register_ms[n_reg:])
+            else:
+                ms = float(self.latency)
+            fused = self._delayed(fused, timestamp, ms)
+        self.last_image = fused  # (H, W, 3) uint8 RGB: what the agent acts on (for infraction clips)
         data = {k: v for k, v in input_data.items() if k not in (THERMAL_ID, CLEAN_ID)}
         data[self._rgb_id] = (frame, to_bgra(fused) if image.shape[-1] == 4 else fused)
         return self.agent.run_step(data, timestamp)
@@ -127,8 +149,24 @@ class FusionAgent:
         self.fusion_ms.append(1e3 * (time.perf_counter() - t0))
         return np.ascontiguousarray(fused)
 
+    def _delayed(self, fused: np.ndarray, timestamp: float, ms: float) -> np.ndarray:
+        """The newest image ready at ``timestamp`` [s] when this frame's takes ``ms`` to compute."""
+        self._pending.append((timestamp + ms / 1e3, fused, timestamp))
+        ready = [k for k, (t, _, _) in enumerate(self._pending) if t <= timestamp + 1e-9]
+        if ready:
+            _, self._shown, taken = self._pending[ready[-1]]
+            self._shown_at = taken
+            del self._pending[: ready[-1] + 1]
+        if self._shown is None:  # nothing ready yet: the first frame stands in
+            self.delay_ms.append(0.0)
+            return self._pending[0][1]
+        self.delay_ms.append(1e3 * (timestamp - self._shown_at))
+        return self._shown
+
     def latency_summary(self) -> dict[str, float]:
         out = {}
+        if self.delay_ms:
+            out["observation_delay_ms"] = statistics.mean(self.delay_ms)
         if self.fusion_ms:
             out["fusion_ms"] = statistics.median(self.fusion_ms)
         if self.register_ms:

@@ -38,8 +38,9 @@ def check_agent_name(name: str) -> None:
 
 
 def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig = Rig(),
-               calibration: Calibration = Calibration(), conf: str = "") -> Any:
-    """Build agent ``name``; with ``variant`` it is wrapped in a :class:`FusionAgent`."""
+               calibration: Calibration = Calibration(), conf: str = "", latency: str = "none") -> Any:
+    """Build agent ``name``; with ``variant`` it is wrapped in a :class:`FusionAgent` (``latency``:
+    see its latency-aware mode)."""
     check_agent_name(name)
     if variant is not None:
         from fusion.registry import get_variant
@@ -50,4 +51,4 @@ def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig =
         return agent
     from agents.fusion_agent import FusionAgent
 
-    return FusionAgent(agent, variant, rig=rig, calibration=calibration)
+    return FusionAgent(agent, variant, rig=rig, calibration=calibration, latency=latency)

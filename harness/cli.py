@@ -17,7 +17,12 @@ import numpy as np
 
 from harness.errors import HarnessError
 
-CLEAR_VARIANT_HELP = "Later issues add eval, sweep and report; see README.md."
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``error: ...``, exit 2), like every other error of the CLI."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -51,8 +56,28 @@ def _nonneg_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m harness", description="Closed-loop RGB+thermal driving harness.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = _Parser(prog="python -m harness", description="Closed-loop RGB+thermal driving harness.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    e = sub.add_parser("eval", help="run the scenario x route x variant x seed matrix and write results, report and plots")
+    _eval_args(e)
+    e.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    e.add_argument("--out", required=True, type=Path, help="output folder (created; must be new or empty unless --resume)")
+    e.add_argument("--json", action="store_true", help="print a final JSON line: the summary and run statistics")
+
+    sw = sub.add_parser("sweep", help="robustness curves: evaluate the variants at each severity along one axis")
+    _eval_args(sw)
+    sw.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    sw.add_argument("--axis", required=True, choices=("fog", "sun", "misalign_px", "misalign_deg", "latency"),
+                    help="fog visibility [m], sun altitude [deg], misalignment shift [px] or rotation [deg], latency [ms]")
+    sw.add_argument("--values", type=_floats, default=None,
+                    help="severities, comma-separated (default per axis: see README); e.g. --values 200,100,50")
+    sw.add_argument("--out", required=True, type=Path, help="output folder (new or empty unless --resume)")
+    sw.add_argument("--json", action="store_true", help="print a final JSON line with the curves")
+
+    rp = sub.add_parser("report", help="rewrite records.csv, summary.json, report.md and plots of an eval or sweep folder")
+    rp.add_argument("--out", required=True, type=Path, help="folder written by eval or sweep")
+    rp.add_argument("--json", action="store_true")
 
     r = sub.add_parser("render", help="write PNGs of the RGB, thermal, clean RGB and semantic views at one step")
     r.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
@@ -100,6 +125,158 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--misalign-deg", type=float, default=0.0, help="registration error, in-plane rotation [deg]")
     d.add_argument("--json", action="store_true", help="print a final JSON line with per-route scores and means")
     return p
+
+
+def _float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    v = _float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return v
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers >= 0 such as 0,1,2, got {text!r}") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers >= 0 such as 0,1,2, got {text!r}")
+    return seeds
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(_float(v) for v in text.split(",") if v.strip())
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 200,100,50, got {text!r}") from None
+    if not vals:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 200,100,50, got {text!r}")
+    return vals
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names such as rgb,thermal, got {text!r}")
+    return names
+
+
+def _eval_args(e: argparse.ArgumentParser) -> None:
+    """Options eval and sweep share."""
+    from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S
+    from harness.runner.evaluate import DEFAULT_VARIANTS
+
+    e.add_argument("--variants", type=_names, default=DEFAULT_VARIANTS,
+                   help=f"fusion variants, comma-separated (default {','.join(DEFAULT_VARIANTS)}); 'none': the agent alone")
+    e.add_argument("--routes", default="all", help="route ids: 0-3, 0,2,5 or all (default: the scenario's route_ids)")
+    e.add_argument("--seeds", type=_seeds, default=None, help="traffic seeds, e.g. 0,1 (default: the scenario's seeds)")
+    e.add_argument("--agent", default="rgb_policy", help="rgb_policy (the frozen RGB policy, default) or expert")
+    e.add_argument("--checkpoint", default="", help="the agent's weights file (default: the committed ones)")
+    e.add_argument("--workers", type=_positive_int, default=1, help="parallel simulators (default 1)")
+    e.add_argument("--executor", choices=("local", "ray"), default="local", help="local processes (default) or Ray")
+    e.add_argument("--ray-address", default=None, help="Ray cluster address for ray.init (default: $RAY_ADDRESS or a local Ray)")
+    e.add_argument("--resume", action="store_true", help="continue the run in --out: finished routes are kept, not rerun")
+    e.add_argument("--latency", default="none", help="none (default): the world waits for the fusion module; "
+                   "measured: it keeps moving for the module's measured time per frame; or a latency in ms")
+    e.add_argument("--misalign-px", type=_float, nargs=2, default=(0.0, 0.0), metavar=("DX", "DY"),
+                   help="thermal-to-RGB registration error [px]")
+    e.add_argument("--misalign-deg", type=_float, default=0.0, help="registration error, in-plane rotation [deg]")
+    e.add_argument("--rules", choices=("2.x", "1.0"), default="2.x", help="leaderboard scoring version (default 2.x)")
+    e.add_argument("--max-steps", type=_positive_int, default=None, help="cap per route [20 Hz steps]")
+    e.add_argument("--retries", type=_nonneg_int, default=2, help="attempts after a failure before quarantine (default 2)")
+    e.add_argument("--step-timeout", type=_positive_float, default=DEFAULT_STEP_TIMEOUT_S,
+                   help=f"watchdog: seconds without a simulation step before a worker counts as hung (default {DEFAULT_STEP_TIMEOUT_S:g})")
+    e.add_argument("--route-timeout", type=_positive_float, default=DEFAULT_ROUTE_TIMEOUT_S,
+                   help=f"wall-clock seconds per route (default {DEFAULT_ROUTE_TIMEOUT_S:g})")
+    e.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    e.add_argument("--clips", action="store_true", help="write a GIF (RGB | thermal | fused | top view) around each "
+                   "collision into OUT/clips (routes already recorded are not rerun for it)")
+    e.add_argument("--inject-fault", default=None, metavar="KIND@STEP[*N][:ROUTES]",
+                   help="for testing the harness: hang, crash or agent fault at a step of the first N attempts "
+                   "(default 1) of the given routes (default all), e.g. hang@40:1")
+
+
+def _request(args, **extra):
+    from harness.runner.evaluate import EvalRequest
+    from harness.runner.jobs import Fault
+    from harness.sensors.registration import Calibration
+
+    fault, fault_routes = None, ()
+    if args.inject_fault:
+        spec, _, routes = args.inject_fault.partition(":")
+        fault = Fault.parse(spec)
+        fault_routes = tuple(r for r in routes.split(",") if r)
+    calib = Calibration(dx_px=args.misalign_px[0], dy_px=args.misalign_px[1], rot_deg=args.misalign_deg)
+    return EvalRequest(scenario=args.scenario, variants=tuple(args.variants), routes=args.routes, seeds=args.seeds,
+                       agent=args.agent, checkpoint=args.checkpoint, calibration=calib, latency=args.latency,
+                       rules=args.rules, max_steps=args.max_steps, fault=fault, fault_routes=fault_routes,
+                       clips=args.clips, **extra)
+
+
+def _options(args):
+    from harness.runner.evaluate import RunOptions
+
+    return RunOptions(workers=args.workers, executor=args.executor, ray_address=args.ray_address, retries=args.retries,
+                      step_timeout_s=args.step_timeout, route_timeout_s=args.route_timeout)
+
+
+def _stats_dict(stats) -> dict:
+    return {"planned": stats.planned, "skipped": stats.skipped, "finished": stats.finished,
+            "quarantined": stats.quarantined, "retried": stats.retried, "wall_s": round(stats.wall_s, 1),
+            "failures": stats.failures}
+
+
+def _print_summary(summ: dict, out: Path) -> None:
+    for v, s in summ["variants"].items():
+        d = s.get("vs_rgb", {}).get("DS")
+        diff = f"  vs rgb {d['mean_diff']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}]" if d else ""
+        print(f"{v:>14}: DS {s['DS']:5.1f} [{s['DS_ci'][0]:.1f}, {s['DS_ci'][1]:.1f}]  RC {s['RC']:5.1f}  IS {s['IS']:.3f}{diff}",
+              file=sys.stderr)
+    print(f"report: {out / 'report.md'}", file=sys.stderr)
+
+
+def cmd_eval(args) -> dict:
+    from harness.runner.evaluate import evaluate
+
+    summ, stats = evaluate(_request(args), args.out, _options(args), resume=args.resume, plots=not args.no_plots)
+    _print_summary(summ, args.out)
+    return {"out": str(args.out), **summ, "run": _stats_dict(stats)}
+
+
+def cmd_sweep(args) -> dict:
+    from harness.runner.sweep import sweep
+
+    result, stats = sweep(_request(args), args.axis, args.values, args.out, _options(args), resume=args.resume)
+    print(f"curves: {args.out / 'sweep.csv'}; plots: {', '.join(result['figures'])}; report: {args.out / 'report.md'}",
+          file=sys.stderr)
+    return {**result, "run": _stats_dict(stats)}
+
+
+def cmd_report(args) -> dict:
+    from harness.report.outputs import write_outputs
+    from harness.runner.evaluate import jobs_from_run
+    from harness.runner.store import ResultStore
+
+    store = ResultStore(args.out)
+    run = store.read_run()
+    if run.get("kind") == "sweep":
+        from harness.runner.sweep import write_sweep_outputs
+
+        return write_sweep_outputs(args.out, run, store)
+    jobs, keys = jobs_from_run(run)
+    summ = write_outputs(args.out, jobs, keys, store)
+    _print_summary(summ, args.out)
+    return {"out": str(args.out), **summ}
 
 
 def _backend(scenario_name: str, size=None, privileged: bool = True):
@@ -257,7 +434,7 @@ def cmd_drive(args) -> dict:
             "routes": rows}
 
 
-COMMANDS = {"drive": cmd_drive, "render": cmd_render, "bench-sim": cmd_bench_sim, "routes": cmd_routes, "scenarios": cmd_scenarios}
+COMMANDS = {"eval": cmd_eval, "sweep": cmd_sweep, "report": cmd_report, "drive": cmd_drive, "render": cmd_render, "bench-sim": cmd_bench_sim, "routes": cmd_routes, "scenarios": cmd_scenarios}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,10 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = COMMANDS[args.command](args)
     except HarnessError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)  # one line, whatever the message
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted; finished routes are saved: run the same command with --resume to continue", file=sys.stderr)
         return 130
     if getattr(args, "json", False):
         print(json.dumps(result))

@@ -44,7 +44,8 @@ def load_perception(path: str | Path | None = None) -> tuple[PerceptionNet, dict
         net = PerceptionNet(NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["net_config"].items()}))
         net.load_state_dict(ckpt["model"])
     except Exception as err:
-        raise ConfigError(f"{p}: not a perception checkpoint written by `python -m distill train-policy` ({err})") from err
+        raise ConfigError(f"{p}: not a perception checkpoint written by `python -m distill train-policy` "
+                          f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''})") from err
     return net.eval(), {k: v for k, v in ckpt.items() if k != "model"}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 
 from harness.backends.base import Backend, Privileged, SensorFrame, compass_of, location_to_gnss
 from harness.errors import ConfigError, WrongOrderError
@@ -19,6 +20,8 @@ from harness.world.routing import Route, plan_route
 from harness.world.town import load_town
 from harness.world.world import World
 
+SENSOR_STREAM = 1  # thermal noise: np.random.default_rng([frame seed, SENSOR_STREAM]), apart from the world's stream
+
 
 class EmbeddedBackend(Backend):
     name = "embedded"
@@ -26,6 +29,7 @@ class EmbeddedBackend(Backend):
     def __init__(self, scenario: Scenario, privileged: bool = True) -> None:
         self.scenario = scenario
         self.privileged = privileged
+        self.thermal = True  # render the thermal camera (configure() turns it off for agents without one)
         self.town = load_town(scenario.town)
         self._specs = {r.id: r for r in scenario.load_routes()}
         self._routes: dict[str, Route] = {}
@@ -52,15 +56,18 @@ class EmbeddedBackend(Backend):
             self._renderer = Renderer(self.town, self.scenario.rig)
         return self._renderer
 
-    def configure(self, rig: Rig, privileged: bool) -> None:
+    def configure(self, rig: Rig, privileged: bool, thermal: bool = True) -> None:
         """Render ``rig`` (an agent's camera declarations) from the next ``load`` on; the GL
-        renderer is rebuilt only when the rig changes."""
+        renderer is rebuilt only when the rig changes. ``thermal=False`` skips the thermal camera
+        (its frames are then ``(0, 0)``); the world evolves the same either way: sensor noise draws
+        from its own per-frame generator, never from the world's."""
         if rig != self.scenario.rig:
             self.scenario = replace(self.scenario, rig=rig)
             if self._renderer is not None:
                 self._renderer.close()
                 self._renderer = None
         self.privileged = privileged
+        self.thermal = thermal
 
     def load(self, route_id: str, seed: int) -> Route:
         route = self.route(str(route_id))
@@ -89,13 +96,17 @@ class EmbeddedBackend(Backend):
         seed = int(w.rng.integers(0, 2**31 - 1))
         scene = SceneState((w.ego.x, w.ego.y), w.ego.yaw, w.actor_view(), w.signal_states, seed, w.t)
         views = self.renderer.render_rgb(scene, weather, privileged=self.privileged)
-        ids = self.renderer.render_ids(scene)
-        th = self._thermal(ids.semantic, ids.instance, ids.depth, weather, w.rng)
+        ids = self.renderer.render_ids(scene) if self.thermal or self.privileged else None
+        if self.thermal:
+            th = self._thermal(ids.semantic, ids.instance, ids.depth, weather, np.random.default_rng([seed, SENSOR_STREAM]))
+            th_image, th_kelvin = th.image, th.kelvin
+        else:
+            th_image, th_kelvin = np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.float32)
         priv = None
         if self.privileged:
             priv = Privileged(views.clean, views.semantic, views.instance, views.depth, ids.semantic, ids.depth,
                               (w.ego.x, w.ego.y, math.degrees(w.ego.yaw)))
-        return SensorFrame(w.frame, w.t, views.rgb, th.image, th.kelvin, w.ego.speed,
+        return SensorFrame(w.frame, w.t, views.rgb, th_image, th_kelvin, w.ego.speed,
                            location_to_gnss(w.ego.x, w.ego.y), compass_of(w.ego.yaw), priv)
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from harness.backends.base import Backend, SensorFrame, gnss_to_location
 from harness.errors import AgentError, HarnessError
 from harness.metrics import RouteMonitor, RouteScore
 from harness.plan import DEFAULT_SAMPLE_M, global_plan
-from harness.sensors.suite import InputBuilder, needs_privileged, parse_sensors, rig_for
+from harness.sensors.suite import InputBuilder, needs_privileged, needs_thermal, parse_sensors, rig_for
 from harness.world.ego import VehicleControl
 from harness.world.infractions import StepEvents
 
@@ -59,7 +59,7 @@ def run_episode(backend: Backend, agent: Any, route_id: str, seed: int, *, rules
     specs = parse_sensors(agent.sensors(), name)
     configure = getattr(backend, "configure", None)
     if configure is not None:
-        configure(rig_for(specs, backend.scenario.rig), privileged or needs_privileged(specs))
+        configure(rig_for(specs, backend.scenario.rig), privileged or needs_privileged(specs), needs_thermal(specs))
     route = backend.load(route_id, seed)
     if hasattr(agent, "bind"):
         agent.bind(backend)

@@ -94,6 +94,10 @@ def needs_privileged(sensors: list[SensorSpec]) -> bool:
     return any(s.type == CLEAN for s in sensors)
 
 
+def needs_thermal(sensors: list[SensorSpec]) -> bool:
+    return any(s.type == THERMAL for s in sensors)
+
+
 def to_bgra(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB -> (H, W, 4) BGRA with alpha 255, as CARLA delivers camera images."""
     out = np.empty((*rgb.shape[:2], 4), np.uint8)

@@ -109,3 +109,41 @@ def test_wrapped_third_party_agent_drives_in_the_embedded_world(gl_ok, small_sce
     assert np.array_equal(grey[..., 0], grey[..., 1]) and grey.std() > 5  # a real thermal view, grey
     assert third_party_agent.plan is not None and len(third_party_agent.plan[0]) >= 2
     assert result.latency_ms["fusion_ms"] > 0 and result.latency_ms["register_ms"] > 0
+
+
+@pytest.mark.parametrize("latency_ms,delay_ticks", [(0, 0), (30, 1), (50, 1), (120, 3)])
+def test_latency_aware_mode_hands_the_newest_ready_image(third_party_agent, latency_ms, delay_ticks):
+    """Frame i is taken at i * 50 ms and ready latency_ms later; tick t acts on the newest ready one."""
+    wrapper = FusionAgent(third_party_agent, "rgb", latency=str(latency_ms))
+    wrapper.sensors()
+    for i in range(10):
+        rgb = np.full((160, 320, 3), i, np.uint8)  # frame i is a flat image of value i
+        wrapper.run_step({"Center": (i, to_bgra(rgb)), "SPEED": (i, {"speed": 0.0})}, 0.05 * i)
+        seen = int(bgra_to_rgb(third_party_agent.received[-1]["Center"][1])[0, 0, 0])
+        assert seen == max(0, i - delay_ticks), (i, seen)  # until the first is ready, the first frame stands in
+    if latency_ms == 0:  # 0 ms is the default mode: the world waits, nothing is delayed
+        assert wrapper.latency == "none" and "observation_delay_ms" not in wrapper.latency_summary()
+    else:
+        assert wrapper.latency_summary()["observation_delay_ms"] == pytest.approx(
+            50.0 * delay_ticks * (10 - delay_ticks) / 10, abs=1e-6)
+
+
+def test_measured_latency_delays_by_the_modules_own_time(third_party_agent, monkeypatch):
+    wrapper = FusionAgent(third_party_agent, "rgb", latency="measured")
+    wrapper.sensors()
+    real = wrapper.fuse
+
+    def slow_fuse(data):  # pretend the module took 70 ms on every frame
+        out = real(data)
+        wrapper.fusion_ms[-1] = 70.0
+        return out
+
+    monkeypatch.setattr(wrapper, "fuse", slow_fuse)
+    for i in range(6):
+        wrapper.run_step({"Center": (i, to_bgra(np.full((160, 320, 3), i, np.uint8))), "SPEED": (i, {"speed": 0.0})}, 0.05 * i)
+    assert int(bgra_to_rgb(third_party_agent.received[-1]["Center"][1])[0, 0, 0]) == 5 - 2  # 70 ms: two ticks late
+
+
+def test_bad_latency_is_refused(third_party_agent):
+    with pytest.raises(ConfigError, match="latency must be"):
+        FusionAgent(third_party_agent, "rgb", latency="-5")

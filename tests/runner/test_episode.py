@@ -76,3 +76,23 @@ def test_the_expert_needs_ground_truth():
         ExpertAgent().bind(object())
     with pytest.raises(WrongOrderError, match="bind"):
         ExpertAgent().run_step({}, 0.0)
+
+
+def test_the_world_does_not_depend_on_which_cameras_are_rendered(gl_ok, small_scenario):
+    """Paired design: skipping the thermal camera (agents without one) must not change the traffic."""
+    from harness.backends.embedded import EmbeddedBackend
+    from harness.world.ego import VehicleControl
+
+    tracks = []
+    for thermal in (True, False):
+        with EmbeddedBackend(small_scenario, privileged=False) as be:
+            be.configure(small_scenario.rig, privileged=False, thermal=thermal)
+            be.load(be.route_ids[0], 3)
+            frame = be.reset()
+            assert (frame.thermal.size > 0) == thermal
+            for _ in range(40):
+                frame, _ = be.step(VehicleControl.clipped(throttle=0.5))
+            view = be.world.actor_view()
+            tracks.append((view.xy.copy(), frame.rgb.copy()))
+    assert np.array_equal(tracks[0][0], tracks[1][0])
+    assert np.array_equal(tracks[0][1], tracks[1][1])

@@ -1,0 +1,74 @@
+"""``report.md``: the tables a reader wants first, and the plots next to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.metrics.rules import INFRACTION_KINDS, OUTSIDE_ROUTE_LANES
+
+
+def _ci(v: dict, m: str, digits: int = 1) -> str:
+    lo, hi = v[f"{m}_ci"]
+    return f"{v[m]:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _ms(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def render(summ: dict, figures: list[str], records) -> str:
+    vs = summ["variants"]
+    lines = [f"# Evaluation: {summ['scenario']}", ""]
+    lines.append(f"Agent `{summ['agent']}`; routes {', '.join(summ['routes'])}; seeds {', '.join(map(str, summ['seeds']))}; "
+                 f"{summ['n_done']} of {summ['n_planned']} planned runs recorded"
+                 + ("." if summ["complete"] else " (incomplete: missing runs count 0, as on the leaderboard)."))
+    lines += ["", "Means over every planned route x seed with 95 % bootstrap intervals. Paired differences "
+              f"are to `{summ['baseline']}` on the same routes, seeds and traffic." if summ["baseline"] else "", ""]
+    head = "| variant | DS | RC | IS | success | "
+    head += f"ΔDS vs {summ['baseline']} | " if summ["baseline"] else ""
+    head += "fusion ms | policy step ms |"
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for name, v in vs.items():
+        row = f"| `{name}` | {_ci(v, 'DS')} | {_ci(v, 'RC')} | {_ci(v, 'IS', 3)} | {100 * v['success_rate']:.0f} % | "
+        if summ["baseline"]:
+            d = v.get("vs_rgb", {}).get("DS")
+            row += (f"{d['mean_diff']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}] | " if d else "(baseline) | ")
+        lat = v["latency_ms"]
+        row += f"{_ms(lat.get('fusion_ms'))} | {_ms(lat.get('agent_ms'))} |"
+        lines.append(row)
+    kinds = [k for k in INFRACTION_KINDS if any(v["infraction_counts"].get(k, 0) for v in vs.values())]
+    if kinds:
+        lines += ["", "## Infractions per km driven", "",
+                  "| variant | km | " + " | ".join(k.replace("_", " ") for k in kinds) + " |",
+                  "|---|---|" + "---|" * len(kinds)]
+        for name, v in vs.items():
+            cells = [(f"{v['infractions_per_km'][k]:.3f} km" if k == OUTSIDE_ROUTE_LANES
+                      else f"{v['infractions_per_km'][k]:.2f} ({v['infraction_counts'][k]})") for k in kinds]
+            lines.append(f"| `{name}` | {v['km_driven']:.2f} | " + " | ".join(cells) + " |")
+        lines += ["", "Cells: per km (count); outside route lanes: km driven outside them."]
+    lines += ["", "## Latency", "", "Medians over routes of the per-frame medians (this machine, wall clock).", "",
+              "| variant | registration ms | fusion ms | observation delay ms | agent step ms |", "|---|---|---|---|---|"]
+    for name, v in vs.items():
+        lat = v["latency_ms"]
+        lines.append(f"| `{name}` | {_ms(lat.get('register_ms'))} | {_ms(lat.get('fusion_ms'))} | "
+                     f"{_ms(lat.get('observation_delay_ms'))} | {_ms(lat.get('agent_ms'))} |")
+    quarantined = [(n, q) for n, v in vs.items() for q in v["quarantined"]]
+    if quarantined:
+        lines += ["", "## Quarantined runs", "", "Failed on every attempt; recorded as crashed routes (score 0).", ""]
+        lines += [f"- `{n}` route {q['route']} seed {q['seed']}: {q['failure']}" for n, q in quarantined]
+    if not records.empty:
+        lines += ["", "## Routes", "", "| route | seed | variant | DS | RC | IS | status |", "|---|---|---|---|---|---|---|"]
+        for r in records.sort_values(["route", "seed"], kind="stable").itertuples():
+            lines.append(f"| {r.route} | {r.seed} | `{r.variant}` | {r.DS:.1f} | {r.RC:.1f} | {r.IS:.3f} | {r.status} |")
+    if figures:
+        lines += ["", "## Plots", ""] + [f"![{f}]({f})" for f in figures]
+    lines += ["", "Files: `records.csv`, `infractions.csv`, `summary.json`, `simulation_results.json` (all variants), "
+              "`<variant>/simulation_results.json` (CARLA leaderboard format per variant).", ""]
+    return "\n".join(lines)
+
+
+def write_report(path: Path, summ: dict, figures: list[str], records) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render(summ, figures, records), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,186 @@
+"""Everything an evaluation folder holds, computed from the store's records (pure functions of them).
+
+- ``records.csv``: one row per (scenario, route, variant, seed) that has a record;
+- ``infractions.csv``: one row per infraction;
+- ``summary.json``: per variant DS/RC/IS with 95 % bootstrap intervals over all planned routes x
+  seeds (a missing record counts 0, as the leaderboard does), success rate, infractions per km,
+  paired differences to ``rgb`` (same route, seed, traffic), measured fusion latency;
+- ``simulation_results.json``: the CARLA leaderboard checkpoint format. One leaderboard file describes
+  one agent configuration, so each variant's is ``<variant>/simulation_results.json``; the top-level
+  file holds every variant's routes with the variant in the route name
+  (``RouteScenario_<route>@<variant>_rep<seed>``) for tools that read one file, and its global
+  record averages over all of them;
+- ``report.md`` with the plots (``plots.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from harness.metrics import RouteScore, paired_difference, summarize
+from harness.metrics.leaderboard_json import write_json_atomic, write_results
+from harness.metrics.rules import INFRACTION_KINDS
+from harness.runner.jobs import NO_VARIANT, EvalJob
+from harness.runner.store import ResultStore
+
+BASELINE = "rgb"  # paired differences are taken against this variant when it was run
+LATENCY_KEYS = ("fusion_ms", "register_ms", "observation_delay_ms")
+
+
+def variant_label(v: str | None) -> str:
+    return NO_VARIANT if v is None else v
+
+
+@dataclass(frozen=True)
+class Planned:
+    job: EvalJob
+    key: str
+    record: dict | None  # the store's record (finished or quarantined), None when missing
+
+    @property
+    def score(self) -> RouteScore | None:
+        return RouteScore.from_dict(self.record["result"]["score"]) if self.record else None
+
+
+def collect(jobs: list[EvalJob], keys: list[str], store: ResultStore) -> list[Planned]:
+    finished, quarantined = store.finished(), store.quarantined()
+    return [Planned(j, k, finished.get(k) or quarantined.get(k)) for j, k in zip(jobs, keys)]
+
+
+def records_frame(items: list[Planned]) -> pd.DataFrame:
+    rows = []
+    for it in items:
+        if it.record is None:
+            continue
+        j, r, s = it.job, it.record["result"], it.score
+        lat = r.get("latency_ms", {})
+        rows.append({
+            "scenario": j.scenario, "route": j.route_id, "variant": variant_label(j.variant), "seed": j.seed,
+            "agent": j.agent, "DS": s.DS, "RC": s.RC, "IS": s.IS, "status": s.status, "success": s.success,
+            "quarantined": it.record["quarantined"], "failure": it.record["failure"] or "",
+            "attempts": it.record["attempts"], "route_length_m": round(s.route_length_m, 2),
+            "meters_driven": s.meters_driven, "duration_game_s": s.duration_game_s, "steps": r["steps"],
+            "wall_s": r["wall_s"], "agent_ms": r["agent_ms"],
+            **{k: lat.get(k) for k in LATENCY_KEYS},
+            **{f"n_{k}": v for k, v in s.counts().items()},
+            "misalign_dx_px": j.calibration.dx_px, "misalign_dy_px": j.calibration.dy_px,
+            "misalign_rot_deg": j.calibration.rot_deg, "latency": j.latency,
+            "weather": ";".join(f"{k}={v:g}" for k, v in j.weather), "rules": j.rules, "key": it.key,
+        })
+    return pd.DataFrame(rows)
+
+
+def infractions_frame(items: list[Planned]) -> pd.DataFrame:
+    rows = []
+    for it in items:
+        if it.record is None:
+            continue
+        for inf in it.score.infractions:
+            rows.append({"scenario": it.job.scenario, "route": it.job.route_id, "variant": variant_label(it.job.variant),
+                         "seed": it.job.seed, "kind": inf.kind, "frame": inf.frame, "time_s": inf.time, "x": inf.x,
+                         "y": inf.y, "value": inf.value, "penalty": inf.penalty, "description": inf.description,
+                         "key": it.key})
+    cols = ["scenario", "route", "variant", "seed", "kind", "frame", "time_s", "x", "y", "value", "penalty",
+            "description", "key"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _median(values: list) -> float | None:
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return round(statistics.median(v), 4) if v else None
+
+
+def summary(items: list[Planned], n_boot: int = 10000) -> dict:
+    """Per-variant aggregates over every planned (route, seed), plus paired differences to rgb."""
+    variants = list(dict.fromkeys(variant_label(it.job.variant) for it in items))
+    per: dict[str, dict] = {}
+    scores: dict[str, dict] = {}
+    planned: dict[str, list] = {}
+    for v in variants:
+        mine = [it for it in items if variant_label(it.job.variant) == v]
+        planned[v] = [(it.job.route_id, it.job.seed) for it in mine]
+        scores[v] = {(it.job.route_id, it.job.seed): it.score for it in mine if it.record is not None}
+        s = summarize(scores[v], planned[v], n_boot=n_boot).to_dict()
+        recs = [it.record for it in mine if it.record is not None and not it.record["quarantined"]]
+        s["quarantined"] = [{"route": it.job.route_id, "seed": it.job.seed, "failure": it.record["failure"]}
+                            for it in mine if it.record is not None and it.record["quarantined"]]
+        s["latency_ms"] = {k: _median([r["result"].get("latency_ms", {}).get(k) for r in recs]) for k in LATENCY_KEYS}
+        s["latency_ms"]["agent_ms"] = _median([r["result"]["agent_ms"] for r in recs])
+        per[v] = s
+    if BASELINE in variants:
+        for v in variants:
+            if v == BASELINE:
+                continue
+            per[v]["vs_rgb"] = {m: paired_difference(scores[BASELINE], scores[v], m, planned=planned[v],
+                                                     n_boot=n_boot).to_dict() for m in ("DS", "RC", "IS")}
+    first = items[0].job if items else None
+    return {
+        "scenario": first.scenario if first else None, "agent": first.agent if first else None,
+        "routes": list(dict.fromkeys(it.job.route_id for it in items)),
+        "seeds": list(dict.fromkeys(it.job.seed for it in items)),
+        "n_planned": len(items), "n_done": sum(it.record is not None for it in items),
+        "complete": all(it.record is not None for it in items), "baseline": BASELINE if BASELINE in variants else None,
+        "variants": per,
+    }
+
+
+def write_leaderboard(out: Path, items: list[Planned]) -> list[Path]:
+    written = []
+    variants = list(dict.fromkeys(variant_label(it.job.variant) for it in items))
+    merged, merged_planned = {}, []
+    for v in variants:
+        mine = [it for it in items if variant_label(it.job.variant) == v]
+        planned = [(it.job.route_id, it.job.seed) for it in mine]
+        sc = {(it.job.route_id, it.job.seed): it.score for it in mine if it.record is not None}
+        written.append(write_results(out / v / "simulation_results.json", sc, planned, _sensors(mine[0].job),
+                                     final=all(it.record is not None for it in mine)))
+        for (r, s), score in sc.items():
+            merged[(f"{r}@{v}", s)] = score
+        merged_planned += [(f"{r}@{v}", s) for r, s in planned]
+    written.append(write_results(out / "simulation_results.json", merged, merged_planned, _sensors(items[0].job),
+                                 final=all(it.record is not None for it in items)))
+    return written
+
+
+def _sensors(job: EvalJob) -> list[str]:
+    """Sensor types the agent (and its fusion wrapper) declares, as the leaderboard lists them."""
+    from agents.registry import make_agent
+
+    agent = make_agent(job.agent, job.variant, conf=job.agent_config)
+    try:
+        return [s["type"] for s in agent.sensors()]
+    finally:
+        agent.destroy()
+
+
+def write_outputs(out: str | Path, jobs: list[EvalJob], keys: list[str], store: ResultStore,
+                  n_boot: int = 10000, plots: bool = True) -> dict:
+    """Write every output file for ``jobs`` into ``out``; returns the summary."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    items = collect(jobs, keys, store)
+    _write_csv(records_frame(items), out / "records.csv")
+    _write_csv(infractions_frame(items), out / "infractions.csv")
+    summ = summary(items, n_boot)
+    write_json_atomic(out / "summary.json", summ)
+    write_leaderboard(out, items)
+    figures = []
+    if plots:
+        from harness.report.plots import plot_eval
+
+        figures = plot_eval(out, items, summ)
+    from harness.report.markdown import write_report
+
+    write_report(out / "report.md", summ, figures, records_frame(items))
+    return summ
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)

@@ -1,0 +1,109 @@
+"""Plots of an evaluation and of a sweep (matplotlib, Agg backend, PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from harness.metrics.rules import INFRACTION_KINDS, OUTSIDE_ROUTE_LANES  # noqa: E402
+
+DPI = 120
+
+
+def _save(fig, path: Path) -> str:
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=DPI)
+    plt.close(fig)
+    tmp.replace(path)
+    return path.name
+
+
+def plot_scores(out: Path, summ: dict) -> str:
+    """DS, RC and IS per variant, with the 95 % bootstrap interval as error bars."""
+    variants = list(summ["variants"])
+    fig, axes = plt.subplots(1, 3, figsize=(3.2 * 3, 3.4))
+    x = np.arange(len(variants))
+    colors = plt.get_cmap("tab10")(np.arange(len(variants)) % 10)
+    for ax, (m, label, top) in zip(axes, (("DS", "driving score [%]", 100), ("RC", "route completion [%]", 100),
+                                          ("IS", "infraction penalty", 1.0))):
+        mean = np.array([summ["variants"][v][m] for v in variants])
+        ci = np.array([summ["variants"][v][f"{m}_ci"] for v in variants])
+        ax.bar(x, mean, color=colors, yerr=np.abs(np.stack([mean - ci[:, 0], ci[:, 1] - mean])), capsize=4)
+        ax.set_xticks(x, variants, rotation=30, ha="right")
+        ax.set_ylim(0, top * 1.05)
+        ax.set_title(label)
+        ax.grid(axis="y", alpha=0.3)
+    n = summ["variants"][variants[0]]["n_routes"] if variants else 0
+    fig.suptitle(f"{summ['scenario']}: {summ['agent']}, {n} route x seed pairs per variant (95 % bootstrap CI)", fontsize=10)
+    return _save(fig, out / "scores.png")
+
+
+def plot_infractions(out: Path, summ: dict) -> str | None:
+    """Infractions per km by type and variant (types no variant committed are left out)."""
+    variants = list(summ["variants"])
+    kinds = [k for k in INFRACTION_KINDS if k != OUTSIDE_ROUTE_LANES
+             and any(summ["variants"][v]["infraction_counts"].get(k, 0) for v in variants)]
+    if not kinds:
+        return None
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(kinds) * max(1, len(variants)) / 2), 3.6))
+    width = 0.8 / len(variants)
+    x = np.arange(len(kinds))
+    for i, v in enumerate(variants):
+        ax.bar(x + (i - (len(variants) - 1) / 2) * width, [summ["variants"][v]["infractions_per_km"][k] for k in kinds],
+               width, label=v)
+    ax.set_xticks(x, [k.replace("_", " ") for k in kinds], rotation=20, ha="right")
+    ax.set_ylabel("per km driven")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(f"{summ['scenario']}: infractions per km")
+    return _save(fig, out / "infractions_per_km.png")
+
+
+def plot_routes(out: Path, records) -> str | None:
+    """Driving score per route and variant (mean over seeds): where each variant fails."""
+    if records.empty:
+        return None
+    table = records.pivot_table(index="variant", columns="route", values="DS", aggfunc="mean", sort=False)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * table.shape[1], 0.8 + 0.45 * table.shape[0]))
+    im = ax.imshow(table.values, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
+    ax.set_yticks(range(table.shape[0]), list(table.index))
+    ax.set_xlabel("route")
+    for (i, j), val in np.ndenumerate(table.values):
+        if np.isfinite(val):
+            ax.text(j, i, f"{val:.0f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(im, ax=ax, label="DS")
+    return _save(fig, out / "routes_ds.png")
+
+
+def plot_eval(out: Path, items, summ: dict) -> list[str]:
+    from harness.report.outputs import records_frame
+
+    figs = [plot_scores(out, summ), plot_infractions(out, summ), plot_routes(out, records_frame(items))]
+    return [f for f in figs if f]
+
+
+def plot_robustness(out: Path, axis_label: str, table, metric: str = "DS", title: str = "", log_x: bool = False) -> str:
+    """``metric`` vs severity, one line per variant, the bootstrap interval as a band.
+
+    ``table``: rows with columns severity, variant, <metric>, <metric>_lo, <metric>_hi."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for v, g in table.groupby("variant", sort=False):
+        g = g.sort_values("severity")
+        ax.plot(g["severity"], g[metric], marker="o", label=v)
+        ax.fill_between(g["severity"], g[f"{metric}_lo"], g[f"{metric}_hi"], alpha=0.15)
+    if log_x:
+        ax.set_xscale("log")
+        ax.invert_xaxis()  # severity grows to the right: denser fog
+    ax.set_xlabel(axis_label)
+    ax.set_ylabel({"DS": "driving score [%]", "RC": "route completion [%]", "IS": "infraction penalty"}[metric])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, out / f"robustness_{metric}.png")

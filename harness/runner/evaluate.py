@@ -1,0 +1,285 @@
+"""The evaluation runner: a matrix of jobs through an executor into the results store.
+
+Order of work: every job gets its content key; jobs whose key already has a record (or a
+quarantine entry) are skipped; the rest go to the executor's workers. Each outcome is handled the
+moment it arrives: a result is written to the store at once (atomically); a failure (agent error,
+simulator crash, watchdog timeout) is retried up to ``retries`` times, then quarantined with the
+zero score the leaderboard records for a crashed route. A configuration error stops the run. An
+interrupted or killed run continues with ``resume``: finished keys are not run again.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from harness.errors import ConfigError
+from harness.metrics import RouteMonitor
+from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
+from harness.runner.jobs import NO_VARIANT, EvalJob, Fault, build_matrix, input_fingerprint, parse_latency
+from harness.runner.store import ResultStore
+from harness.runner.worker import CONFIG_ERROR, FAILURE_STATUS, OK
+from harness.sensors.registration import Calibration
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    workers: int = 1
+    executor: str = "local"  # local | ray
+    ray_address: str | None = None
+    retries: int = 2  # extra attempts after a failure, before quarantine
+    step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S  # [s] watchdog: longest silence of a worker
+    route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S  # [s] wall clock per route
+    progress: bool = True
+
+
+@dataclass
+class RunStats:
+    planned: int = 0
+    skipped: int = 0  # found in the store
+    finished: int = 0  # run now
+    quarantined: int = 0
+    retried: int = 0
+    wall_s: float = 0.0
+    failures: list[dict] = field(default_factory=list)
+
+
+def job_keys(jobs: list[EvalJob]) -> list[str]:
+    """Content key of every job (file hashes computed once per scenario/agent/checkpoint)."""
+    from harness.scenario import load_scenario
+
+    prints: dict[tuple, str] = {}
+    keys = []
+    for job in jobs:
+        k = (job.scenario, job.agent, job.agent_config)
+        if k not in prints:
+            prints[k] = input_fingerprint(load_scenario(job.scenario), job.agent_config, job.agent)
+        keys.append(job.key(prints[k]))
+    if len(set(keys)) != len(keys):
+        raise ConfigError("the job matrix lists the same job twice (repeated route, variant or seed); list each once")
+    return keys
+
+
+def _route_length(job: EvalJob) -> float:
+    """[m] the route's length along its waypoints (for the record of a job that never ran)."""
+    from harness.scenario import load_scenario
+
+    spec = next(r for r in load_scenario(job.scenario).load_routes() if r.id == job.route_id)
+    w = spec.waypoints
+    return max(sum(math.hypot(b.x - a.x, b.y - a.y) for a, b in zip(w[:-1], w[1:])), 1.0)
+
+
+def failed_record(job: EvalJob, key: str, failures: list[dict]) -> dict:
+    """What a job that failed every attempt leaves: the leaderboard's record of a crashed route
+    (nothing completed, status ``Failed - Simulation crashed`` or ``Failed - Agent crashed``)."""
+    kind = failures[-1]["kind"]
+    score = RouteMonitor(_route_length(job), rules=job.rules).finish(status_override=FAILURE_STATUS[kind])
+    return {"version": RECORD_VERSION, "key": key, "job": job.spec(), "quarantined": True, "failure": kind,
+            "failures": failures, "attempts": len(failures),
+            "result": {"score": score.to_dict(), "steps": 0, "wall_s": 0.0, "agent_ms": None, "latency_ms": {}}}
+
+
+def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: RunOptions = RunOptions(),
+             desc: str = "eval") -> RunStats:
+    """Run every job whose key has no record yet; returns what happened."""
+    from tqdm import tqdm
+
+    store.prepare()
+    done = set(store.finished()) | set(store.quarantined())
+    unique = dict(zip(keys, jobs))  # a sweep may plan one job under several conditions: run it once
+    todo = deque((job, key, 0) for key, job in unique.items() if key not in done)
+    stats = RunStats(planned=len(unique), skipped=len(unique) - len(todo))
+    if not todo:
+        return stats
+    executor = make_executor(opts.executor, min(opts.workers, len(todo)), opts.step_timeout_s, opts.route_timeout_s,
+                             opts.ray_address)
+    keyof = {id(job): key for job, key, _ in todo}
+    failures: dict[str, list[dict]] = {}
+    bar = tqdm(total=len(unique), initial=stats.skipped, desc=desc, unit="route", file=sys.stderr,
+               disable=not opts.progress, smoothing=0.1)
+    t0 = time.monotonic()
+    try:
+        while todo or executor.busy():
+            while todo and executor.free_slots():
+                job, key, attempt = todo.popleft()
+                executor.submit(job, attempt)
+            for o in executor.poll(0.5):
+                key = keyof[id(o.job)]
+                if o.kind == OK:
+                    store.write(key, {"version": RECORD_VERSION, "key": key, "job": o.job.spec(), "quarantined": False,
+                                      "failure": None, "failures": failures.get(key, []), "attempts": o.attempt + 1,
+                                      "worker": f"{platform.node()}/{o.worker}", "result": o.payload})
+                    stats.finished += 1
+                    bar.update()
+                    s = o.payload["score"]
+                    bar.set_postfix_str(f"last: {o.job.label} DS {s['DS']:.1f}", refresh=False)
+                    continue
+                if o.kind == CONFIG_ERROR:
+                    raise ConfigError(f"{o.job.label}: {o.payload}")
+                entry = {"attempt": o.attempt, "kind": o.kind, "message": str(o.payload), "wall_s": round(o.wall_s, 2),
+                         "worker": o.worker}
+                failures.setdefault(key, []).append(entry)
+                stats.failures.append({"key": key, "job": o.job.label, **entry})
+                tqdm.write(f"{o.job.label}: attempt {o.attempt + 1} failed ({o.kind}): {o.payload}", file=sys.stderr)
+                if o.attempt < opts.retries:
+                    stats.retried += 1
+                    todo.appendleft((o.job, key, o.attempt + 1))
+                else:
+                    store.quarantine(key, failed_record(o.job, key, failures[key]))
+                    stats.quarantined += 1
+                    bar.update()
+                    tqdm.write(f"{o.job.label}: quarantined after {o.attempt + 1} attempts", file=sys.stderr)
+    finally:
+        executor.close()
+        bar.close()
+        stats.wall_s = time.monotonic() - t0
+    return stats
+
+
+# ------------------------------------------------------------------------------------ the eval command
+
+DEFAULT_VARIANTS = ("rgb", "thermal", "oracle_clean")
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """What ``python -m harness eval`` asks for; :func:`plan` checks all of it before anything runs."""
+
+    scenario: str
+    variants: tuple[str, ...] = DEFAULT_VARIANTS  # fusion variants; "none" runs the agent without a wrapper
+    routes: str = "all"  # 0-3 | 0,2,5 | all (the scenario's route_ids, else every route in its file)
+    seeds: tuple[int, ...] | None = None  # None: the scenario's seeds
+    agent: str = "rgb_policy"
+    checkpoint: str = ""  # the agent's weights ('' = its committed default)
+    calibration: Calibration = Calibration()
+    weather: tuple[tuple[str, float], ...] = ()
+    latency: str = "none"
+    rules: str = "2.x"
+    max_steps: int | None = None
+    fault: Fault | None = None  # test-only: inject a fault into the jobs of fault_routes
+    fault_routes: tuple[str, ...] = ()
+    clips: bool = False  # write infraction clips (GIF) into OUT/clips
+
+
+def plan(req: EvalRequest) -> list[EvalJob]:
+    """The job matrix of ``req``; ConfigError (one line, with the fix) for any bad input."""
+    from agents.registry import check_agent_name
+    from fusion.registry import get_variant
+    from harness.metrics.rules import rule_set
+    from harness.runner.drive import parse_routes
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(req.scenario)
+    routes_in_file = [r.id for r in scenario.load_routes()]
+    available = [r for r in routes_in_file if scenario.route_ids is None or r in scenario.route_ids]
+    routes = parse_routes(req.routes, routes_in_file if req.routes.strip() != "all" else available)
+    if not req.variants:
+        raise ConfigError("no variants given; pass e.g. --variants rgb,thermal (or none for the agent alone)")
+    dup = sorted({v for v in req.variants if req.variants.count(v) > 1})
+    if dup:
+        raise ConfigError(f"variants {dup} are listed twice; list each once")
+    for v in req.variants:
+        if v != NO_VARIANT:
+            get_variant(v)
+    check_agent_name(req.agent)
+    if req.checkpoint:
+        if req.agent != "rgb_policy":
+            raise ConfigError(f"--checkpoint is the rgb_policy's weights; agent {req.agent!r} takes none")
+        from agents.rgb_policy.agent import load_perception
+
+        load_perception(req.checkpoint)
+    seeds = tuple(scenario.seeds if req.seeds is None else req.seeds)
+    if not seeds or any((not isinstance(s, int)) or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct integers >= 0, got {list(seeds)}")
+    rule_set(req.rules)
+    parse_latency(req.latency)
+    if req.weather:
+        scenario.weather.with_overrides(**dict(req.weather))
+    unknown = [r for r in req.fault_routes if r not in routes]
+    if unknown:
+        raise ConfigError(f"fault routes {unknown} are not among the routes run ({', '.join(routes)})")
+    variants = [None if v == NO_VARIANT else v for v in req.variants]
+    jobs = build_matrix(req.scenario, routes, variants, list(seeds), agent=req.agent, agent_config=req.checkpoint,
+                        calibration=req.calibration, weather=tuple(sorted(req.weather)), latency=parse_latency(req.latency),
+                        rules=req.rules, max_steps=req.max_steps)
+    # what a variant does not use does not enter its key: rgb ignores the thermal calibration, and
+    # the agent alone has no fusion latency, so a sweep over those reuses one record
+    jobs = [replace(j, calibration=Calibration()) if j.variant is None or not get_variant(j.variant).needs_thermal else j
+            for j in jobs]
+    jobs = [replace(j, latency="none") if j.variant is None else j for j in jobs]
+    if req.fault is not None:
+        hit = set(req.fault_routes) or set(routes)
+        jobs = [replace(j, fault=req.fault) if j.route_id in hit else j for j in jobs]
+    return jobs
+
+
+def check_out_dir(out: Path, resume: bool) -> None:
+    """Refuse to write into a file, a folder holding another run (unless resuming), or a foreign folder."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a folder (it is created if missing)")
+    store = ResultStore(out)
+    if store.has_run() and not resume:
+        raise ConfigError(f"{out} already holds an evaluation; pass --resume to continue it, or choose another --out")
+    if not store.has_run() and out.is_dir() and any(out.iterdir()) and not resume:
+        raise ConfigError(f"{out} is not empty and holds no evaluation (run.json missing); choose a new or empty --out")
+
+
+def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(), resume: bool = False,
+             plots: bool = True, n_boot: int = 10000) -> tuple[dict, RunStats]:
+    """Plan, run (or resume) and write every output of one evaluation; returns (summary, stats)."""
+    from harness.report.outputs import write_outputs
+
+    out = Path(out)
+    jobs = plan(req)
+    if req.clips:
+        jobs = [replace(j, clips=str((out / "clips").resolve())) for j in jobs]
+    keys = job_keys(jobs)
+    check_out_dir(out, resume)
+    opts_check(opts)
+    store = ResultStore(out)
+    store.prepare()
+    store.write_run({"version": RECORD_VERSION, "kind": "eval", "request": _request_dict(req),
+                     "jobs": [{"key": k, **j.spec()} for j, k in zip(jobs, keys)],
+                     "faults": {k: j.fault.__dict__ for j, k in zip(jobs, keys) if j.fault is not None}})
+    stats = run_jobs(jobs, keys, store, opts, desc=f"eval {Path(req.scenario).stem}")
+    summ = write_outputs(out, jobs, keys, store, n_boot=n_boot, plots=plots)
+    return summ, stats
+
+
+def opts_check(opts: RunOptions) -> None:
+    if opts.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {opts.workers}")
+    if opts.retries < 0:
+        raise ConfigError(f"--retries must be >= 0, got {opts.retries}")
+    if not (opts.step_timeout_s > 0 and opts.route_timeout_s > 0):
+        raise ConfigError(f"--step-timeout and --route-timeout must be > 0 s, got {opts.step_timeout_s}, {opts.route_timeout_s}")
+    if opts.executor not in ("local", "ray"):
+        raise ConfigError(f"--executor must be 'local' or 'ray', got {opts.executor!r}")
+    if opts.ray_address and opts.executor != "ray":
+        raise ConfigError("--ray-address is for --executor ray")
+
+
+def _request_dict(req: EvalRequest) -> dict:
+    d = asdict(req)
+    d["fault"] = None if req.fault is None else asdict(req.fault)
+    return d
+
+
+def jobs_from_run(run: dict) -> tuple[list[EvalJob], list[str]]:
+    """The jobs and keys a ``run.json`` lists (for ``report``)."""
+    jobs, keys = [], []
+    for j in run["jobs"]:
+        d = dict(j)
+        key = d.pop("key")
+        d["calibration"] = Calibration(**d["calibration"])
+        d["weather"] = tuple(sorted(d["weather"].items()))
+        jobs.append(EvalJob(**d))
+        keys.append(key)
+    return jobs, keys

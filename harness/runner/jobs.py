@@ -1,0 +1,139 @@
+"""What one evaluation run is made of: the job matrix and the content key of each job.
+
+A job is one (scenario, route, variant, seed) with everything else that changes its result (agent
+and its checkpoint, calibration error, weather overrides from a sweep, latency mode, scoring
+rules, step cap). Its key is a hash of that description *and of the content* of the files it reads
+(scenario YAML, route XML, agent checkpoint), so a rerun with the same inputs finds its records and a
+changed file never reuses a stale one. The same seed gives every variant the same traffic and
+events: the seed drives the world, the variant only changes what the agent sees (paired design).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from harness.errors import ConfigError
+from harness.sensors.registration import Calibration
+
+KEY_CHARS = 16  # hex digits of sha256 kept in a key: 64 bits, no collision in any realistic matrix
+FAULT_KINDS = ("hang", "crash", "agent")  # fault injection for tests of the runner itself
+NO_VARIANT = "none"  # the variant name that runs the agent without a fusion wrapper
+# Enters every key: bump it when a code change alters results (world, sensors, scoring), so stored
+# records from before are not reused. 2: thermal noise no longer draws from the world's generator.
+RESULTS_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault to inject on the first ``attempts`` attempts of a job, at 20 Hz step ``step``.
+
+    ``hang``: the simulator stops stepping (the watchdog must notice); ``crash``: the worker process
+    dies (SIGKILL, as a segfaulting simulator would); ``agent``: the agent raises in ``run_step``.
+    Faults never enter the job key: a retried job must give the result an unfaulted run gives."""
+
+    kind: str
+    step: int  # [20 Hz steps] into the route
+    attempts: int = 1  # the first this many attempts fail
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ConfigError(f"fault kind must be one of {list(FAULT_KINDS)}, got {self.kind!r}")
+        if self.step < 0 or self.attempts < 0:
+            raise ConfigError(f"fault step and attempts must be >= 0, got step {self.step}, attempts {self.attempts}")
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        """``KIND@STEP`` or ``KIND@STEP*ATTEMPTS``, e.g. ``hang@40`` or ``crash@10*2``."""
+        try:
+            kind, rest = text.split("@", 1)
+            step, _, attempts = rest.partition("*")
+            return cls(kind.strip(), int(step), int(attempts) if attempts else 1)
+        except ValueError as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(f"fault must look like KIND@STEP or KIND@STEP*ATTEMPTS with KIND in "
+                              f"{list(FAULT_KINDS)}, e.g. hang@40; got {text!r}") from err
+
+
+def parse_latency(text: str) -> str:
+    """``none`` | ``measured`` | a per-frame latency in milliseconds (``"35"``) -> canonical text."""
+    t = str(text).strip().lower()
+    if t in ("none", "measured"):
+        return t
+    try:
+        ms = float(t.removesuffix("ms"))
+    except ValueError:
+        raise ConfigError(f"latency must be 'none', 'measured' or milliseconds >= 0 (e.g. 35), got {text!r}") from None
+    if not math.isfinite(ms) or ms < 0:
+        raise ConfigError(f"latency must be 'none', 'measured' or milliseconds >= 0 (e.g. 35), got {text!r}")
+    return "none" if ms == 0 else f"{ms:g}"
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    scenario: str  # name in scenarios/ or path of a YAML file
+    route_id: str
+    variant: str | None  # fusion variant in front of the agent; None: the agent's own cameras
+    seed: int  # traffic and events
+    agent: str = "rgb_policy"
+    agent_config: str = ""  # passed to agent.setup(): the policy's checkpoint ('' = committed weights)
+    calibration: Calibration = Calibration()  # injected thermal-to-RGB registration error
+    weather: tuple[tuple[str, float], ...] = ()  # Weather field overrides (sweeps), sorted by name
+    latency: str = "none"  # none | measured | <ms>: delay of the fused image the agent acts on
+    rules: str = "2.x"  # leaderboard scoring version
+    max_steps: int | None = None  # cap per route [20 Hz steps]
+    fault: Fault | None = field(default=None, compare=False)  # test-only; not part of the key
+    clips: str = field(default="", compare=False)  # folder for infraction clips ('' = none); not part of the key
+
+    def spec(self) -> dict:
+        """Everything that determines the result (fault and clip folder excluded), JSON-ready."""
+        d = asdict(self)
+        d.pop("fault")
+        d.pop("clips")
+        d["weather"] = {k: v for k, v in self.weather}
+        return d
+
+    def key(self, fingerprint: str) -> str:
+        """Content key: this spec plus the hashes of the files it reads (``fingerprint``)."""
+        blob = json.dumps({"job": self.spec(), "inputs": fingerprint, "version": RESULTS_VERSION}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:KEY_CHARS]
+
+    @property
+    def label(self) -> str:
+        return f"{self.variant or self.agent} route {self.route_id} seed {self.seed}"
+
+
+def file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def input_fingerprint(scenario, agent_config: str = "", agent: str = "rgb_policy") -> str:
+    """Hash of the files a scenario's jobs read: scenario YAML, route XML, the agent's weights."""
+    parts = [file_digest(scenario.source), file_digest(scenario.routes_path)]
+    if agent == "rgb_policy":
+        from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+
+        p = Path(agent_config) if agent_config else WEIGHTS_DIR
+        parts.append(file_digest(p / WEIGHTS_FILE if p.is_dir() else p))
+    elif agent_config:
+        parts.append(file_digest(agent_config))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def build_matrix(scenario: str, routes: list[str], variants: list[str | None], seeds: list[int], **common) -> list[EvalJob]:
+    """Jobs in the order they run: seed, route, then variant, so the variants of one (route, seed)
+    pair finish close together and a partial run still holds complete pairs."""
+    return [EvalJob(scenario, r, v, s, **common) for s in seeds for r in routes for v in variants]
+
+
+def with_weather(job: EvalJob, **overrides: float) -> EvalJob:
+    merged = dict(job.weather) | overrides
+    return replace(job, weather=tuple(sorted(merged.items())))

@@ -1,0 +1,78 @@
+"""The results store: one JSON file per finished job, named by the job's content key.
+
+``OUT/records/<key>.json`` holds a finished route (its job, score, timings, attempts);
+``OUT/quarantine/<key>.json`` a job that failed on every attempt (its failures, and the zero score
+the leaderboard would record for it). Each file is written atomically (temporary file in the same
+folder, fsync, ``os.replace``), so a kill -9 at any moment leaves either the whole record or none,
+and a rerun over the same folder skips every key that has one: nothing is lost or duplicated.
+``OUT/run.json`` describes the run that owns the folder (its jobs and keys), for ``report`` and resume.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.errors import ConfigError
+from harness.metrics.leaderboard_json import write_json_atomic
+
+RECORDS = "records"
+QUARANTINE = "quarantine"
+RUN_FILE = "run.json"
+
+
+class ResultStore:
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.records_dir = self.out / RECORDS
+        self.quarantine_dir = self.out / QUARANTINE
+
+    # -- writing ---------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Create the folders and remove temporary files a killed run left behind."""
+        for d in (self.records_dir, self.quarantine_dir):
+            d.mkdir(parents=True, exist_ok=True)
+            for tmp in d.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    def write(self, key: str, record: dict) -> Path:
+        path = write_json_atomic(self.records_dir / f"{key}.json", record)
+        (self.quarantine_dir / f"{key}.json").unlink(missing_ok=True)  # a retried quarantined job succeeded
+        return path
+
+    def quarantine(self, key: str, record: dict) -> Path:
+        return write_json_atomic(self.quarantine_dir / f"{key}.json", record)
+
+    def write_run(self, run: dict) -> Path:
+        return write_json_atomic(self.out / RUN_FILE, run)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def has_run(self) -> bool:
+        return (self.out / RUN_FILE).is_file()
+
+    def read_run(self) -> dict:
+        path = self.out / RUN_FILE
+        if not path.is_file():
+            raise ConfigError(f"{self.out} holds no evaluation run ({RUN_FILE} missing); run `python -m harness eval "
+                              f"--out {self.out} ...` first")
+        return _read(path)
+
+    def finished(self) -> dict[str, dict]:
+        return _read_dir(self.records_dir)
+
+    def quarantined(self) -> dict[str, dict]:
+        return _read_dir(self.quarantine_dir)
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: not a readable results file ({err}); the store writes files atomically, so "
+                          "this one was edited or copied in; delete it and run with --resume to redo that job") from err
+
+
+def _read_dir(folder: Path) -> dict[str, dict]:
+    if not folder.is_dir():
+        return {}
+    return {p.stem: _read(p) for p in sorted(folder.glob("*.json")) if not p.name.startswith(".")}

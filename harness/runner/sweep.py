@@ -1,0 +1,138 @@
+"""Robustness sweeps: one evaluation per severity along one axis, one curve per variant.
+
+Axes:
+
+- ``fog``: meteorological visibility [m] (``Weather.fog_visibility_m``);
+- ``sun``: sun altitude [deg] (illumination; below 0 is night, street lights and headlights come on);
+- ``misalign_px``: thermal-to-RGB registration error, horizontal shift [px];
+- ``misalign_deg``: registration error, in-plane rotation [deg];
+- ``latency``: per-frame fusion latency [ms] in latency-aware mode (the world keeps moving).
+
+All conditions share one results store (``OUT/records``), so a sweep resumes like an eval; every
+condition also gets the outputs of an eval in ``OUT/<axis>=<value>/``. ``OUT/sweep.csv`` holds the
+curves (mean and 95 % bootstrap interval per severity and variant); ``OUT/robustness_DS.png`` (and
+``_RC``, ``_IS``) plot them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import ConfigError
+from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, check_out_dir, job_keys,
+                                     jobs_from_run, opts_check, plan, run_jobs, _request_dict)
+from harness.runner.store import ResultStore
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    label: str  # x-axis label of the plot, with unit
+    defaults: tuple[float, ...]
+    log_x: bool = False
+
+
+AXES: dict[str, Axis] = {
+    "fog": Axis("fog", "fog visibility [m] (lower is denser)", (1000.0, 200.0, 100.0, 50.0, 25.0), log_x=True),
+    "sun": Axis("sun", "sun altitude [deg] (below 0: night)", (60.0, 10.0, 0.0, -10.0, -30.0)),
+    "misalign_px": Axis("misalign_px", "thermal-RGB misalignment, horizontal shift [px]", (0.0, 15.0, 30.0, 60.0)),
+    "misalign_deg": Axis("misalign_deg", "thermal-RGB misalignment, rotation [deg]", (0.0, 5.0, 10.0, 20.0)),
+    "latency": Axis("latency", "fusion latency [ms] (the world keeps moving)", (0.0, 50.0, 100.0, 200.0)),
+}
+
+
+def condition(req: EvalRequest, axis: str, value: float) -> EvalRequest:
+    """``req`` at severity ``value`` along ``axis``."""
+    if axis == "fog":
+        if value < 1.0:
+            raise ConfigError(f"fog visibility must be >= 1 m, got {value:g}")
+        return replace(req, weather=tuple(sorted({**dict(req.weather), "fog_visibility_m": value}.items())))
+    if axis == "sun":
+        if not -90.0 <= value <= 90.0:
+            raise ConfigError(f"sun altitude must be within [-90, 90] deg, got {value:g}")
+        return replace(req, weather=tuple(sorted({**dict(req.weather), "sun_altitude_deg": value}.items())))
+    if axis == "misalign_px":
+        return replace(req, calibration=replace(req.calibration, dx_px=value))
+    if axis == "misalign_deg":
+        return replace(req, calibration=replace(req.calibration, rot_deg=value))
+    if axis == "latency":
+        if value < 0:
+            raise ConfigError(f"latency must be >= 0 ms, got {value:g}")
+        return replace(req, latency=f"{value:g}")
+    raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
+
+
+def folder_name(axis: str, value: float) -> str:
+    return f"{axis}={value:g}"
+
+
+def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: str | Path, opts: RunOptions = RunOptions(),
+          resume: bool = False, n_boot: int = 10000) -> tuple[dict, RunStats]:
+    """Run every condition and write the curves; returns (result dict, run stats)."""
+    if axis not in AXES:
+        raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
+    values = tuple(AXES[axis].defaults if values is None else values)
+    if not values or len(set(values)) != len(values):
+        raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
+    out = Path(out)
+    conds = [condition(req, axis, v) for v in values]
+    plans = [plan(c) for c in conds]
+    keys = [job_keys(p) for p in plans]
+    check_out_dir(out, resume)
+    opts_check(opts)
+    store = ResultStore(out)
+    store.prepare()
+    run = {"version": RECORD_VERSION, "kind": "sweep", "axis": axis, "values": list(values),
+           "request": _request_dict(req),
+           "conditions": [{"value": v, "folder": folder_name(axis, v), "jobs": [{"key": k, **j.spec()} for j, k in zip(p, ks)]}
+                          for v, p, ks in zip(values, plans, keys)]}
+    store.write_run(run)
+    all_jobs = [j for p in plans for j in p]
+    all_keys = [k for ks in keys for k in ks]
+    stats = run_jobs(all_jobs, all_keys, store, opts, desc=f"sweep {axis}")
+    return write_sweep_outputs(out, run, store, n_boot=n_boot), stats
+
+
+def write_sweep_outputs(out: str | Path, run: dict, store: ResultStore, n_boot: int = 10000) -> dict:
+    from harness.report.outputs import write_outputs
+    from harness.report.plots import plot_robustness
+
+    out = Path(out)
+    axis = AXES[run["axis"]]
+    rows = []
+    for cond in run["conditions"]:
+        jobs, keys = jobs_from_run(cond)
+        summ = write_outputs(out / cond["folder"], jobs, keys, store, n_boot=n_boot, plots=False)
+        for v, s in summ["variants"].items():
+            rows.append({"axis": axis.name, "severity": cond["value"], "variant": v, "n_routes": s["n_routes"],
+                         "n_recorded": s["n_recorded"],
+                         **{k: val for m in ("DS", "RC", "IS") for k, val in
+                            ((m, s[m]), (f"{m}_lo", s[f"{m}_ci"][0]), (f"{m}_hi", s[f"{m}_ci"][1]))},
+                         "success_rate": s["success_rate"], "fusion_ms": s["latency_ms"].get("fusion_ms")})
+    table = pd.DataFrame(rows)
+    tmp = out / ".sweep.csv.tmp"
+    table.to_csv(tmp, index=False)
+    tmp.replace(out / "sweep.csv")
+    title = f"{Path(run['request']['scenario']).stem}: {run['request']['agent']}"
+    figures = [plot_robustness(out, axis.label, table, m, title, log_x=axis.log_x) for m in ("DS", "RC", "IS")]
+    _write_sweep_report(out, run, table, figures)
+    return {"out": str(out), "axis": axis.name, "values": run["values"], "figures": figures,
+            "curves": table.to_dict(orient="records")}
+
+
+def _write_sweep_report(out: Path, run: dict, table: pd.DataFrame, figures: list[str]) -> None:
+    axis = AXES[run["axis"]]
+    lines = [f"# Sweep: {axis.label}", "", f"Scenario `{run['request']['scenario']}`, agent `{run['request']['agent']}`. "
+             "Each point: mean over every planned route x seed with its 95 % bootstrap interval; each condition's "
+             "full evaluation is in its folder.", "", f"| {axis.name} | variant | DS | RC | IS | folder |", "|---|---|---|---|---|---|"]
+    folders = {c["value"]: c["folder"] for c in run["conditions"]}
+    for r in table.itertuples():
+        lines.append(f"| {r.severity:g} | `{r.variant}` | {r.DS:.1f} [{r.DS_lo:.1f}, {r.DS_hi:.1f}] | {r.RC:.1f} | "
+                     f"{r.IS:.3f} | [{folders[r.severity]}]({folders[r.severity]}/report.md) |")
+    lines += ["", *[f"![{f}]({f})" for f in figures], ""]
+    tmp = out / ".report.md.tmp"
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(out / "report.md")

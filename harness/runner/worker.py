@@ -1,0 +1,150 @@
+"""Run one job inside a worker (a local process or a Ray actor): the simulator, the agent, the score.
+
+Each worker keeps one simulator per (scenario, weather) and reuses it across routes; a failed job
+drops it, so a broken simulator is never reused. The worker beats a heartbeat (a
+``time.monotonic()`` stamp) before loading and on every 20 Hz step; the supervisor reads it to
+tell a slow route from a hung simulator. Failures are returned as a kind the supervisor
+understands (see :data:`FAILURE_KINDS`), never raised past the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from dataclasses import replace
+from typing import Any, Protocol
+
+from harness.errors import AgentError, ConfigError
+from harness.runner.jobs import EvalJob
+
+OK = "ok"
+AGENT_ERROR = "agent_error"  # the agent raised or broke the interface
+SIM_CRASH = "simulation_crash"  # the simulator (or its worker process) raised or died
+TIMEOUT = "timeout"  # no step within the watchdog time, or the route ran past its wall-clock limit
+CONFIG_ERROR = "config_error"  # bad input: not retried, the run stops with the message
+FAILURE_KINDS = (AGENT_ERROR, SIM_CRASH, TIMEOUT, CONFIG_ERROR)
+# the leaderboard status a quarantined job is recorded with (statistics_manager FAILURE_MESSAGES)
+FAILURE_STATUS = {AGENT_ERROR: "Agent_runtime", SIM_CRASH: "Simulation", TIMEOUT: "Simulation"}
+
+
+class Beat(Protocol):
+    value: float  # time.monotonic() of the last sign of life
+
+
+class _LocalBeat:
+    value = 0.0
+
+
+_CACHE: dict[str, Any] = {}  # per process: the simulator and what it was built for
+
+
+def _backend(job: EvalJob):
+    from harness.backends.embedded import EmbeddedBackend
+    from harness.scenario import load_scenario
+
+    key = repr((job.scenario, job.weather))
+    if _CACHE.get("key") != key:
+        drop_backend()
+        scenario = load_scenario(job.scenario)
+        if job.weather:
+            scenario = replace(scenario, weather=scenario.weather.with_overrides(**dict(job.weather)))
+        _CACHE["backend"] = EmbeddedBackend(scenario, privileged=False)
+        _CACHE["key"] = key
+    return _CACHE["backend"]
+
+
+def drop_backend() -> None:
+    backend = _CACHE.pop("backend", None)
+    _CACHE.pop("key", None)
+    if backend is not None:
+        try:
+            backend.close()
+        except Exception:  # noqa: BLE001 (a broken simulator may fail to close; it is dropped anyway)
+            pass
+
+
+def _inject(job: EvalJob, attempt: int, step: int) -> None:
+    f = job.fault
+    if f is None or attempt >= f.attempts or step != f.step:
+        return
+    if f.kind == "hang":
+        while True:  # a simulator that stops answering: only the watchdog gets us out
+            time.sleep(3600)
+    if f.kind == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)  # as a segfaulting simulator would
+    raise AgentError(f"injected agent fault at step {step} (attempt {attempt})")
+
+
+def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
+    """Run ``job`` and return its result payload (JSON-ready); raises on failure."""
+    from agents.registry import make_agent
+    from harness.runner.episode import run_episode
+
+    beat = beat if beat is not None else _LocalBeat()
+    beat.value = time.monotonic()
+    backend = _backend(job)
+    beat.value = time.monotonic()
+    agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration,
+                       conf=job.agent_config, latency=job.latency)
+    count = [0]
+    clips = None
+    if job.clips:
+        from harness.report.clips import ClipRecorder
+
+        clips = ClipRecorder(job.clips, f"{job.variant or job.agent}_route{job.route_id}_seed{job.seed}")
+
+    def on_step(frame, control, events) -> None:
+        beat.value = time.monotonic()
+        _inject(job, attempt, count[0])
+        if clips is not None:
+            clips.add(frame, getattr(agent, "last_image", None), events, getattr(backend, "world", None))
+        count[0] += 1
+
+    max_steps = job.max_steps if job.max_steps is not None else backend.scenario.max_steps
+    try:
+        res = run_episode(backend, agent, job.route_id, job.seed, rules=job.rules, max_steps=max_steps, on_step=on_step)
+    finally:
+        if clips is not None:
+            clips.close()
+        try:
+            agent.destroy()
+        except Exception:  # noqa: BLE001 (the run's own error, if any, is the one to report)
+            pass
+    return {"score": res.score.to_dict(), "steps": res.steps, "wall_s": round(res.wall_s, 3),
+            "agent_ms": round(res.agent_ms, 3), "latency_ms": {k: round(v, 4) for k, v in res.latency_ms.items()}}
+
+
+def run_job(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> tuple[str, Any]:
+    """``execute`` with failures classified: ``(OK, payload)`` or ``(kind, message)``."""
+    try:
+        return OK, execute(job, attempt, beat)
+    except AgentError as err:
+        drop_backend()
+        return AGENT_ERROR, str(err)
+    except ConfigError as err:
+        drop_backend()
+        return CONFIG_ERROR, str(err)
+    except Exception as err:  # noqa: BLE001 (anything else is the simulator's failure)
+        drop_backend()
+        tb = traceback.extract_tb(err.__traceback__)
+        where = f" at {tb[-1].filename}:{tb[-1].lineno}" if tb else ""
+        return SIM_CRASH, f"{type(err).__name__}: {err}{where}"
+
+
+def process_main(conn, beat) -> None:
+    """A local worker process: jobs in through ``conn``, classified results out, until ``None``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    import harness  # noqa: F401  (the agents path merge)
+
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            break
+        if msg is None:
+            break
+        job, attempt = msg
+        conn.send(run_job(job, attempt, beat))
+    drop_backend()

@@ -1,0 +1,52 @@
+"""Infraction clips: the frames around a collision, as a GIF of RGB | thermal | fused | top view."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from PIL import Image
+
+from harness.report.clips import ClipRecorder, top_view
+from harness.world.infractions import Collision
+
+
+def _frame(i: int):
+    return SimpleNamespace(rgb=np.full((160, 320, 3), i % 256, np.uint8), thermal=np.full((120, 160), 200, np.uint8))
+
+
+def _events(i: int, hit: bool):
+    col = (Collision(other_id=7, kind="pedestrian", sem=12, x=0.0, y=0.0, ego_speed=5.0),) if hit else ()
+    return SimpleNamespace(frame=i, collisions=col)
+
+
+def test_a_collision_gives_one_clip_with_frames_before_and_after(tmp_path):
+    rec = ClipRecorder(tmp_path, "rgb_route0_seed0", before_s=1.0, after_s=0.5, every=2)
+    for i in range(100):
+        rec.add(_frame(i), np.zeros((160, 320, 3), np.uint8), _events(i, i in (50, 52)), None)
+    rec.close()
+    (path,) = rec.written
+    assert path.name == "rgb_route0_seed0_f50_pedestrian.gif"
+    gif = Image.open(path)
+    assert gif.size == (3 * 320 + 160, 160)  # RGB, thermal, fused at the camera size; a square top view
+    assert gif.n_frames == 10 + 5  # 1 s before and 0.5 s after, every 2nd frame at 20 Hz
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_route_ending_right_after_a_collision_still_writes_it(tmp_path):
+    rec = ClipRecorder(tmp_path, "x", before_s=1.0, after_s=2.0)
+    for i in range(12):
+        rec.add(_frame(i), None, _events(i, i == 10), None)
+    rec.close()
+    assert len(rec.written) == 1
+
+
+def test_top_view_draws_the_ego_at_the_centre(gl_ok, small_scenario):
+    from harness.backends.embedded import EmbeddedBackend
+
+    with EmbeddedBackend(small_scenario, privileged=False) as be:
+        be.load(be.route_ids[0], 0)
+        be.reset()
+        img = top_view(be.world, 160)
+    assert img.shape == (160, 160, 3)
+    assert tuple(img[80, 80]) == (60, 220, 60)  # the ego's colour under the centre pixel

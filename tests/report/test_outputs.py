@@ -1,0 +1,41 @@
+"""The tables of an evaluation, from records with infractions (pure functions of the records)."""
+
+from __future__ import annotations
+
+from harness.metrics import RouteMonitor
+from harness.metrics.records import Infraction, RouteScore
+from harness.report.markdown import render
+from harness.report.outputs import Planned, infractions_frame, records_frame, summary
+from harness.runner.jobs import EvalJob
+
+
+def _score(ds: float, kinds: tuple[str, ...] = ()) -> RouteScore:
+    base = RouteMonitor(1000.0).finish()
+    infs = tuple(Infraction(k, 10 * i, 0.5 * i, 1.0, 2.0, None, 0.6, f"{k} #{i}") for i, k in enumerate(kinds))
+    return RouteScore(ds, ds, 1.0, "Completed", 100.0, -1.0, 1000.0, 1000.0 * ds / 100, 0.0, infs)
+
+
+def _item(variant: str, route: str, ds: float, kinds=()) -> Planned:
+    job = EvalJob("clear_town01", route, variant, 0)
+    rec = {"quarantined": False, "failure": None, "attempts": 1,
+           "result": {"score": _score(ds, kinds).to_dict(), "steps": 100, "wall_s": 1.0, "agent_ms": 10.0,
+                      "latency_ms": {"fusion_ms": 0.5}}}
+    return Planned(job, f"{variant}{route}", rec)
+
+
+def test_tables_summary_and_report_from_records_with_infractions():
+    items = [_item("rgb", "0", 40.0, ("collisions_vehicle", "red_light")), _item("rgb", "1", 20.0),
+             _item("thermal", "0", 60.0, ("collisions_pedestrian",)), _item("thermal", "1", 50.0),
+             Planned(EvalJob("clear_town01", "2", "rgb", 0), "missing", None)]
+    inf = infractions_frame(items)
+    assert list(inf["kind"]) == ["collisions_vehicle", "red_light", "collisions_pedestrian"]
+    assert list(inf["time_s"]) == [0.0, 0.5, 0.0]
+    rec = records_frame(items)
+    assert len(rec) == 4 and rec.loc[0, "n_collisions_vehicle"] == 1
+    s = summary(items, n_boot=200)
+    assert s["n_planned"] == 5 and not s["complete"]
+    assert s["variants"]["rgb"]["n_routes"] == 3 and s["variants"]["rgb"]["DS"] == (40 + 20 + 0) / 3  # missing = 0
+    assert s["variants"]["thermal"]["vs_rgb"]["DS"]["n_pairs"] == 2
+    assert s["variants"]["thermal"]["vs_rgb"]["DS"]["mean_diff"] == (60 - 40 + 50 - 20) / 2
+    text = render(s, [], rec)
+    assert "incomplete" in text and "collisions vehicle" in text and "+25.0" in text

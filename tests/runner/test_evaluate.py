@@ -1,0 +1,183 @@
+"""The evaluation runner: identical results whatever the workers and executor, resume after kill -9,
+watchdog and retries, and the output files."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.runner.evaluate import EvalRequest, RunOptions, evaluate, plan
+from harness.runner.jobs import Fault
+from harness.runner.store import ResultStore
+
+REPO = Path(__file__).resolve().parents[2]
+VARIANTS = ("rgb", "thermal")
+
+
+def scores(out: Path) -> dict[str, dict]:
+    """What must not depend on how the run went: every record's job and score, by key."""
+    return {k: {"job": r["job"], "score": r["result"]["score"], "steps": r["result"]["steps"]}
+            for k, r in ResultStore(out).finished().items()}
+
+
+def strip_time(score: dict) -> dict:
+    return {k: v for k, v in score.items() if k != "duration_system_s"}
+
+
+def same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k]["job"] == b[k]["job"]
+        assert strip_time(a[k]["score"]) == strip_time(b[k]["score"]), a[k]["job"]
+        assert a[k]["steps"] == b[k]["steps"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, eval_scenario):
+    """One uninterrupted run with one local worker: 3 routes x 2 variants."""
+    scenario = eval_scenario
+    out = tmp_path_factory.mktemp("ref") / "run"
+    summ, stats = evaluate(EvalRequest(scenario, VARIANTS), out, RunOptions(workers=1, progress=False), n_boot=200)
+    return scenario, out, summ, stats
+
+
+def test_outputs_of_a_run(reference):
+    scenario, out, summ, stats = reference
+    assert stats.finished == stats.planned == 6 and stats.quarantined == 0
+    for name in ("records.csv", "infractions.csv", "summary.json", "simulation_results.json", "report.md",
+                 "rgb/simulation_results.json", "thermal/simulation_results.json", "scores.png"):
+        assert (out / name).is_file(), name
+    rec = pd.read_csv(out / "records.csv", dtype={"route": str})
+    assert len(rec) == 6 and rec["key"].is_unique
+    assert set(rec["variant"]) == set(VARIANTS) and set(rec["route"]) == {"0", "1", "2"}
+    s = json.loads((out / "summary.json").read_text())
+    for v in VARIANTS:
+        assert s["variants"][v]["n_routes"] == 3
+        lo, hi = s["variants"][v]["DS_ci"]
+        assert lo <= s["variants"][v]["DS"] <= hi
+        assert s["variants"][v]["DS"] == pytest.approx(rec[rec["variant"] == v]["DS"].mean())
+    assert s["variants"]["thermal"]["vs_rgb"]["DS"]["n_pairs"] == 3
+    assert s["variants"]["thermal"]["latency_ms"]["fusion_ms"] > 0
+    lb = json.loads((out / "rgb" / "simulation_results.json").read_text())
+    assert lb["_checkpoint"]["progress"] == [3, 3] and lb["entry_status"] == "Finished"
+    assert [r["route_id"] for r in lb["_checkpoint"]["records"]] == [f"RouteScenario_{i}_rep0" for i in range(3)]
+    assert "| `thermal` |" in (out / "report.md").read_text()
+
+
+def test_rerun_is_idempotent_and_refuses_to_overwrite(reference):
+    from harness.errors import ConfigError
+
+    scenario, out, _, _ = reference
+    before = scores(out)
+    with pytest.raises(ConfigError, match="--resume"):
+        evaluate(EvalRequest(scenario, VARIANTS), out, RunOptions(progress=False), n_boot=200)
+    _, stats = evaluate(EvalRequest(scenario, VARIANTS), out, RunOptions(progress=False), resume=True, n_boot=200)
+    assert stats.skipped == 6 and stats.finished == 0
+    same(before, scores(out))
+
+
+def test_same_seed_same_traffic_for_every_variant(reference):
+    """Paired design: the variant changes only what the agent sees, so the world's start is the same."""
+    scenario, out, _, _ = reference
+    jobs = plan(EvalRequest(scenario, VARIANTS))
+    by_route = {}
+    for j in jobs:
+        by_route.setdefault((j.route_id, j.seed), set()).add(j.variant)
+    assert all(v == set(VARIANTS) for v in by_route.values())
+
+
+def test_two_workers_give_the_same_results(reference, tmp_path):
+    scenario, ref_out, _, _ = reference
+    evaluate(EvalRequest(scenario, VARIANTS), tmp_path / "w2", RunOptions(workers=2, progress=False), n_boot=200)
+    same(scores(ref_out), scores(tmp_path / "w2"))
+
+
+def test_ray_executor_gives_the_same_results(reference, tmp_path):
+    pytest.importorskip("ray", reason="Ray is the optional distributed executor: pip install -e '.[ray]'")
+    scenario, ref_out, _, _ = reference
+    evaluate(EvalRequest(scenario, VARIANTS), tmp_path / "ray", RunOptions(workers=2, executor="ray", progress=False),
+             n_boot=200)
+    same(scores(ref_out), scores(tmp_path / "ray"))
+
+
+@pytest.mark.parametrize("kind", ["hang", "crash"])
+def test_a_hung_or_crashed_simulator_is_detected_retried_and_the_run_completes(reference, tmp_path, kind):
+    scenario, ref_out, _, _ = reference
+    watchdog = 6.0
+    req = EvalRequest(scenario, ("rgb",), routes="1", fault=Fault(kind, step=15))
+    t0 = time.monotonic()
+    _, stats = evaluate(req, tmp_path / kind, RunOptions(step_timeout_s=watchdog, progress=False), n_boot=200)
+    assert stats.finished == 1 and stats.quarantined == 0 and stats.retried == 1
+    (failure,) = stats.failures
+    assert failure["kind"] == ("timeout" if kind == "hang" else "simulation_crash")
+    if kind == "hang":  # noticed within the watchdog time (+ the 0.5 s poll interval)
+        silent = float(re.search(r"no simulation step for ([0-9.]+) s", failure["message"]).group(1))
+        assert watchdog <= silent < watchdog + 1.5
+    ref = {k: v for k, v in scores(ref_out).items() if v["job"]["route_id"] == "1" and v["job"]["variant"] == "rgb"}
+    same(ref, scores(tmp_path / kind))
+    rec = next(iter(ResultStore(tmp_path / kind).finished().values()))
+    assert rec["attempts"] == 2 and rec["failures"][0]["kind"] == failure["kind"]
+    assert time.monotonic() - t0 < 120
+
+
+def test_a_job_failing_every_attempt_is_quarantined_as_a_crashed_route(reference, tmp_path):
+    scenario, _, _, _ = reference
+    req = EvalRequest(scenario, ("rgb",), routes="0-1", fault=Fault("agent", step=3, attempts=9), fault_routes=("1",))
+    summ, stats = evaluate(req, tmp_path / "q", RunOptions(retries=1, progress=False), n_boot=200)
+    assert stats.finished == 1 and stats.quarantined == 1 and stats.retried == 1
+    (q,) = ResultStore(tmp_path / "q").quarantined().values()
+    assert q["failure"] == "agent_error" and q["result"]["score"]["status"] == "Failed - Agent crashed"
+    assert q["result"]["score"]["DS"] == 0.0
+    assert summ["variants"]["rgb"]["quarantined"] == [{"route": "1", "seed": 0, "failure": "agent_error"}]
+    assert summ["variants"]["rgb"]["n_routes"] == 2  # the quarantined route counts, with score 0
+    rec = pd.read_csv(tmp_path / "q" / "records.csv", dtype={"route": str})
+    assert list(rec.sort_values("route")["quarantined"]) == [False, True]
+
+
+def _eval_cmd(scenario: str, out: Path, resume: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "harness", "eval", "--scenario", scenario, "--variants", ",".join(VARIANTS),
+           "--workers", "1", "--out", str(out), "--no-plots"]
+    return cmd + (["--resume"] if resume else [])
+
+
+def test_resume_after_repeated_kill_9_loses_and_duplicates_nothing(reference, tmp_path):
+    scenario, ref_out, _, _ = reference
+    out = tmp_path / "killed"
+    rng = random.Random(7)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    kills, progress = 0, []
+    for attempt in range(12):
+        proc = subprocess.Popen(_eval_cmd(scenario, out, resume=attempt > 0), cwd=REPO, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=rng.uniform(4.0, 9.0))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the runner and its workers, at a random moment
+            proc.wait()
+            kills += 1
+            progress.append(len(ResultStore(out).finished()))
+        else:
+            assert proc.returncode == 0
+            if kills >= 5:
+                break
+            # finished before five kills: start again from scratch with fresh timing
+            subprocess.run(["rm", "-rf", str(out)], check=True)
+            kills, progress = 0, []
+    assert kills >= 5, "the run always finished before it could be killed five times"
+    assert any(0 < n < 6 for n in progress), f"no kill landed mid-run (records after each kill: {progress})"
+    done = subprocess.run(_eval_cmd(scenario, out, resume=True), cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    same(scores(ref_out), scores(out))
+    rec = pd.read_csv(out / "records.csv")
+    assert len(rec) == 6 and rec["key"].is_unique
+    assert not list((out / "records").glob(".*.tmp"))

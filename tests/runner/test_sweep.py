@@ -1,0 +1,53 @@
+"""Sweeps: one evaluation per severity, curves per variant, and records shared where a variant ignores the axis."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from harness.errors import ConfigError
+from harness.runner.evaluate import EvalRequest, RunOptions
+from harness.runner.store import ResultStore
+from harness.runner.sweep import condition, sweep
+
+
+def test_misalignment_sweep_writes_curves_and_reuses_rgb_runs(eval_scenario, tmp_path):
+    req = EvalRequest(eval_scenario, ("rgb", "thermal"), routes="0", max_steps=20)
+    result, stats = sweep(req, "misalign_px", (0.0, 30.0, 60.0), tmp_path / "sw", RunOptions(workers=2, progress=False),
+                          n_boot=200)
+    # rgb never reads the thermal camera: one run serves all three severities; thermal runs three times
+    assert stats.planned == 4 and stats.finished == 4
+    assert len(ResultStore(tmp_path / "sw").finished()) == 4
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert len(table) == 6 and set(table["variant"]) == {"rgb", "thermal"}
+    assert sorted(table["severity"].unique()) == [0.0, 30.0, 60.0]
+    assert (table["DS_lo"] <= table["DS"]).all() and (table["DS"] <= table["DS_hi"]).all()
+    for f in ("robustness_DS.png", "robustness_RC.png", "robustness_IS.png", "report.md",
+              "misalign_px=30/summary.json", "misalign_px=60/records.csv"):
+        assert (tmp_path / "sw" / f).is_file(), f
+    s30 = json.loads((tmp_path / "sw" / "misalign_px=30" / "summary.json").read_text())
+    assert s30["variants"]["rgb"]["n_routes"] == 1
+
+
+def test_report_command_rewrites_the_outputs_of_a_sweep(eval_scenario, tmp_path):
+    from harness.cli import main
+
+    req = EvalRequest(eval_scenario, ("rgb",), routes="0", max_steps=10)
+    sweep(req, "fog", (200.0, 50.0), tmp_path / "sw", RunOptions(progress=False), n_boot=100)
+    (tmp_path / "sw" / "sweep.csv").unlink()
+    assert main(["report", "--out", str(tmp_path / "sw")]) == 0
+    assert (tmp_path / "sw" / "sweep.csv").is_file()
+
+
+def test_conditions_change_only_their_axis():
+    req = EvalRequest("clear_town01", ("rgb",))
+    assert dict(condition(req, "fog", 50.0).weather) == {"fog_visibility_m": 50.0}
+    assert dict(condition(req, "sun", -20.0).weather) == {"sun_altitude_deg": -20.0}
+    assert condition(req, "misalign_deg", 10.0).calibration.rot_deg == 10.0
+    assert condition(req, "latency", 100.0).latency == "100"
+    with pytest.raises(ConfigError, match="axes"):
+        condition(req, "rain", 1.0)
+    with pytest.raises(ConfigError, match=">= 1 m"):
+        condition(req, "fog", 0.0)
