@@ -199,14 +199,14 @@ def _eval_args(e: argparse.ArgumentParser) -> None:
     e.add_argument("--route-timeout", type=_positive_float, default=DEFAULT_ROUTE_TIMEOUT_S,
                    help=f"wall-clock seconds per route (default {DEFAULT_ROUTE_TIMEOUT_S:g})")
     e.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    e.add_argument("--clips", action="store_true", help="write a GIF (RGB | thermal | fused | top view) around each "
+    e.add_argument("--clips", action="store_true", help="write an MP4 (RGB | thermal | fused | top view) around each "
                    "collision into OUT/clips (routes already recorded are not rerun for it)")
     e.add_argument("--inject-fault", default=None, metavar="KIND@STEP[*N][:ROUTES]",
                    help="for testing the harness: hang, crash or agent fault at a step of the first N attempts "
                    "(default 1) of the given routes (default all), e.g. hang@40:1")
 
 
-def _request(args, **extra):
+def _request(args):
     from harness.runner.evaluate import EvalRequest
     from harness.runner.jobs import Fault
     from harness.sensors.registration import Calibration
@@ -220,7 +220,7 @@ def _request(args, **extra):
     return EvalRequest(scenario=args.scenario, variants=tuple(args.variants), routes=args.routes, seeds=args.seeds,
                        agent=args.agent, checkpoint=args.checkpoint, calibration=calib, latency=args.latency,
                        rules=args.rules, max_steps=args.max_steps, fault=fault, fault_routes=fault_routes,
-                       clips=args.clips, **extra)
+                       clips=args.clips)
 
 
 def _options(args):

@@ -1,8 +1,10 @@
-"""Infraction clips: a few seconds of RGB | thermal | fused | top view around each collision, as GIF.
+"""Infraction clips: a few seconds of RGB | thermal | fused | top view around each collision.
 
 The recorder keeps the last ``before_s`` seconds of panels (every ``every``-th 20 Hz frame) and,
-when a collision is reported, records ``after_s`` more and writes
-``<out>/<name>_f<frame>_<kind>.gif``. Collisions closer together than the clip share one clip.
+when a collision is reported, records ``after_s`` more and writes ``<out>/<name>_f<frame>_<kind>.mp4``
+(OpenCV's MPEG-4 writer; ``.gif`` where that writer is unavailable: noisy camera frames make GIFs
+about 50 times larger). Collisions during a clip, and contact with the same actor within
+``SAME_ACTOR_S`` (the leaderboard's rule for counting a collision once), share one clip.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 FPS = 20.0  # the simulation's fixed step
+SAME_ACTOR_S = 5.0  # [s] a new contact with the same actor within this is the same collision
 TOP_M = 40.0  # [m] side of the top view's square window around the ego
 COLORS = {"ego": (60, 220, 60), "vehicle": (70, 130, 255), "pedestrian": (255, 70, 70), "route": (150, 150, 150)}
 
@@ -84,10 +87,16 @@ class ClipRecorder:
         self._pending: tuple[int, str, list[np.ndarray], int] | None = None  # (frame, kind, frames, left)
         self.written: list[Path] = []
         self._n = 0
+        self._last_hit: dict[int, int] = {}  # other actor id -> step of its last contact
 
     def add(self, frame, fused: np.ndarray | None, events, world) -> None:
         """One 20 Hz step: the sensor frame, the image the policy got, the step's events."""
-        hit = events.collisions[0] if events.collisions else None
+        hit = None
+        for c in events.collisions:
+            seen = self._last_hit.get(c.other_id)
+            self._last_hit[c.other_id] = self._n
+            if hit is None and (seen is None or self._n - seen > SAME_ACTOR_S * FPS):
+                hit = c
         if self._n % self.every == 0 or hit is not None:
             thermal = frame.thermal if getattr(frame, "thermal", None) is not None and frame.thermal.size else None
             p = panel(frame.rgb, thermal, fused, world)
@@ -105,10 +114,21 @@ class ClipRecorder:
         frame, kind, frames, _ = self._pending
         self._pending = None
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / f"{self.name}_f{frame}_{kind}.gif"
-        tmp = path.with_name(f".{path.name}.tmp")
-        images = [Image.fromarray(f) for f in frames]
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 * self.every / FPS), loop=0)
+        stem = self.out_dir / f"{self.name}_f{frame}_{kind}"
+        fps = FPS / self.every
+        h, w = frames[0].shape[:2]
+        tmp = stem.with_name(f".{stem.name}.tmp.mp4")
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        if writer.isOpened():
+            for f in frames:
+                writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+            writer.release()
+            path = stem.with_suffix(".mp4")
+        else:
+            tmp = stem.with_name(f".{stem.name}.tmp.gif")
+            images = [Image.fromarray(f) for f in frames]
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+            path = stem.with_suffix(".gif")
         tmp.replace(path)
         self.written.append(path)
 

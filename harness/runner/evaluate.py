@@ -165,7 +165,7 @@ class EvalRequest:
     max_steps: int | None = None
     fault: Fault | None = None  # test-only: inject a fault into the jobs of fault_routes
     fault_routes: tuple[str, ...] = ()
-    clips: bool = False  # write infraction clips (GIF) into OUT/clips
+    clips: bool = False  # write infraction clips (MP4) into OUT/clips
 
 
 def plan(req: EvalRequest) -> list[EvalJob]:

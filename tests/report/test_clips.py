@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from PIL import Image
 
 from harness.report.clips import ClipRecorder, top_view
 from harness.world.infractions import Collision
@@ -21,16 +20,24 @@ def _events(i: int, hit: bool):
 
 
 def test_a_collision_gives_one_clip_with_frames_before_and_after(tmp_path):
+    import cv2
+
     rec = ClipRecorder(tmp_path, "rgb_route0_seed0", before_s=1.0, after_s=0.5, every=2)
-    for i in range(100):
-        rec.add(_frame(i), np.zeros((160, 320, 3), np.uint8), _events(i, i in (50, 52)), None)
+    for i in range(100):  # contact at 50, again at 52 and 70 with the same actor: one collision
+        rec.add(_frame(i), np.zeros((160, 320, 3), np.uint8), _events(i, i in (50, 52, 70)), None)
     rec.close()
     (path,) = rec.written
-    assert path.name == "rgb_route0_seed0_f50_pedestrian.gif"
-    gif = Image.open(path)
-    assert gif.size == (3 * 320 + 160, 160)  # RGB, thermal, fused at the camera size; a square top view
-    assert gif.n_frames == 10 + 5  # 1 s before and 0.5 s after, every 2nd frame at 20 Hz
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert path.name == "rgb_route0_seed0_f50_pedestrian.mp4"
+    video = cv2.VideoCapture(str(path))
+    n, size = 0, None
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        n, size = n + 1, frame.shape[:2]
+    assert size == (160, 3 * 320 + 160)  # RGB, thermal, fused at the camera size; a square top view
+    assert n == 10 + 5  # 1 s before and 0.5 s after, every 2nd frame at 20 Hz
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_a_route_ending_right_after_a_collision_still_writes_it(tmp_path):
