@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.metrics import RouteScore, paired_difference, summarize
-from harness.metrics.leaderboard_json import write_json_atomic, write_results
+from harness.metrics.leaderboard_json import sensor_icons, write_json_atomic, write_results
 from harness.metrics.rules import INFRACTION_KINDS
 from harness.runner.jobs import NO_VARIANT, EvalJob
 from harness.runner.store import ResultStore
@@ -47,8 +47,11 @@ class Planned:
         return RouteScore.from_dict(self.record["result"]["score"]) if self.record else None
 
 
-def collect(jobs: list[EvalJob], keys: list[str], store: ResultStore) -> list[Planned]:
-    finished, quarantined = store.finished(), store.quarantined()
+def collect(jobs: list[EvalJob], keys: list[str], store: ResultStore,
+            snapshot: tuple[dict, dict] | None = None) -> list[Planned]:
+    """Each planned job with its record; ``snapshot`` = (finished, quarantined) read once by a caller
+    that collects several job lists from one store (a sweep)."""
+    finished, quarantined = snapshot if snapshot is not None else (store.finished(), store.quarantined())
     return [Planned(j, k, finished.get(k) or quarantined.get(k)) for j, k in zip(jobs, keys)]
 
 
@@ -132,39 +135,42 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
 def write_leaderboard(out: Path, items: list[Planned]) -> list[Path]:
     written = []
     variants = list(dict.fromkeys(variant_label(it.job.variant) for it in items))
-    merged, merged_planned = {}, []
+    merged, merged_planned, merged_sensors = {}, [], []
     for v in variants:
         mine = [it for it in items if variant_label(it.job.variant) == v]
         planned = [(it.job.route_id, it.job.seed) for it in mine]
         sc = {(it.job.route_id, it.job.seed): it.score for it in mine if it.record is not None}
-        written.append(write_results(out / v / "simulation_results.json", sc, planned, _sensors(mine[0].job),
+        sensors = _sensors(mine[0].job)
+        written.append(write_results(out / v / "simulation_results.json", sc, planned, sensors,
                                      final=all(it.record is not None for it in mine)))
-        for (r, s), score in sc.items():
-            merged[(f"{r}@{v}", s)] = score
+        merged.update({(f"{r}@{v}", s): score for (r, s), score in sc.items()})
         merged_planned += [(f"{r}@{v}", s) for r, s in planned]
-    written.append(write_results(out / "simulation_results.json", merged, merged_planned, _sensors(items[0].job),
+        merged_sensors += [t for t in sensors if t not in merged_sensors]
+    written.append(write_results(out / "simulation_results.json", merged, merged_planned, merged_sensors,
                                  final=all(it.record is not None for it in items)))
     return written
 
 
 def _sensors(job: EvalJob) -> list[str]:
-    """Sensor types the agent (and its fusion wrapper) declares, as the leaderboard lists them."""
+    """The agent's (and its fusion wrapper's) sensors as the leaderboard lists them: icons such as
+    ``carla_camera`` (``leaderboard_evaluator.sensors_to_icons``); our own types keep their name."""
     from agents.registry import make_agent
 
     agent = make_agent(job.agent, job.variant, conf=job.agent_config)
     try:
-        return [s["type"] for s in agent.sensors()]
+        return sensor_icons([s["type"] for s in agent.sensors()])
     finally:
         agent.destroy()
 
 
 def write_outputs(out: str | Path, jobs: list[EvalJob], keys: list[str], store: ResultStore,
-                  n_boot: int = 10000, plots: bool = True) -> dict:
+                  n_boot: int = 10000, plots: bool = True, snapshot: tuple[dict, dict] | None = None) -> dict:
     """Write every output file for ``jobs`` into ``out``; returns the summary."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    items = collect(jobs, keys, store)
-    _write_csv(records_frame(items), out / "records.csv")
+    items = collect(jobs, keys, store, snapshot)
+    records = records_frame(items)
+    _write_csv(records, out / "records.csv")
     _write_csv(infractions_frame(items), out / "infractions.csv")
     summ = summary(items, n_boot)
     write_json_atomic(out / "summary.json", summ)
@@ -173,10 +179,10 @@ def write_outputs(out: str | Path, jobs: list[EvalJob], keys: list[str], store: 
     if plots:
         from harness.report.plots import plot_eval
 
-        figures = plot_eval(out, items, summ)
+        figures = plot_eval(out, records, summ)
     from harness.report.markdown import write_report
 
-    write_report(out / "report.md", summ, figures, records_frame(items))
+    write_report(out / "report.md", summ, figures, records)
     return summ
 
 

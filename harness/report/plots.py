@@ -82,10 +82,9 @@ def plot_routes(out: Path, records) -> str | None:
     return _save(fig, out / "routes_ds.png")
 
 
-def plot_eval(out: Path, items, summ: dict) -> list[str]:
-    from harness.report.outputs import records_frame
-
-    figs = [plot_scores(out, summ), plot_infractions(out, summ), plot_routes(out, records_frame(items))]
+def plot_eval(out: Path, records, summ: dict) -> list[str]:
+    """Every plot of one evaluation (``records``: the records.csv frame); returns the file names."""
+    figs = [plot_scores(out, summ), plot_infractions(out, summ), plot_routes(out, records)]
     return [f for f in figs if f]
 
 

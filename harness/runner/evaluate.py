@@ -92,7 +92,7 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
     from tqdm import tqdm
 
     store.prepare()
-    done = set(store.finished()) | set(store.quarantined())
+    done = store.done_keys()
     unique = dict(zip(keys, jobs))  # a sweep may plan one job under several conditions: run it once
     todo = deque((job, key, 0) for key, job in unique.items() if key not in done)
     stats = RunStats(planned=len(unique), skipped=len(unique) - len(todo))

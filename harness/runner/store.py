@@ -60,6 +60,11 @@ class ResultStore:
     def finished(self) -> dict[str, dict]:
         return _read_dir(self.records_dir)
 
+    def done_keys(self) -> set[str]:
+        """Keys with a record or a quarantine entry (file names only: nothing is read)."""
+        return {p.stem for d in (self.records_dir, self.quarantine_dir) if d.is_dir()
+                for p in d.glob("*.json") if not p.name.startswith(".")}
+
     def quarantined(self) -> dict[str, dict]:
         return _read_dir(self.quarantine_dir)
 

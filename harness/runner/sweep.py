@@ -103,9 +103,10 @@ def write_sweep_outputs(out: str | Path, run: dict, store: ResultStore, n_boot: 
     out = Path(out)
     axis = AXES[run["axis"]]
     rows = []
+    snapshot = (store.finished(), store.quarantined())  # read the shared store once for every condition
     for cond in run["conditions"]:
         jobs, keys = jobs_from_run(cond)
-        summ = write_outputs(out / cond["folder"], jobs, keys, store, n_boot=n_boot, plots=False)
+        summ = write_outputs(out / cond["folder"], jobs, keys, store, n_boot=n_boot, plots=False, snapshot=snapshot)
         for v, s in summ["variants"].items():
             rows.append({"axis": axis.name, "severity": cond["value"], "variant": v, "n_routes": s["n_routes"],
                          "n_recorded": s["n_recorded"],

@@ -70,6 +70,7 @@ def test_outputs_of_a_run(reference):
     assert s["variants"]["thermal"]["latency_ms"]["fusion_ms"] > 0
     lb = json.loads((out / "rgb" / "simulation_results.json").read_text())
     assert lb["_checkpoint"]["progress"] == [3, 3] and lb["entry_status"] == "Finished"
+    assert lb["sensors"][:2] == ["carla_camera", "carla_gnss"]  # icons, as the leaderboard stores them
     assert [r["route_id"] for r in lb["_checkpoint"]["records"]] == [f"RouteScenario_{i}_rep0" for i in range(3)]
     assert "| `thermal` |" in (out / "report.md").read_text()
 
