@@ -24,7 +24,6 @@ import pandas as pd
 
 from harness.metrics import RouteScore, paired_difference, summarize
 from harness.metrics.leaderboard_json import sensor_icons, write_json_atomic, write_results
-from harness.metrics.rules import INFRACTION_KINDS
 from harness.runner.jobs import NO_VARIANT, EvalJob
 from harness.runner.store import ResultStore
 

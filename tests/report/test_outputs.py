@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from harness.metrics import RouteMonitor
 from harness.metrics.records import Infraction, RouteScore
 from harness.report.markdown import render
 from harness.report.outputs import Planned, infractions_frame, records_frame, summary
@@ -10,7 +9,6 @@ from harness.runner.jobs import EvalJob
 
 
 def _score(ds: float, kinds: tuple[str, ...] = ()) -> RouteScore:
-    base = RouteMonitor(1000.0).finish()
     infs = tuple(Infraction(k, 10 * i, 0.5 * i, 1.0, 2.0, None, 0.6, f"{k} #{i}") for i, k in enumerate(kinds))
     return RouteScore(ds, ds, 1.0, "Completed", 100.0, -1.0, 1000.0, 1000.0 * ds / 100, 0.0, infs)
 
