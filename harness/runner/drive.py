@@ -50,21 +50,11 @@ def parse_routes(text: str, available: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-_WORKER: dict = {}
-
-
 def _run(job: DriveJob) -> EpisodeResult:
     from agents.registry import make_agent
-    from harness.backends.embedded import EmbeddedBackend
-    from harness.scenario import load_scenario
+    from harness.runner.worker import cached_backend
 
-    key = job.scenario
-    if _WORKER.get("key") != key:
-        if "backend" in _WORKER:
-            _WORKER["backend"].close()
-        _WORKER["backend"] = EmbeddedBackend(load_scenario(job.scenario), privileged=False)
-        _WORKER["key"] = key
-    backend = _WORKER["backend"]
+    backend = cached_backend(job.scenario)
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration)
     try:
         return run_episode(backend, agent, job.route_id, job.seed, max_steps=job.max_steps)

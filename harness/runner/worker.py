@@ -40,16 +40,17 @@ class _LocalBeat:
 _CACHE: dict[str, Any] = {}  # per process: the simulator and what it was built for
 
 
-def _backend(job: EvalJob):
+def cached_backend(scenario_name: str, weather: tuple[tuple[str, float], ...] = ()):
+    """This process's simulator for (scenario, weather overrides), built on first use and reused."""
     from harness.backends.embedded import EmbeddedBackend
     from harness.scenario import load_scenario
 
-    key = repr((job.scenario, job.weather))
+    key = repr((scenario_name, weather))
     if _CACHE.get("key") != key:
         drop_backend()
-        scenario = load_scenario(job.scenario)
-        if job.weather:
-            scenario = replace(scenario, weather=scenario.weather.with_overrides(**dict(job.weather)))
+        scenario = load_scenario(scenario_name)
+        if weather:
+            scenario = replace(scenario, weather=scenario.weather.with_overrides(**dict(weather)))
         _CACHE["backend"] = EmbeddedBackend(scenario, privileged=False)
         _CACHE["key"] = key
     return _CACHE["backend"]
@@ -84,7 +85,7 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
 
     beat = beat if beat is not None else _LocalBeat()
     beat.value = time.monotonic()
-    backend = _backend(job)
+    backend = cached_backend(job.scenario, job.weather)
     beat.value = time.monotonic()
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration,
                        conf=job.agent_config, latency=job.latency)
