@@ -29,6 +29,7 @@ POLE = (0.35, 0.35, 0.37)
 TRUNK = (0.3, 0.22, 0.15)
 LEAVES = (0.15, 0.32, 0.1)
 HOUSING = (0.08, 0.08, 0.08)
+SIGNAL_LAMP_M = 0.28  # [m] lamp diameter (12-inch lenses, as on arterial signal heads)
 
 
 class MeshBuilder:
@@ -222,12 +223,36 @@ def _signal(m: MeshBuilder, sig, kerb: float) -> None:
     m.box(hx, hy, hz - 0.55, 0.35, 0.45, 1.1, face, HOUSING, Sem.TRAFFIC_LIGHT, bottom=True)
     f = np.array([math.cos(face), math.sin(face), 0.0])
     r = np.array([-math.sin(face), math.cos(face), 0.0])
-    centre = np.array([hx, hy, 0.0]) + f * 0.18
-    for k, z in enumerate((hz + 0.3, hz, hz - 0.3)):  # red top, yellow, green bottom
-        c = centre + np.array([0, 0, z])
-        s = 0.12
+    for k, c in enumerate(_lamp_centres(sig)):  # red top, yellow, green bottom
+        s = SIGNAL_LAMP_M / 2
         m.quad(c - r * s - [0, 0, s], c + r * s - [0, 0, s], c + r * s + [0, 0, s], c - r * s + [0, 0, s], (0.1, 0.1, 0.1),
                Sem.TRAFFIC_LIGHT, (4, sig.id, k, 0), normal=f)
+
+
+def _lamp_centres(sig) -> list[np.ndarray]:
+    """World centres of a signal head's red, yellow and green lamps (on the housing's face)."""
+    hx, hy, hz = sig.head
+    face = math.radians(sig.facing_deg)
+    centre = np.array([hx, hy, 0.0]) + np.array([math.cos(face), math.sin(face), 0.0]) * 0.18
+    return [centre + np.array([0.0, 0.0, z]) for z in (hz + 0.3, hz, hz - 0.3)]
+
+
+def signal_lamp_points(town: Town) -> np.ndarray:
+    """One vertex per signal lamp at its centre, in the static vertex layout: (3 * signals, FLOATS),
+    row ``3 * signal id + k`` for lamp k (0 red, 1 yellow, 2 green).
+
+    The renderer draws the lit ones as one-pixel points on top of their quads. Rasterisation samples a
+    pixel at its centre, so a lamp smaller than a pixel (a 0.28 m lamp is under a pixel beyond about
+    45 m on a 320-px wide 90 deg camera, beyond 180 m on a 1280-px one) is hit only when it happens to cover
+    a pixel centre and flickers in and out frame by frame; a real sensor integrates the light over the
+    pixel area, and a lamp this bright saturates the pixel it falls in."""
+    rows = []
+    for sig in town.signals:
+        face = math.radians(sig.facing_deg)
+        f = (math.cos(face), math.sin(face), 0.0)
+        for k, c in enumerate(_lamp_centres(sig)):
+            rows.append([*(c + np.array(f) * 0.01), *f, 0.1, 0.1, 0.1, Sem.TRAFFIC_LIGHT, 4, sig.id, k, 0])
+    return np.asarray(rows, np.float32).reshape(-1, FLOATS)
 
 
 def unit_vehicle() -> np.ndarray:

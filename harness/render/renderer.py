@@ -17,7 +17,8 @@ import numpy as np
 from harness.errors import RenderError
 from harness.render import shaders
 from harness.render.camera import camera_world_pose, projection_matrix, view_matrix
-from harness.render.meshes import GROUND_TILE, ROAD_MARK, SMALL, TILE_M, build_static, unit_pedestrian, unit_vehicle
+from harness.render.meshes import (GROUND_TILE, ROAD_MARK, SMALL, TILE_M, build_static, signal_lamp_points,
+                                   unit_pedestrian, unit_vehicle)
 from harness.rig import CameraSpec, Rig
 from harness.semantics import Sem
 from harness.weather import Weather
@@ -117,14 +118,21 @@ class Renderer:
         self.max_actors = 512
         self.veh_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
         self.ped_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
+        # signal lamps also as one-pixel points, so a lamp smaller than a pixel still lights one
+        self.lamp_points = signal_lamp_points(town)
+        n_pts = max(1, len(self.lamp_points))
+        self.lamp_vbo = ctx.buffer(np.resize(self.lamp_points, (n_pts, self.lamp_points.shape[1])).astype("f4").tobytes())
+        self.lamp_ibo = ctx.buffer(reserve=n_pts * 4, dynamic=True)
         self.vaos = {}
+        for name, prog in self.rgb_progs.items():
+            self.vaos.setdefault(name, {})["lamps"] = self._vao(prog, self.lamp_vbo, self.one_inst, self.lamp_ibo)
         for name, prog in (*self.rgb_progs.items(), ("ids", self.prog_ids), ("depth", self.prog_depth)):
-            self.vaos[name] = {
+            self.vaos.setdefault(name, {}).update({
                 "static": self._vao(prog, self.static_vbo, self.one_inst, self.ibo["ids" if name == "ids" else "rgb"]),
                 "veh": self._vao(prog, self.veh_mesh, self.veh_inst),
                 "ped": self._vao(prog, self.ped_mesh, self.ped_inst),
                 "sky": ctx.vertex_array(self.sky_ids if name in ("ids", "depth") else self.sky_progs[name[1]], []),
-            }
+            })
         n_sig = max(1, len(town.signals))
         self.signal_tex = ctx.texture((n_sig, 1), 1, dtype="u1")
         self.signal_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
@@ -232,21 +240,41 @@ class Renderer:
         _w(self.sky_progs[self.variant[1]], "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
         if not self.variant[1]:
             fbo = self.fbo_rgb_lean
+        n_lamps = self._upload_lamps(scene, pos, max_dist)
         if self.variant[0] == "day":  # cheap shading: a pre-pass would cost more than it saves
             fbo.use()
-            self._geometry(self.variant, prog, vp, view, n_static, counts)
+            self._geometry(self.variant, prog, vp, view, n_static, counts, n_lamps)
         else:
             self._geometry("depth", self.prog_depth, vp, view, n_static, counts)
             fbo.use()
             ctx.depth_func = "<="
             fbo.depth_mask = False
-            self._geometry(self.variant, prog, vp, view, n_static, counts)
+            self._geometry(self.variant, prog, vp, view, n_static, counts, n_lamps)
             fbo.depth_mask = True
         ctx.depth_func = "<="  # the sky sits exactly on the cleared depth 1.0
         self.vaos[self.variant]["sky"].render(moderngl.TRIANGLES, vertices=3)
         ctx.depth_func = "<"
 
-    def _geometry(self, variant: str, prog, vp: np.ndarray, view: np.ndarray, n_static: int, counts: tuple[int, int]) -> None:
+    def _upload_lamps(self, scene: SceneState, cam_pos: np.ndarray, max_dist: float) -> int:
+        """Write the indices of the lit signal lamps that face the camera within prop distance; returns
+        their count. Their points sit 1 cm in front of the lamp quads, so the depth test hides them
+        wherever the lamp is hidden."""
+        if not len(self.lamp_points):
+            return 0
+        states = np.asarray(scene.signal_states, dtype=np.int64)
+        sig = np.flatnonzero(states <= 2)
+        lit = 3 * sig + states[sig]
+        pts = self.lamp_points[lit]
+        d = cam_pos[None, :3] - pts[:, :3]
+        dist = np.linalg.norm(d, axis=1)
+        facing = (d * pts[:, 3:6]).sum(1) > 0.05 * dist
+        keep = lit[facing & (dist < min(max_dist, PROP_DISTANCE_M))].astype(np.uint32)
+        if len(keep):
+            self.lamp_ibo.write(keep.tobytes())
+        return len(keep)
+
+    def _geometry(self, variant: str, prog, vp: np.ndarray, view: np.ndarray, n_static: int, counts: tuple[int, int],
+                  n_lamps: int = 0) -> None:
         import moderngl
 
         vaos = self.vaos[variant]
@@ -260,28 +288,42 @@ class Renderer:
             vaos["veh"].render(moderngl.TRIANGLES, vertices=self.n_veh_verts, instances=n_veh)
         if n_ped:
             vaos["ped"].render(moderngl.TRIANGLES, vertices=self.n_ped_verts, instances=n_ped)
+        if n_lamps:
+            _u(prog, "instanced", 0.0)
+            self.ctx.point_size = 1.0
+            vaos["lamps"].render(moderngl.POINTS, vertices=n_lamps, instances=1)
 
     def render_rgb(self, scene: SceneState, weather: Weather, privileged: bool = True) -> RgbViews:
         """The RGB camera's view; with ``privileged`` also the clean image, ids and depth (else those
-        fields are None and the pass writes one render target instead of five)."""
+        fields are None and the pass writes one render target instead of five).
+
+        The sensor image is drawn to where fog leaves under 1 % contrast; the ground truth always to
+        the full draw distance (in fog that costs a second pass), so the clean image and ids show
+        what fog hides, and the sensor image is the same with and without ground truth."""
         cam = self.rig.rgb
         pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
         self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
         self.signal_tex.use(0)
         self.noise_tex.use(1)
         light = "night" if weather.street_lights_on else ("head" if weather.headlights_on else "day")
-        self.variant = (light, privileged)
-        self._set_lighting(scene, weather, pos)
-        self._draw("rgb", cam, pos, yaw, pitch, roll, scene, self._draw_distance(weather))
         w, h = cam.width, cam.height
-        if not privileged:
-            return RgbViews(_read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3], None, None, None, None)
-        rgb = _read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3]
-        clean = _read(self.fbo_rgb, 1, 4, "f1", h, w)[..., :3]
-        sem = _read(self.fbo_rgb, 2, 1, "u1", h, w)
-        inst = _read(self.fbo_rgb, 3, 1, "i4", h, w)
-        depth = _read(self.fbo_rgb, 4, 1, "f4", h, w)
-        return RgbViews(rgb, clean, sem, inst, depth)
+        reach = self._draw_distance(weather)
+        if privileged:
+            # ground truth sees through fog: the clean image, ids and depth go to the full draw distance
+            self.variant = (light, True)
+            self._set_lighting(scene, weather, pos)
+            self._draw("rgb", cam, pos, yaw, pitch, roll, scene, DRAW_DISTANCE_M)
+            gt = [_read(self.fbo_rgb, 1, 4, "f1", h, w)[..., :3], _read(self.fbo_rgb, 2, 1, "u1", h, w),
+                  _read(self.fbo_rgb, 3, 1, "i4", h, w), _read(self.fbo_rgb, 4, 1, "f4", h, w)]
+            if reach >= DRAW_DISTANCE_M:  # no fog cut: the same pass made the sensor image
+                return RgbViews(_read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3], *gt)
+        # the sensor image stops where fog leaves nothing to see, with or without ground truth, so
+        # it is the same image either way
+        self.variant = (light, False)
+        self._set_lighting(scene, weather, pos)
+        self._draw("rgb", cam, pos, yaw, pitch, roll, scene, reach)
+        rgb = _read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3]
+        return RgbViews(rgb, *gt) if privileged else RgbViews(rgb, None, None, None, None)
 
     def render_ids(self, scene: SceneState, cam: CameraSpec | None = None) -> IdViews:
         cam = cam or self.rig.thermal.camera

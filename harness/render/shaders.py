@@ -155,9 +155,11 @@ void main() {
     } else if (mat == 4) {
         int state = int(texelFetch(signal_tex, ivec2(int(v_aux.y + 0.5), 0), 0).r);
         int lamp = int(v_aux.z + 0.5);
-        vec3 lc = lamp == 0 ? vec3(1.0, 0.08, 0.04) : (lamp == 1 ? vec3(1.0, 0.65, 0.05) : vec3(0.1, 1.0, 0.45));
+        // LED signal colours (about 630, 590 and 505 nm) in linear RGB; 3x the white point: bright enough
+        // to saturate their main channel, not so bright that tone mapping bleaches them to white
+        vec3 lc = lamp == 0 ? vec3(1.0, 0.02, 0.01) : (lamp == 1 ? vec3(1.0, 0.42, 0.0) : vec3(0.02, 1.0, 0.55));
         // state: 0 red, 1 yellow, 2 green; lamp order red, yellow, green
-        if ((state == 0 && lamp == 0) || (state == 1 && lamp == 1) || (state == 2 && lamp == 2)) { emit = lc * 6.0; emit_clean = lc * 6.0; }
+        if ((state == 0 && lamp == 0) || (state == 1 && lamp == 1) || (state == 2 && lamp == 2)) { emit = lc * 3.0; emit_clean = lc * 3.0; }
         else albedo = lc * 0.08;
     } else if (mat == 5) {
         if (street_on == 1) emit = vec3(1.0, 0.85, 0.6) * 8.0;

@@ -24,7 +24,8 @@ FAULT_KINDS = ("hang", "crash", "agent")  # fault injection for tests of the run
 NO_VARIANT = "none"  # the variant name that runs the agent without a fusion wrapper
 # Enters every key: bump it when a code change alters results (world, sensors, scoring), so stored
 # records from before are not reused. 2: thermal noise no longer draws from the world's generator.
-RESULTS_VERSION = 2
+# 3: signal lamps smaller than a pixel still light one (harness.render.RENDER_VERSION 2).
+RESULTS_VERSION = 3
 
 
 @dataclass(frozen=True)

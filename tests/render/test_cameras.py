@@ -1,6 +1,7 @@
 """Rendered frames: determinism, and night/fog degrading RGB but not thermal (measured contrast of
 pedestrians and vehicles against their surroundings versus distance)."""
 
+import dataclasses
 
 import cv2
 import numpy as np
@@ -164,5 +165,62 @@ def test_lean_pass_gives_the_same_image_without_ground_truth(stage, preset):
         lean = renderer.render_rgb(scene, PRESETS[preset], privileged=False)
         np.testing.assert_array_equal(full.rgb, lean.rgb)
         assert lean.clean is None and lean.semantic is None and full.semantic is not None
+    finally:
+        renderer.close()
+
+
+def test_a_lit_signal_lamp_never_vanishes_below_a_pixel(stage):
+    """A 0.28 m lamp is under a pixel beyond ~45 m at 320x160 / 90 deg. Sampled at pixel centres it
+    would light a pixel only in some frames; the renderer draws lit lamps as at least one pixel, so
+    red shows red and green shows green at every distance and sub-pixel offset."""
+    from harness.render.camera import camera_world_pose, project_points
+    from harness.render.meshes import signal_lamp_points
+
+    town = stage[0]
+    rig = Rig()
+    sig = max(town.signals, key=lambda s: s.head[0])  # any head: the scene is empty around it
+    face = np.radians(sig.facing_deg)
+    f = np.array([np.cos(face), np.sin(face)])
+    lamps = signal_lamp_points(town)[3 * sig.id : 3 * sig.id + 3, :3]
+    renderer = Renderer(town, rig)
+    seen = []
+    try:
+        for dist in np.linspace(30.0, 75.0, 10):  # steps of 5 m: the lamp lands at varied sub-pixel offsets
+            ego = np.asarray(sig.head[:2]) + f * dist
+            yaw = float(face + np.pi)
+            pos, cyaw, pitch, roll = camera_world_pose(tuple(ego), yaw, rig.rgb)
+            uv, _ = project_points(lamps, pos, cyaw, pitch, roll, rig.rgb)
+            images = {}
+            for state in (0, 2):  # all red, all green
+                none = ActorView(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), np.zeros(0, int), np.zeros(0, int),
+                                 np.zeros((0, 3)), np.zeros(0, int))
+                scene = SceneState(tuple(ego), yaw, none, np.full(len(town.signals), state, np.uint8), 3, 0.0)
+                images[state] = renderer.render_rgb(scene, PRESETS["clear_noon"], privileged=False).rgb.astype(int)
+            for state, (col, other) in ((0, (0, 1)), (2, (1, 0))):
+                u, v = uv[state]
+                win = images[state][int(v) - 2 : int(v) + 3, int(u) - 2 : int(u) + 3]
+                assert win.size, f"lamp projected outside the image at {dist:.0f} m"
+                seen.append((win[..., col] - win[..., other]).max())
+                assert seen[-1] > 30, f"{'red' if state == 0 else 'green'} lamp not visible at {dist:.0f} m"
+    finally:
+        renderer.close()
+
+
+def test_ground_truth_sees_through_fog_the_sensor_image_does_not(stage):
+    """In night fog (40 m visibility) a car 70 m ahead is beyond what the sensor image draws; the
+    clean image and the ids still show it (oracle_clean must be a real upper bound)."""
+    renderer = Renderer(stage[0], Rig())
+    try:
+        scene = _scene(stage, "vehicle", 70.0)
+        views = renderer.render_rgb(scene, PRESETS["night_fog"], privileged=True)
+        lean = renderer.render_rgb(scene, PRESETS["night_fog"], privileged=False)
+        car = views.instance == 4242
+        assert car.sum() > 20
+        assert _contrast(views.clean, car) > 0.05
+        np.testing.assert_array_equal(views.rgb, lean.rgb)
+        a = scene.actors
+        empty = ActorView(a.xy[:0], a.yaw[:0], a.size[:0], a.sem[:0], a.instance[:0], a.color[:0], a.flags[:0])
+        no_car = renderer.render_rgb(dataclasses.replace(scene, actors=empty), PRESETS["night_fog"], privileged=False)
+        np.testing.assert_array_equal(no_car.rgb, lean.rgb)  # the fog hides it completely
     finally:
         renderer.close()
