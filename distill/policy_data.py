@@ -6,10 +6,13 @@ Per kept frame: the RGB image ``(H, W, 3) uint8``; a segmentation target at half
 class so distant pedestrians survive the downsampling); and ``light_m`` [m], the distance to the
 stop line of a red/yellow light the expert stops for (``inf`` when none); ``signal_m`` [m] and
 ``signal_state``, the gap to the next signalised stop line on the route (any state; ``inf`` when
-none within 60 m) and its state (0 red, 1 yellow, 2 green, 255 none).
+none within 100 m of route) and its state (0 red, 1 yellow, 2 green, 255 none); ``lamp_uv`` [px], where the
+lit lamp of that signal's head is in the image (NaN: none, out of view or hidden), the target
+of the light head.
 
 Episodes are written one compressed ``.npz`` shard each, named by their content (town, route,
-weather, seed), so a rerun skips shards that exist.
+weather, seed) and stamped with ``harness.render.RENDER_VERSION``: a rerun skips shards that exist
+and were rendered by this renderer, and collects stale ones again.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.errors import ConfigError
+from harness.render import RENDER_VERSION
+from harness.render.meshes import signal_lamp_points
 from harness.scenario import load_scenario
 from harness.semantics import Sem
 from harness.weather import preset
 
 SEG_CLASSES = ("background", "vehicle", "pedestrian")
+SHARD_FIELDS = ("rgb", "seg", "light_m", "signal_m", "signal_state", "lamp_uv")
 VEHICLE_IDS = (Sem.CAR, Sem.TRUCK, Sem.BUS, Sem.TRAIN, Sem.MOTORCYCLE, Sem.BICYCLE)
 PEDESTRIAN_IDS = (Sem.PEDESTRIAN, Sem.RIDER)
 DAY_WEATHERS = ("clear", "clear_noon", "cloudy")  # the policy sees clear days only
@@ -71,6 +78,29 @@ def default_episodes(split: str) -> list[Episode]:
     return eps
 
 
+def own_lamp_pixel(backend, lamps: np.ndarray, sig: int | None, state: int | None, privileged) -> tuple[float, float]:
+    """(u, v) [px] of the lit lamp of the ego's own signal head ``sig`` in the RGB image, or NaN where
+    there is none, it is outside the image, beyond the renderer's prop distance, or something nearer
+    hides it (``privileged``: the frame's ground truth; the lamp's pixel is a traffic light at the
+    lamp's depth)."""
+    from harness.render.camera import camera_world_pose, project_points
+    from harness.render.renderer import PROP_DISTANCE_M
+
+    if sig is None or state is None or state > 2:
+        return math.nan, math.nan
+    w = backend.world
+    cam = backend.scenario.rig.rgb
+    pos, yaw, pitch, roll = camera_world_pose((w.ego.x, w.ego.y), w.ego.yaw, cam)
+    uv, z = project_points(lamps[3 * sig + state][None], pos, yaw, pitch, roll, cam)
+    u, v = float(uv[0, 0]), float(uv[0, 1])
+    if not (0 < z[0] < PROP_DISTANCE_M - 5.0 and 0 <= u < cam.width and 0 <= v < cam.height):
+        return math.nan, math.nan
+    row, col = int(v), int(u)
+    if privileged.semantic[row, col] != Sem.TRAFFIC_LIGHT or abs(privileged.depth[row, col] - z[0]) > 1.0:
+        return math.nan, math.nan
+    return u, v
+
+
 def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int = 1200) -> Path:
     """Drive the expert on one episode and write its shard (atomically); returns the shard path."""
     from agents.expert import ExpertAgent
@@ -78,13 +108,14 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
     from harness.world.autopilot import RouteFollower
 
     out = out_dir / f"{ep.key}.npz"
-    if out.exists():
+    if out.exists() and _stale(out) is None:
         return out
     base = load_scenario("clear_town05")
     scenario = replace(base, name=f"{ep.weather}_{ep.town}", town=ep.town, routes_path=ROUTES_DIR / f"{ep.town}.xml",
                        weather=preset(ep.weather))
-    rgb, seg, light, sig_m, sig_state = [], [], [], [], []
+    rgb, seg, light, sig_m, sig_state, lamp_uv = [], [], [], [], [], []
     with EmbeddedBackend(scenario, privileged=True) as backend:
+        lamps = signal_lamp_points(backend.town)[:, :3]
         backend.load(ep.route, ep.seed)
         expert = ExpertAgent()
         expert.bind(backend)
@@ -96,23 +127,49 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
                 rgb.append(frame.rgb)
                 seg.append(seg_target(frame.privileged.semantic))
                 light.append(labeler.light_gap())
-                gap, state = labeler.next_signal()
+                gap, sig = labeler.next_signal_id(horizon=100)
+                state = None if sig is None else int(backend.world.signal_states[sig])
                 sig_m.append(gap)
                 sig_state.append(255 if state is None else state)
+                lamp_uv.append(own_lamp_pixel(backend, lamps, sig, state, frame.privileged))
             frame, ev = backend.step(expert.run_step({}, frame.timestamp))
             if ev.route_done:
                 break
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, rgb=np.stack(rgb), seg=np.stack(seg), light_m=np.array(light, np.float32),
-                        signal_m=np.array(sig_m, np.float32), signal_state=np.array(sig_state, np.uint8))
+                        signal_m=np.array(sig_m, np.float32), signal_state=np.array(sig_state, np.uint8),
+                        lamp_uv=np.array(lamp_uv, np.float32).reshape(-1, 2),
+                        render_version=np.int64(RENDER_VERSION))
     os.replace(tmp, out)
     return out
 
 
+def shard_version(path: Path) -> int:
+    """The renderer version a shard was collected with (1: shards from before versions were recorded)."""
+    with np.load(path) as z:
+        return int(z["render_version"]) if "render_version" in z.files else 1
+
+
+def _stale(path: Path) -> str | None:
+    """Why a shard cannot be used by this checkout, or None."""
+    with np.load(path) as z:
+        missing = [k for k in SHARD_FIELDS if k not in z.files]
+    if (v := shard_version(path)) != RENDER_VERSION:
+        return f"collected with renderer version {v}, this checkout renders version {RENDER_VERSION}"
+    if missing:
+        return f"has no {', '.join(missing)} (collected by an older version)"
+    return None
+
+
 def load_shards(paths: list[Path]) -> dict[str, np.ndarray]:
+    """Concatenate shards; ConfigError naming the first stale one (older renderer or fields)."""
+    for p in paths:
+        if why := _stale(p):
+            raise ConfigError(f"{p}: {why}; collect again with `python -m distill collect-policy-data "
+                              f"--out {p.parent.parent}` (it replaces stale shards)")
     parts = [np.load(p) for p in paths]
-    return {k: np.concatenate([p[k] for p in parts]) for k in ("rgb", "seg", "light_m", "signal_m", "signal_state")}
+    return {k: np.concatenate([p[k] for p in parts]) for k in SHARD_FIELDS}
 
 
 def _worker(args) -> str:

@@ -21,9 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.rgb_policy.model import LIGHT_RANGE_M, NetConfig, PerceptionNet
+from agents.rgb_policy.model import LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
 from distill.policy_data import SEG_CLASSES, load_shards
 from harness.errors import ConfigError
+
+
+LAMP_WEIGHT = 50.0  # a lamp cell against ~500 none cells per frame
 
 
 @dataclass(frozen=True)
@@ -58,39 +61,79 @@ def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> tuple[torch
     return x.clamp_(0.0, 1.0), y
 
 
-def _batch(data: dict, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def light_targets(lamp_uv: np.ndarray, state: np.ndarray, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-cell targets of the light map ``shape`` (h, w): class (0 none, 1 stop, 2 go), weight, and
+    for the lamp cell's eight neighbours the lamp's class (0 elsewhere).
+
+    The cell holding the own lamp gets stop (red, yellow) or go (green) with weight ``LAMP_WEIGHT``.
+    A lamp near a cell border may fire in a neighbour, so there either none or the lamp's class is
+    right (weight 0 in ``weight``; the loss treats them apart), but never the other colour. Every
+    other cell is none."""
+    n = len(lamp_uv)
+    h, w = shape
+    cls = torch.zeros((n, h, w), dtype=torch.long)
+    wt = torch.ones((n, h, w))
+    near = torch.zeros((n, h, w), dtype=torch.long)
+    for b in np.flatnonzero(np.isfinite(lamp_uv[:, 0])):
+        u, v = lamp_uv[b]
+        # a cell's centre sits at input pixel ~8i + 1.5 (max-pool then two stride-2 convolutions)
+        i, j = int(round((v - 1.5) / LIGHT_CELL_PX)), int(round((u - 1.5) / LIGHT_CELL_PX))
+        if not (0 <= i < h and 0 <= j < w) or state[b] > 2:
+            continue
+        c = 1 if state[b] in (0, 1) else 2
+        wt[b, max(0, i - 1) : i + 2, max(0, j - 1) : j + 2] = 0.0
+        near[b, max(0, i - 1) : i + 2, max(0, j - 1) : j + 2] = c
+        near[b, i, j] = 0
+        cls[b, i, j] = c
+        wt[b, i, j] = LAMP_WEIGHT
+    return cls, wt, near
+
+
+def light_loss(lights: torch.Tensor, cls: torch.Tensor, wt: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+    """Weighted cross-entropy per cell; in the lamp's neighbours, -log(p_none + p_lamp's class)."""
+    logp = F.log_softmax(lights, 1)
+    ce = -logp.gather(1, cls[:, None])[:, 0] * wt
+    nb = near > 0
+    both = torch.stack([logp[:, 0], logp.gather(1, near[:, None])[:, 0]], 1).logsumexp(1)
+    return (ce.sum() - both[nb].sum()) / (wt.sum() + nb.sum()).clamp(min=1.0)
+
+
+def _batch(data: dict, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """Images, seg targets, stop labels, near-a-stop-line flags, and (lamp uv, state) for the light map."""
     x = torch.from_numpy(data["rgb"][idx]).permute(0, 3, 1, 2).float().div_(255.0)
     y = torch.from_numpy(data["seg"][idx]).long()
     near = torch.from_numpy((data["signal_m"][idx] < LIGHT_RANGE_M).astype(np.float32))
     stop = torch.from_numpy(np.isin(data["signal_state"][idx], (0, 1)).astype(np.float32))  # red or yellow
-    return x, y, stop, near
+    return x, y, stop, near, (data["lamp_uv"][idx], data["signal_state"][idx])
 
 
-def losses(net: PerceptionNet, x, y, stop, near, cfg: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
-    """Weighted cross-entropy on the mask; BCE on the light, only for frames near a stop line."""
-    seg, light = net(x)
+def losses(net: PerceptionNet, x, y, lamps, cfg: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """Weighted cross-entropy on the mask; weighted cross-entropy per cell of the light map."""
+    seg, lights = net(x)
     l_seg = F.cross_entropy(seg, y, weight=torch.tensor(cfg.class_weights))
-    l_stop = (F.binary_cross_entropy_with_logits(light, stop, reduction="none") * near).sum() / near.sum().clamp(min=1.0)
-    total = l_seg + cfg.light_weight * l_stop
-    return total, {"seg": l_seg.item(), "stop": l_stop.item()}
+    l_light = light_loss(lights, *light_targets(*lamps, tuple(lights.shape[-2:])))
+    total = l_seg + cfg.light_weight * l_light
+    return total, {"seg": l_seg.item(), "light": l_light.item()}
 
 
 @torch.inference_mode()
 def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float]:
-    """IoU/recall per class; light accuracy, F1 and red recall on frames near a stop line."""
+    """IoU/recall per class; on frames near a stop line, how often the planner's stop decision
+    (stop probability > 0.5) matches the light's state: accuracy, F1, red and green recall."""
     net.eval()
     k = len(SEG_CLASSES)
     conf = np.zeros((k, k), np.int64)
-    p_stop, t_stop = [], []
+    p_stop, t_stop, seen = [], [], []
     for i in range(0, len(data["rgb"]), batch):
-        x, y, stop, near = _batch(data, np.arange(i, min(i + batch, len(data["rgb"]))))
-        seg, light = net(x)
+        x, y, stop, near, (uv, _) = _batch(data, np.arange(i, min(i + batch, len(data["rgb"]))))
+        seg, lights = net(x)
         pred = seg.argmax(1)
         conf += np.bincount((y * k + pred).ravel().numpy(), minlength=k * k).reshape(k, k)
         keep = near.numpy() > 0.5
-        p_stop.append((torch.sigmoid(light) > 0.5).numpy()[keep]), t_stop.append(stop.numpy()[keep] > 0.5)
+        p_stop.append((stop_probability(lights) > 0.5).numpy()[keep]), t_stop.append(stop.numpy()[keep] > 0.5)
+        seen.append(np.isfinite(uv[keep, 0]))
     net.train()
-    p_stop, t_stop = np.concatenate(p_stop), np.concatenate(t_stop)
+    p_stop, t_stop, seen = np.concatenate(p_stop), np.concatenate(t_stop), np.concatenate(seen)
     out: dict[str, float] = {}
     for c in range(1, k):
         inter = conf[c, c]
@@ -102,7 +145,13 @@ def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float
         out["light_f1"] = 2 * tp / max(float(p_stop.sum() + t_stop.sum()), 1.0)
         out["light_red_recall"] = tp / max(float(t_stop.sum()), 1.0)
         out["light_green_recall"] = float((~p_stop & ~t_stop).sum()) / max(float((~t_stop).sum()), 1.0)
+        # the same where the own lamp is in view (a lead vehicle often hides it; then IDM follows that)
+        v_p, v_t = p_stop[seen], t_stop[seen]
+        out["light_acc_visible"] = float((v_p == v_t).mean()) if len(v_t) else float("nan")
+        out["light_red_recall_visible"] = float((v_p & v_t).sum()) / max(float(v_t.sum()), 1.0)
+        out["light_green_recall_visible"] = float((~v_p & ~v_t).sum()) / max(float((~v_t).sum()), 1.0)
     out["light_frames"] = int(len(t_stop))
+    out["light_frames_visible"] = int(seen.sum())
     out["frames"] = int(len(data["rgb"]))
     return out
 
@@ -139,11 +188,11 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     bar = tqdm(total=cfg.epochs * steps_per_epoch, desc="train-policy", unit="batch", disable=not progress)
     for epoch in range(cfg.epochs):
         order = rng.permutation(n)
-        run = {"seg": 0.0, "stop": 0.0}
+        run = {"seg": 0.0, "light": 0.0}
         for b in range(steps_per_epoch):
-            x, y, stop, near = _batch(train_data, np.sort(order[b * cfg.batch : (b + 1) * cfg.batch]))
+            x, y, _, _, lamps = _batch(train_data, np.sort(order[b * cfg.batch : (b + 1) * cfg.batch]))
             x, y = augment(x, y, g)
-            loss, parts = losses(net, x, y, stop, near, cfg)
+            loss, parts = losses(net, x, y, lamps, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from agents.autonomous_agent import AutonomousAgent
-from agents.rgb_policy.model import NetConfig, PerceptionNet
+from agents.rgb_policy.model import NetConfig, PerceptionNet, stop_probability
 from agents.rgb_policy.planner import Perception, Planner
 from harness.errors import ConfigError, WrongOrderError
 from harness.plan import plan_array
@@ -92,9 +92,9 @@ class RGBPolicyAgent(AutonomousAgent):
     def perceive(self, rgb: np.ndarray) -> Perception:
         """(H, W, 3) uint8 RGB -> the network's mask and light outputs."""
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
-        seg, light = self.net(x)
+        seg, lights = self.net(x)
         mask = seg[0].permute(1, 2, 0).contiguous().argmax(-1).to(torch.uint8).numpy()  # channels last: 10x faster
-        return Perception(mask, float(torch.sigmoid(light[0])))
+        return Perception(mask, float(stop_probability(lights)[0]))
 
     def run_step(self, input_data: dict, timestamp: float) -> VehicleControl:
         if not self._planned:

@@ -1,14 +1,17 @@
-"""The RGB policy's perception network: one image in, obstacle segmentation and a light-stop head out.
+"""The RGB policy's perception network: one image in, obstacle segmentation and a traffic-light map out.
 
 Input ``(B, 3, H, W)`` float in ``[0, 1]`` (RGB; H, W multiples of 16, 160x320 by default).
 Outputs:
 
 - ``seg``: ``(B, 3, H/2, W/2)`` logits over background / vehicle / pedestrian;
-- ``light``: ``(B,)`` logit that the signal of the ego's own approach shows red or yellow. It is
-  trained on, and meant for, frames within ``LIGHT_RANGE_M`` of a signalised stop line; where that
-  stop line is comes from the route plan (the planner), not from the image.
+- ``lights``: ``(B, 3, ~5H/64, W/8)`` logits per 8x8-pixel cell of the upper 5/8 of the image over
+  none / stop (red or yellow) / go (green): the cell holding the lit lamp of the ego's *own* signal
+  head is stop or go, every other cell (other heads, tail lights, sky) is none. It is trained on
+  where that lamp projects (``distill.policy_data``), so the network learns to find the lamp rather
+  than to remember scenes; :func:`stop_probability` reduces it to one number for the planner,
+  which uses it within ``LIGHT_RANGE_M`` of a stop line of its route plan.
 
-A small encoder-decoder of plain 3x3 convolutions (0.28 M parameters; plain convolutions
+A small encoder-decoder of plain 3x3 convolutions (0.31 M parameters; plain convolutions
 train and run faster than depthwise ones on CPU); about 9 ms per 320x160 frame on one CPU core.
 """
 
@@ -22,6 +25,9 @@ from torch import nn
 
 LIGHT_RANGE_M = 40.0  # [m] the light head is trained and used within this gap to a stop line
 LIGHT_ROWS_NUM, LIGHT_ROWS_DEN = 5, 8  # the light branch sees the top 5/8 of the image
+LIGHT_CELL_PX = 8  # one cell of the light map covers 8x8 input pixels
+LIGHT_CLASSES = ("none", "stop", "go")
+LIGHT_SEEN = 0.3  # a lamp counts as seen where its most confident cell is above this
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,9 @@ class PerceptionNet(nn.Module):
         # lamps are one or two pixels at the distances that matter: the light branch reads the upper
         # part of the image at full resolution through a 2x2 max-pool (a bright lamp survives it,
         # a strided convolution would alias it away), not the segmentation encoder's features
-        self.light_net = nn.Sequential(_conv(3, 16), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, 64, dilation=2))
-        self.light_fc = nn.Sequential(nn.Linear(64 * 2 + w4, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
+        self.light_net = nn.Sequential(_conv(3, 16), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, 64, dilation=2),
+                                       _conv(64, 64, dilation=4))
+        self.light_head = nn.Conv2d(64, 3, 1)  # per cell: none / stop / go
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (x - self.mean) / self.std
@@ -70,7 +77,23 @@ class PerceptionNet(nn.Module):
         d2 = self.dec2(torch.cat([up(d3, e2), e2], 1))
         d1 = self.dec1(torch.cat([up(d2, e1), e1], 1))
         seg = self.seg_head(d1)  # (B, classes, H/2, W/2)
-        top = x[:, :, : x.shape[2] * LIGHT_ROWS_NUM // LIGHT_ROWS_DEN]  # (B, 3, 5H/8, W): sky and signal heads
-        f = self.light_net(F.max_pool2d(top, 2))  # (B, 64, 5H/64, W/8)
-        pooled = torch.cat([f.amax(dim=(2, 3)), f.mean(dim=(2, 3)), e4.mean(dim=(2, 3))], 1)  # (B, 128 + w4)
-        return seg, self.light_fc(pooled)[:, 0]
+        top = x[:, :, : light_rows(x.shape[2])]  # (B, 3, 5H/8, W): sky and signal heads
+        lights = self.light_head(self.light_net(F.max_pool2d(top, 2)))  # (B, 3, ~5H/64, W/8)
+        return seg, lights
+
+
+def light_rows(height: int) -> int:
+    """Image rows the light branch reads (from the top)."""
+    return height * LIGHT_ROWS_NUM // LIGHT_ROWS_DEN
+
+
+def stop_probability(lights: torch.Tensor) -> torch.Tensor:
+    """(B, 3, h, w) light logits -> (B,) probability that the ego's own signal says stop.
+
+    With ``s`` and ``g`` the most confident stop and go cells: ``s / (s + g)`` where either is
+    above ``LIGHT_SEEN``, else 0 (no lamp of its own in view: drive on; a lead vehicle that hides
+    the lamp is followed anyway). Comparing the two rather than taking ``s`` alone keeps a green
+    lamp whose neighbouring cell flickers "stop" from stopping the car."""
+    p = torch.softmax(lights, 1)
+    s, g = p[:, 1].amax(dim=(1, 2)), p[:, 2].amax(dim=(1, 2))
+    return torch.where(torch.maximum(s, g) > LIGHT_SEEN, s / (s + g + 1e-6), torch.zeros_like(s))

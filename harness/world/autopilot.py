@@ -55,6 +55,11 @@ class RouteFollower:
     def next_signal(self, horizon: int = 60) -> tuple[float, int | None]:
         """The next signalised stop line on the route within ``horizon`` route points (1 m each):
         gap from the ego's front to it [m] and its state (RED/YELLOW/GREEN); ``(inf, None)`` if none."""
+        gap, sig = self.next_signal_id(horizon)
+        return gap, (None if sig is None else int(self.world.signal_states[sig]))
+
+    def next_signal_id(self, horizon: int = 60) -> tuple[float, int | None]:
+        """As :meth:`next_signal`, with the id of the signal head instead of its state."""
         w = self.world
         i0 = w.progress.index
         for lid in dict.fromkeys(w.route.lanes[i0 : i0 + horizon].tolist()):
@@ -65,7 +70,7 @@ class RouteFollower:
             loc = local_frame(p[None], np.array([w.ego.x, w.ego.y]), w.ego.yaw)[0]
             if loc[0] < -0.5:
                 continue
-            return max(0.0, float(loc[0]) - 2.45), int(w.signal_states[lane.signal])
+            return max(0.0, float(loc[0]) - 2.45), int(lane.signal)
         return math.inf, None
 
     def light_gap(self) -> float:

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from distill.policy_data import Episode, collect_episode, seg_target
+from distill.policy_data import Episode, collect_episode, load_shards, seg_target, shard_version
 from harness.errors import ConfigError
+from harness.render import RENDER_VERSION
 from harness.semantics import Sem
 
 
@@ -30,9 +31,18 @@ def test_collect_and_train_tiny(gl_ok, tmp_path):
     collect_episode(Episode("town01", "9", "cloudy", 6), data / "val", every=5, max_steps=20)
     with np.load(shard) as z:
         assert z["rgb"].shape[1:] == (160, 320, 3) and z["seg"].shape[1:] == (80, 160)
-        assert len(z["rgb"]) == len(z["seg"]) == len(z["light_m"]) > 0
+        assert len(z["rgb"]) == len(z["seg"]) == len(z["light_m"]) == len(z["lamp_uv"]) > 0
     mtime = shard.stat().st_mtime_ns
     assert collect_episode(ep, data / "train", every=5, max_steps=40).stat().st_mtime_ns == mtime  # not redone
+    # a shard from an older renderer is refused by the loader and collected again
+    with np.load(shard) as z:
+        fields = {k: z[k] for k in z.files if k != "render_version"}
+    np.savez(shard, **fields)
+    assert shard_version(shard) == 1
+    with pytest.raises(ConfigError, match="renderer version 1"):
+        load_shards([shard])
+    assert shard_version(collect_episode(ep, data / "train", every=5, max_steps=40)) == RENDER_VERSION
+    assert np.array_equal(load_shards([shard])["rgb"], fields["rgb"])  # same pixels: this renderer made them
     out = tmp_path / "weights"
     result = train(TrainConfig(data=str(data), epochs=1, batch=2, threads=1), out, progress=False)
     assert set(result["validation"]) >= {"iou_vehicle", "iou_pedestrian", "recall_pedestrian", "light_frames"}
@@ -56,3 +66,47 @@ def test_missing_data_and_weights_say_how_to_make_them(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="not a perception checkpoint"):
         load_perception(bad)
+
+
+def test_light_targets_mark_only_the_own_lamp_cell():
+    from distill.train_policy import LAMP_WEIGHT, light_targets
+
+    uv = np.array([[81.5, 41.5], [81.5, 41.5], [np.nan, np.nan], [500.0, 41.5]], np.float32)
+    cls, wt, near = light_targets(uv, np.array([0, 2, 0, 1], np.uint8), (13, 40))
+    assert cls[0, 5, 10] == 1 and cls[1, 5, 10] == 2  # red -> stop, green -> go, at the lamp's cell
+    assert wt[0, 5, 10] == LAMP_WEIGHT
+    assert wt[0, 4:7, 9:12].sum() == LAMP_WEIGHT  # its neighbours: none or the lamp's own colour
+    assert int((near[0] == 1).sum()) == 8 and int((near[1] == 2).sum()) == 8 and near[0, 5, 10] == 0
+    assert int((cls[0] > 0).sum()) == 1 and wt[0].sum() == 13 * 40 - 9 + LAMP_WEIGHT
+    for b in (2, 3):  # no lamp in view (or projected outside the map): every cell is none
+        assert cls[b].sum() == 0 and bool((wt[b] == 1).all()) and near[b].sum() == 0
+
+
+def test_light_loss_punishes_the_wrong_colour_next_to_the_lamp_not_the_right_one():
+    import torch
+
+    from distill.train_policy import light_loss, light_targets
+
+    cls, wt, near = light_targets(np.array([[81.5, 41.5]], np.float32), np.array([2], np.uint8), (13, 40))
+    base = torch.zeros((1, 3, 13, 40))
+    base[:, 0] = 4.0  # confident "none" everywhere
+    base[0, :, 5, 10] = torch.tensor([0.0, 0.0, 4.0])  # and "go" at the lamp
+    right, wrong = base.clone(), base.clone()
+    right[0, :, 5, 11] = torch.tensor([0.0, 0.0, 4.0])  # the neighbour says go too: fine
+    wrong[0, :, 5, 11] = torch.tensor([0.0, 4.0, 0.0])  # the neighbour says stop: wrong
+    l_base, l_right, l_wrong = (float(light_loss(t, cls, wt, near)) for t in (base, right, wrong))
+    assert abs(l_right - l_base) < 1e-3 and l_wrong > l_base + 0.002
+
+
+def test_stop_probability_compares_stop_and_go_cells():
+    import torch
+
+    from agents.rgb_policy.model import stop_probability
+
+    maps = torch.zeros((3, 3, 13, 40))
+    maps[:, 0] = 5.0  # nothing seen
+    maps[1, :, 6, 20] = torch.tensor([0.0, 5.0, 0.0])  # a red lamp
+    maps[2, :, 6, 20] = torch.tensor([0.0, 2.0, 0.0])  # a green lamp whose neighbour is unsure
+    maps[2, :, 6, 21] = torch.tensor([0.0, 0.0, 5.0])
+    p = stop_probability(maps)
+    assert p[0] == 0.0 and p[1] > 0.9 and p[2] < 0.5
