@@ -6,7 +6,7 @@ Per kept frame: the RGB image ``(H, W, 3) uint8``; a segmentation target at half
 class so distant pedestrians survive the downsampling); and ``light_m`` [m], the distance to the
 stop line of a red/yellow light the expert stops for (``inf`` when none); ``signal_m`` [m] and
 ``signal_state``, the gap to the next signalised stop line on the route (any state; ``inf`` when
-none within 100 m of route) and its state (0 red, 1 yellow, 2 green, 255 none); ``lamp_uv`` [px], where the
+none within 100 m along the route) and its state (0 red, 1 yellow, 2 green, 255 none); ``lamp_uv`` [px], where the
 lit lamp of that signal's head is in the image (NaN: none, out of view or hidden), the target
 of the light head.
 
