@@ -145,17 +145,21 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
     return out
 
 
+def _version(z) -> int:
+    return int(z["render_version"]) if "render_version" in z.files else 1
+
+
 def shard_version(path: Path) -> int:
     """The renderer version a shard was collected with (1: shards from before versions were recorded)."""
     with np.load(path) as z:
-        return int(z["render_version"]) if "render_version" in z.files else 1
+        return _version(z)
 
 
 def _stale(path: Path) -> str | None:
     """Why a shard cannot be used by this checkout, or None."""
     with np.load(path) as z:
-        missing = [k for k in SHARD_FIELDS if k not in z.files]
-    if (v := shard_version(path)) != RENDER_VERSION:
+        v, missing = _version(z), [k for k in SHARD_FIELDS if k not in z.files]
+    if v != RENDER_VERSION:
         return f"collected with renderer version {v}, this checkout renders version {RENDER_VERSION}"
     if missing:
         return f"has no {', '.join(missing)} (collected by an older version)"

@@ -241,11 +241,11 @@ def signal_lamp_points(town: Town) -> np.ndarray:
     """One vertex per signal lamp at its centre, in the static vertex layout: (3 * signals, FLOATS),
     row ``3 * signal id + k`` for lamp k (0 red, 1 yellow, 2 green).
 
-    The renderer draws the lit ones as one-pixel points on top of their quads. Rasterisation samples a
-    pixel at its centre, so a lamp smaller than a pixel (a 0.28 m lamp is under a pixel beyond about
-    45 m on a 320-px wide 90 deg camera, beyond 180 m on a 1280-px one) is hit only when it happens to cover
-    a pixel centre and flickers in and out frame by frame; a real sensor integrates the light over the
-    pixel area, and a lamp this bright saturates the pixel it falls in."""
+    The renderer draws the lit ones as one-pixel points on top of their quads. Rasterisation samples
+    a pixel at its centre, so a lamp smaller than a pixel (a 0.28 m lamp is under a pixel beyond
+    about 45 m on a 320-px wide 90 deg camera, beyond 180 m on a 1280-px one) is hit only when it
+    happens to cover a pixel centre and flickers in and out frame by frame; a real sensor integrates
+    the light over the pixel area, and a lamp this bright saturates the pixel it falls in."""
     rows = []
     for sig in town.signals:
         face = math.radians(sig.facing_deg)
