@@ -4,4 +4,6 @@
 # so data collected by an older renderer is collected again instead of silently reused.
 # 2: lit signal lamps always light at least one pixel, in saturated LED colours (tone mapping used to
 #    bleach them to near white); lamps 0.28 m across (were 0.24 m).
-RENDER_VERSION = 2
+# 3: the privileged clean image is the camera's own clear-noon image (its exposure, tone curve, sky,
+#    brake lamps) without noise; it used to be a brighter, differently lit picture.
+RENDER_VERSION = 3

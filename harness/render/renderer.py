@@ -21,7 +21,7 @@ from harness.render.meshes import (GROUND_TILE, ROAD_MARK, SMALL, TILE_M, build_
                                    unit_pedestrian, unit_vehicle)
 from harness.rig import CameraSpec, Rig
 from harness.semantics import Sem
-from harness.weather import Weather
+from harness.weather import Weather, preset
 from harness.world.town import Town
 
 DRAW_DISTANCE_M = 220.0
@@ -341,22 +341,15 @@ class Renderer:
 
     def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray) -> None:
         p, sky = self.rgb_progs[self.variant], self.sky_progs[self.variant[1]]
-        d = weather.daylight
-        alt, az = math.radians(weather.sun_altitude_deg), math.radians(weather.sun_azimuth_deg)
-        sun_dir = np.array([math.cos(az) * math.cos(alt), math.sin(az) * math.cos(alt), math.sin(alt)])
-        beta = weather.fog_extinction_per_m
-        sun = 2.2 * d * (1.0 - 0.75 * weather.cloudiness) if alt > 0 else 0.0
-        sun_through_fog = math.exp(-beta * 150.0)
-        ambient = 0.35 * d * (0.6 + 0.4 * weather.cloudiness) + 0.004 + sun * (1 - sun_through_fog) * 0.35
-        sun *= sun_through_fog
+        lp = light_params(weather)
+        for name in ("sun_dir", "sun", "ambient", "fog_color", "beta", "exposure", "noise_sigma"):
+            _u(p, name, lp[name])
+        if self.variant[1]:  # the clean image: this view under clear noon, through the same camera
+            for name in ("sun_dir", "sun", "ambient", "fog_color", "beta", "exposure"):
+                _u(p, "c_" + name, CLEAN_LIGHT[name])
+            for name in ("sky_zenith", "sky_horizon", "fog_color", "fog_sky", "exposure"):
+                _u(sky, "c_" + name, CLEAN_LIGHT[name])
         street = weather.street_lights_on
-        fog = np.array([0.85, 0.87, 0.9]) * (ambient * 1.1) + (np.array([0.006, 0.005, 0.003]) if street else 0.0)
-        exposure = 0.55 / max(ambient + 0.45 * sun, 0.09)  # the camera's gain is capped at night
-        gain = exposure / (0.55 / 0.8)  # 1 at bright day, ~9 at the night cap
-        noise = weather.rgb_noise * (0.008 + 0.012 * math.sqrt(gain))
-        for name, val in (("sun_dir", tuple(sun_dir)), ("sun", sun), ("ambient", ambient), ("fog_color", tuple(fog)),
-                          ("beta", beta), ("exposure", exposure), ("noise_sigma", noise)):
-            _u(p, name, val)
         _u(p, "cam_pos", tuple(cam_pos))
         _u(p, "street_on", int(street))
         _u(p, "blink", float(int(scene.time * 2.0) % 2))
@@ -395,22 +388,43 @@ class Renderer:
                     npc_pos[:n], npc_dir[:n] = pos, dirs
         _w(p, "npc_pos", npc_pos.astype("f4").tobytes())
         _w(p, "npc_dir", npc_dir.astype("f4").tobytes())
-        zen = np.array([0.25, 0.45, 0.9]) * (0.9 * d) + 0.0015
-        hor = np.array([0.7, 0.8, 0.95]) * (1.1 * d) + 0.003
-        if weather.sun_altitude_deg < 10 and weather.sun_altitude_deg > -6:
-            hor = hor + np.array([0.35, 0.15, 0.02]) * d
-        cloud = weather.cloudiness
-        grey = np.array([0.75, 0.77, 0.8]) * (0.9 * d + 0.002)
-        zen, hor = zen * (1 - cloud) + grey * cloud, hor * (1 - cloud) + grey * cloud
-        _u(sky, "sky_zenith", tuple(zen))
-        _u(sky, "sky_horizon", tuple(hor))
-        _u(sky, "fog_color", tuple(fog))
-        _u(sky, "fog_sky", float(1.0 - math.exp(-beta * 600.0)))
-        _u(sky, "exposure", exposure)
-        _u(sky, "noise_sigma", noise)
+        for name in ("sky_zenith", "sky_horizon", "fog_color", "fog_sky", "exposure", "noise_sigma"):
+            _u(sky, name, lp[name])
 
     def close(self) -> None:
         self.ctx.release()
+
+
+def light_params(weather: Weather) -> dict[str, float | tuple[float, ...]]:
+    """Sun, sky ambient, fog, sky colours and the camera's auto-exposure and noise for ``weather``:
+    the uniforms of the lit RGB and sky shaders."""
+    d = weather.daylight
+    alt, az = math.radians(weather.sun_altitude_deg), math.radians(weather.sun_azimuth_deg)
+    sun_dir = (math.cos(az) * math.cos(alt), math.sin(az) * math.cos(alt), math.sin(alt))
+    beta = weather.fog_extinction_per_m
+    sun = 2.2 * d * (1.0 - 0.75 * weather.cloudiness) if alt > 0 else 0.0
+    sun_through_fog = math.exp(-beta * 150.0)
+    ambient = 0.35 * d * (0.6 + 0.4 * weather.cloudiness) + 0.004 + sun * (1 - sun_through_fog) * 0.35
+    sun *= sun_through_fog
+    fog = np.array([0.85, 0.87, 0.9]) * (ambient * 1.1) + (np.array([0.006, 0.005, 0.003]) if weather.street_lights_on else 0.0)
+    exposure = 0.55 / max(ambient + 0.45 * sun, 0.09)  # the camera's gain is capped at night
+    gain = exposure / (0.55 / 0.8)  # 1 at bright day, ~9 at the night cap
+    noise = weather.rgb_noise * (0.008 + 0.012 * math.sqrt(gain))
+    zen = np.array([0.25, 0.45, 0.9]) * (0.9 * d) + 0.0015
+    hor = np.array([0.7, 0.8, 0.95]) * (1.1 * d) + 0.003
+    if -6 < weather.sun_altitude_deg < 10:
+        hor = hor + np.array([0.35, 0.15, 0.02]) * d
+    cloud = weather.cloudiness
+    grey = np.array([0.75, 0.77, 0.8]) * (0.9 * d + 0.002)
+    zen, hor = zen * (1 - cloud) + grey * cloud, hor * (1 - cloud) + grey * cloud
+    return {"sun_dir": sun_dir, "sun": sun, "ambient": ambient, "fog_color": tuple(fog), "beta": beta,
+            "exposure": exposure, "noise_sigma": noise, "sky_zenith": tuple(zen), "sky_horizon": tuple(hor),
+            "fog_sky": float(1.0 - math.exp(-beta * 600.0))}
+
+
+# The privileged clean image is the same camera at the clear_noon preset without sensor noise: what
+# the frozen RGB policy was trained on, so feeding it back is a true upper bound for fusion.
+CLEAN_LIGHT = light_params(preset("clear_noon"))
 
 
 def _u(prog, name: str, value) -> None:

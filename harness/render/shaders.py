@@ -120,6 +120,11 @@ uniform sampler2D noise_tex;  // unit Gaussian noise, RGB, 256x256
 uniform ivec2 noise_offset;
 uniform usampler2D signal_tex;
 uniform float blink;
+#ifdef PRIVILEGED
+// the clean image: the same camera under clear noon (no street lights, headlights or noise)
+uniform vec3 c_sun_dir; uniform float c_sun; uniform float c_ambient; uniform vec3 c_fog_color;
+uniform float c_beta; uniform float c_exposure;
+#endif
 
 float hash(uvec3 x) {
     uint h = x.x * 0x8da6b343u ^ x.y * 0xd8163841u ^ x.z * 0xcb1ab31fu;
@@ -151,6 +156,9 @@ void main() {
             albedo = vec3(0.08, 0.1, 0.12);
             float lit = hash(uvec3(uint(f.x / 3.5), uint(f.y / 3.4), uint(abs(v_world.x + v_world.y))));
             if (lit > 0.55) emit = vec3(1.0, 0.8, 0.5) * 0.06 * (1.0 - min(ambient * 4.0, 1.0));
+#ifdef PRIVILEGED
+            if (lit > 0.55) emit_clean = vec3(1.0, 0.8, 0.5) * 0.06 * (1.0 - min(c_ambient * 4.0, 1.0));
+#endif
         }
     } else if (mat == 4) {
         int state = int(texelFetch(signal_tex, ivec2(int(v_aux.y + 0.5), 0), 0).r);
@@ -165,14 +173,14 @@ void main() {
         if (street_on == 1) emit = vec3(1.0, 0.85, 0.6) * 8.0;
     } else if (mat == 6) {
         if (npc_lights_on == 1 || (v_flags & 2) != 0) emit = vec3(1.0, 0.97, 0.9) * 5.0;
+        if ((v_flags & 2) != 0) emit_clean = vec3(1.0, 0.97, 0.9) * 5.0;
     } else if (mat == 7) {
         float b = (v_flags & 1) != 0 ? 5.0 : (npc_lights_on == 1 ? 1.2 : 0.0);
         if ((v_flags & 2) != 0 && blink > 0.5) b = 5.0;
         emit = vec3(1.0, 0.05, 0.03) * b;
+        float bc = (v_flags & 1) != 0 || ((v_flags & 2) != 0 && blink > 0.5) ? 5.0 : 0.0;
+        emit_clean = vec3(1.0, 0.05, 0.03) * bc;
     }
-    // clean: clear noon
-    vec3 sun_clean = normalize(vec3(0.3, 0.2, 0.93));
-    vec3 clean = albedo * (0.45 + 1.1 * max(dot(n, sun_clean), 0.0)) + emit_clean;
     // weathered, lit
     vec3 light = vec3(ambient) + vec3(sun) * max(dot(n, sun_dir), 0.0);
 #ifdef LIGHTS
@@ -199,7 +207,9 @@ void main() {
     rgb += noise_sigma * sqrt(max(rgb, vec3(0.02))) * g;
     o_rgb = vec4(clamp(rgb, 0.0, 1.0), 1.0);
 #ifdef PRIVILEGED
-    o_clean = vec4(tonemap(clean * 1.1), 1.0);
+    vec3 clean = albedo * (c_ambient + c_sun * max(dot(n, c_sun_dir), 0.0)) + emit_clean;
+    float Tc = exp(-c_beta * dist);
+    o_clean = vec4(tonemap((clean * Tc + c_fog_color * (1.0 - Tc)) * c_exposure), 1.0);
     o_sem = uint(sem); o_inst = v_inst; o_depth = v_depth;
 #endif
 }
@@ -249,6 +259,9 @@ uniform vec3 sky_zenith; uniform vec3 sky_horizon; uniform vec3 fog_color;
 uniform float fog_sky;     // 0..1 how much fog hides the sky
 uniform float exposure; uniform float noise_sigma;
 uniform sampler2D noise_tex; uniform ivec2 noise_offset;
+#ifdef PRIVILEGED
+uniform vec3 c_sky_zenith; uniform vec3 c_sky_horizon; uniform vec3 c_fog_color; uniform float c_fog_sky; uniform float c_exposure;
+#endif
 vec3 tonemap(vec3 c) { c = c * (2.51 * c + 0.03) / (c * (2.43 * c + 0.59) + 0.14); return sqrt(clamp(c, 0.0, 1.0)); /* gamma 2.0: near sRGB; pow is dear on llvmpipe */ }
 void main() {
     vec3 dir = normalize(v_dir);
@@ -259,7 +272,7 @@ void main() {
     rgb += noise_sigma * sqrt(max(rgb, vec3(0.02))) * texelFetch(noise_tex, (ivec2(gl_FragCoord.xy) + noise_offset) & 255, 0).rgb;
     o_rgb = vec4(clamp(rgb, 0.0, 1.0), 1.0);
 #ifdef PRIVILEGED
-    o_clean = vec4(tonemap(mix(vec3(0.55, 0.7, 0.95), vec3(0.2, 0.4, 0.85), pow(up, 0.5)) * 1.1), 1.0);
+    o_clean = vec4(tonemap(mix(mix(c_sky_horizon, c_sky_zenith, pow(up, 0.5)), c_fog_color, c_fog_sky) * c_exposure), 1.0);
     o_sem = 11u; o_inst = 0; o_depth = 1.0e4;
 #endif
 }

@@ -25,7 +25,8 @@ NO_VARIANT = "none"  # the variant name that runs the agent without a fusion wra
 # Enters every key: bump it when a code change alters results (world, sensors, scoring), so stored
 # records from before are not reused. 2: thermal noise no longer draws from the world's generator.
 # 3: signal lamps smaller than a pixel still light one (harness.render.RENDER_VERSION 2).
-RESULTS_VERSION = 3
+# 4: the clean image is the camera's clear-noon image (RENDER_VERSION 3).
+RESULTS_VERSION = 4
 
 
 @dataclass(frozen=True)

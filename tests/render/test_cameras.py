@@ -224,3 +224,22 @@ def test_ground_truth_sees_through_fog_the_sensor_image_does_not(stage):
         np.testing.assert_array_equal(no_car.rgb, lean.rgb)  # the fog hides it completely
     finally:
         renderer.close()
+
+
+@pytest.mark.parametrize("preset", ["night_fog", "clear_sunset"])
+def test_clean_image_is_the_clear_noon_sensor_image_without_noise(stage, preset):
+    """oracle_clean feeds the policy the clean image: it must be what the camera gives at clear noon
+    (same exposure, tone curve, sky and brake lights), not a differently lit picture, or the policy
+    sees images it was never trained on. A braking car shows its lamps in both."""
+    renderer = Renderer(stage[0], Rig())
+    try:
+        scene = _scene(stage, "vehicle", 20.0)
+        a = scene.actors
+        scene = dataclasses.replace(scene, actors=dataclasses.replace(a, flags=np.array([1])))  # braking
+        noon = renderer.render_rgb(scene, dataclasses.replace(PRESETS["clear_noon"], rgb_noise=0.0), privileged=False)
+        other = renderer.render_rgb(scene, PRESETS[preset], privileged=True)
+        diff = np.abs(other.clean.astype(int) - noon.rgb.astype(int))
+        assert diff.max() <= 1, f"clean image differs from the clear-noon sensor image by up to {diff.max()}"
+        assert np.abs(other.rgb.astype(int) - noon.rgb.astype(int)).mean() > 10  # the weather did change the sensor image
+    finally:
+        renderer.close()
