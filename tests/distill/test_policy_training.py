@@ -110,3 +110,21 @@ def test_stop_probability_compares_stop_and_go_cells():
     maps[2, :, 6, 21] = torch.tensor([0.0, 0.0, 5.0])
     p = stop_probability(maps)
     assert p[0] == 0.0 and p[1] > 0.9 and p[2] < 0.5
+
+
+def test_augment_reaches_under_exposure_keeps_labels_and_is_seeded():
+    """The jitter must include frames well under-exposed (else the net learns "dark = car"), keep
+    values in [0, 1] and labels untouched, and repeat exactly under the same generator."""
+    import torch
+
+    from distill.train_policy import augment
+
+    x = torch.full((256, 3, 8, 8), 0.5)
+    y = torch.randint(0, 3, (256, 4, 4))
+    a, ya = augment(x.clone(), y.clone(), torch.Generator().manual_seed(3))
+    b, _ = augment(x.clone(), y.clone(), torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and torch.equal(ya, y)
+    assert a.min() >= 0.0 and a.max() <= 1.0
+    level = a.mean((1, 2, 3))
+    assert (level < 0.25).float().mean() > 0.1, "too few frames darker than 1 stop under"
+    assert (level > 0.6).float().mean() > 0.05, "no over-exposed frames"
