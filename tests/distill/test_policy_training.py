@@ -128,3 +128,16 @@ def test_augment_reaches_under_exposure_keeps_labels_and_is_seeded():
     level = a.mean((1, 2, 3))
     assert (level < 0.25).float().mean() > 0.1, "too few frames darker than 1 stop under"
     assert (level > 0.6).float().mean() > 0.05, "no over-exposed frames"
+
+
+def test_cast_shadows_darken_only_the_ground():
+    import torch
+
+    from distill.train_policy import cast_shadows
+
+    x = torch.full((64, 3, 40, 80), 0.8)
+    out = cast_shadows(x, torch.Generator().manual_seed(0), p=1.0)
+    sky, road = out[:, :, :10], out[:, :, 30:]
+    assert torch.equal(sky, x[:, :, :10]), "a shadow reached the top of the image (lamps, sky)"
+    dark = (road < 0.8 * 0.8).flatten(1).float().mean(1)
+    assert (dark > 0.2).float().mean() > 0.5, "most images should carry a shadow over the road"
