@@ -31,7 +31,8 @@ def _cmd_collect(args) -> dict:
 def _cmd_train_policy(args) -> dict:
     from distill.train_policy import TrainConfig, train
 
-    cfg = TrainConfig(data=str(args.data), epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed)
+    given = {k: getattr(args, k) for k in ("epochs", "batch", "lr", "seed") if getattr(args, k) is not None}
+    cfg = TrainConfig(data=str(args.data), **given)
     return train(cfg, Path(args.out), progress=not args.json)
 
 
@@ -48,10 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train-policy", help="train the frozen RGB policy's perception network")
     t.add_argument("--data", type=Path, default=DEFAULT_POLICY_DATA, help="folder from collect-policy-data (default: %(default)s)")
     t.add_argument("--out", type=Path, default=Path("agents/rgb_policy/weights"), help="weights + manifest folder (default: %(default)s)")
-    t.add_argument("--epochs", type=_positive_int, default=8)
-    t.add_argument("--batch", type=_positive_int, default=16)
-    t.add_argument("--lr", type=float, default=3e-3)
-    t.add_argument("--seed", type=int, default=0)
+    # defaults live in distill.train_policy.TrainConfig (imported lazily: it pulls in torch)
+    t.add_argument("--epochs", type=_positive_int, help="(default: TrainConfig.epochs, 8)")
+    t.add_argument("--batch", type=_positive_int, help="(default: TrainConfig.batch, 16)")
+    t.add_argument("--lr", type=float, help="peak learning rate, one-cycle (default: TrainConfig.lr, 3e-3)")
+    t.add_argument("--seed", type=int, help="(default: TrainConfig.seed, 0)")
     t.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
     t.set_defaults(func=_cmd_train_policy)
     return p

@@ -2,7 +2,7 @@
 
 Reads the shards of ``python -m distill collect-policy-data`` (``DATA/train``, ``DATA/val``), trains
 ``agents.rgb_policy.model.PerceptionNet`` with photometric augmentations a driving team uses on
-day-time data (exposure, gamma, contrast, saturation, white balance, cast shadows, sensor noise, blur; no night or
+day-time data (cast shadows, brightness, contrast, saturation, sensor noise, blur; no night or
 fog simulation: the policy must stay a clear-day policy), and writes ``perception.pt`` (state dict +
 configs + validation figures; load with ``weights_only=True``) and ``manifest.json``.
 """
@@ -33,7 +33,7 @@ LAMP_WEIGHT = 50.0  # a lamp cell against ~500 none cells per frame
 @dataclass(frozen=True)
 class TrainConfig:
     data: str = "data/policy"
-    epochs: int = 10
+    epochs: int = 8
     batch: int = 16
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -48,7 +48,7 @@ def cast_shadows(x: torch.Tensor, g: torch.Generator, p: float = 0.6) -> torch.T
     building's or a truck's), 30-75 % of the light taken away. x (B, 3, H, W) in [0, 1]."""
     b, _, h, w = x.shape
     yy, xx = torch.meshgrid(torch.linspace(-1.0, 1.0, h), torch.linspace(-1.0, 1.0, w), indexing="ij")
-    ground = ((yy + 0.25) / 0.2).clamp(0.0, 1.0)  # below about the horizon: on the road, not on lit lamps
+    ground = ((yy - 0.05) / 0.2).clamp(0.0, 1.0)  # below the horizon (about row 0.55 H): not on signal lamps
     light = torch.ones(b, 1, h, w)
     for _ in range(2):
         on = (torch.rand(b, generator=g) < p / 2).float()
@@ -63,30 +63,29 @@ def cast_shadows(x: torch.Tensor, g: torch.Generator, p: float = 0.6) -> torch.T
 
 
 def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Photometric jitter a camera team sees on day-time data: exposure error (auto-exposure hunting,
-    tunnel exits: 1.2 stops under to 0.6 over), tone-curve gamma, contrast, saturation, white
-    balance, cast shadows on the road, blur and sensor noise. x (B, 3, H, W) in [0, 1]; y (B, H/2,
+    """Photometric jitter a camera team sees on day-time data: cast shadows on the road, exposure
+    (0.6-1.35x), contrast, saturation, blur and sensor noise. x (B, 3, H, W) in [0, 1]; y (B, H/2,
     W/2) class ids.
 
-    Dark ground matters: with only a mild brightness jitter the network learned "dark road = car" (on
-    sunlit roads only cars and their shadows are dark) and saw phantom cars in any unlit road. No
-    fog, no headlights, no night: the policy stays a clear-day policy."""
+    Shadows matter: without them the network learned "dark road = car" (on sunlit roads only cars
+    and their shadows are dark) and saw phantom cars in any unlit road. Colour jitter stays mild:
+    stronger saturation, white-balance and gamma jitter (tried) cost the light head its green
+    recall (1.0 -> 0.78 on visible lamps). No fog, no headlights, no night: the policy stays a
+    clear-day policy."""
     b = x.shape[0]
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(b, 1, 1, 1, generator=g)  # noqa: E731
     x = cast_shadows(x, g)
-    x = x.clamp(1e-4, 1.0) ** u(0.75, 1.35)  # tone curve
-    x = x * torch.exp(u(math.log(0.45), math.log(1.5)))  # exposure, uniform in stops
-    m = x.mean((1, 2, 3), keepdim=True)
-    x = m + (x - m) * u(0.65, 1.25)  # contrast
     grey = x.mean(1, keepdim=True)
-    x = grey + (x - grey) * u(0.6, 1.3)  # saturation
-    x = x * (0.92 + 0.16 * torch.rand(b, 3, 1, 1, generator=g))  # white balance
-    blur = torch.rand(b, generator=g) < 0.25
+    x = grey + (x - grey) * u(0.7, 1.3)  # saturation
+    m = x.mean((1, 2, 3), keepdim=True)
+    x = m + (x - m) * u(0.75, 1.25)  # contrast
+    x = x * u(0.6, 1.35)  # brightness (exposure)
+    blur = torch.rand(b, generator=g) < 0.2
     if blur.any():
         k = torch.tensor([0.25, 0.5, 0.25])
         kernel = (k[:, None] * k[None, :]).expand(3, 1, 3, 3)
         x[blur] = F.conv2d(F.pad(x[blur], (1, 1, 1, 1), mode="replicate"), kernel, groups=3)
-    x = x + torch.randn(x.shape, generator=g) * u(0.0, 0.05)  # sensor noise, up to high gain
+    x = x + torch.randn(x.shape, generator=g) * u(0.0, 0.03)  # sensor noise
     # no horizontal flips: traffic keeps right, and the side a signal head stands on tells whose it is
     return x.clamp_(0.0, 1.0), y
 
@@ -186,10 +185,14 @@ def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float
     return out
 
 
-def _commit() -> str:
+def _commit(out_dir: Path) -> str:
+    """HEAD, "+dirty" when tracked code differs from it (the weights being replaced and the results
+    folder do not count: retraining over committed weights is not a code change)."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        spec = [".", ":(exclude)results", f":(exclude){out_dir.resolve()}"]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *spec],
+                               capture_output=True, text=True).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -246,7 +249,7 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     tmp.replace(out_dir / "perception.pt")
     manifest = {
         "command": "python -m distill " + " ".join(sys.argv[1:]) if sys.argv and "distill" in sys.argv[0] else "distill.train_policy.train",
-        "config": asdict(cfg), "net_config": NetConfig().to_dict(), "seed": cfg.seed, "commit": _commit(),
+        "config": asdict(cfg), "net_config": NetConfig().to_dict(), "seed": cfg.seed, "commit": _commit(out_dir),
         "data": {"train_frames": int(n), "val_frames": int(len(val_data["rgb"])),
                  "train_episodes": [p.stem for p in shards["train"]], "val_episodes": [p.stem for p in shards["val"]],
                  "collected_by": "python -m distill collect-policy-data (privileged expert, clear/clear_noon/cloudy)"},

@@ -112,9 +112,9 @@ def test_stop_probability_compares_stop_and_go_cells():
     assert p[0] == 0.0 and p[1] > 0.9 and p[2] < 0.5
 
 
-def test_augment_reaches_under_exposure_keeps_labels_and_is_seeded():
-    """The jitter must include frames well under-exposed (else the net learns "dark = car"), keep
-    values in [0, 1] and labels untouched, and repeat exactly under the same generator."""
+def test_augment_darkens_keeps_labels_and_is_seeded():
+    """The jitter must include darker frames and darker ground (else the net learns "dark = car"),
+    keep values in [0, 1] and labels untouched, and repeat exactly under the same generator."""
     import torch
 
     from distill.train_policy import augment
@@ -126,8 +126,8 @@ def test_augment_reaches_under_exposure_keeps_labels_and_is_seeded():
     assert torch.equal(a, b) and torch.equal(ya, y)
     assert a.min() >= 0.0 and a.max() <= 1.0
     level = a.mean((1, 2, 3))
-    assert (level < 0.25).float().mean() > 0.1, "too few frames darker than 1 stop under"
-    assert (level > 0.6).float().mean() > 0.05, "no over-exposed frames"
+    assert (level < 0.5 * 0.7).float().mean() > 0.1, "too few frames darker than half a stop under"
+    assert (level > 0.5 * 1.2).float().mean() > 0.05, "no over-exposed frames"
 
 
 def test_cast_shadows_darken_only_the_ground():
@@ -137,7 +137,7 @@ def test_cast_shadows_darken_only_the_ground():
 
     x = torch.full((64, 3, 40, 80), 0.8)
     out = cast_shadows(x, torch.Generator().manual_seed(0), p=1.0)
-    sky, road = out[:, :, :10], out[:, :, 30:]
-    assert torch.equal(sky, x[:, :, :10]), "a shadow reached the top of the image (lamps, sky)"
+    sky, road = out[:, :, :20], out[:, :, 30:]
+    assert torch.equal(sky, x[:, :, :20]), "a shadow reached the top of the image (lamps, sky)"
     dark = (road < 0.8 * 0.8).flatten(1).float().mean(1)
     assert (dark > 0.2).float().mean() > 0.5, "most images should carry a shadow over the road"
