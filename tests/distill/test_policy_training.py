@@ -143,3 +143,20 @@ def test_cast_shadows_darken_only_the_ground():
     assert torch.equal(sky, x[:, :, :20]), "a shadow reached the top of the image (lamps, sky)"
     dark = (road < 0.8 * 0.8).flatten(1).float().mean(1)
     assert (dark > 0.2).float().mean() > 0.5, "most images should carry a shadow over the road"
+
+
+def test_train_policy_cli_defaults_are_train_config_defaults():
+    """The CLI leaves unset options to TrainConfig; the numbers its --help names must be those."""
+    import re
+
+    from distill.cli import build_parser
+    from distill.train_policy import TrainConfig
+
+    sub = next(a for a in build_parser()._subparsers._group_actions if a.dest == "command").choices["train-policy"]
+    named = {m.group(1): float(m.group(2)) for a in sub._actions if a.help
+             for m in [re.search(r"TrainConfig\.(\w+), ([0-9.e-]+)[);]", a.help)] if m}
+    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows"}
+    for field, value in named.items():
+        assert getattr(TrainConfig(), field) == value, f"--{field} help says {value}"
+    args = build_parser().parse_args(["train-policy"])
+    assert all(getattr(args, k) is None for k in named), "an explicit CLI default would shadow TrainConfig"
