@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -395,9 +396,11 @@ class Renderer:
         self.ctx.release()
 
 
+@lru_cache(maxsize=32)
 def light_params(weather: Weather) -> dict[str, float | tuple[float, ...]]:
     """Sun, sky ambient, fog, sky colours and the camera's auto-exposure and noise for ``weather``:
-    the uniforms of the lit RGB and sky shaders."""
+    the uniforms of the lit RGB and sky shaders (cached: weather is fixed for an episode, and this
+    runs once or twice a frame; callers must not change the dict)."""
     d = weather.daylight
     alt, az = math.radians(weather.sun_altitude_deg), math.radians(weather.sun_azimuth_deg)
     sun_dir = (math.cos(az) * math.cos(alt), math.sin(az) * math.cos(alt), math.sin(alt))
