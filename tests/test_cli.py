@@ -43,6 +43,7 @@ def test_bench_sim_prints_a_json_line(gl_ok):
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["size"] == "320x160" and res["steps_per_s"] > 0 and res["vehicles"] > 0
+    assert res["cpu_ms_per_step"] > 0 and ("Mesa" in res["gl_version"] or "NVIDIA" in res["gl_version"])
 
 
 def _bad_yaml(tmp_path, text):
