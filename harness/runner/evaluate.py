@@ -21,7 +21,8 @@ from pathlib import Path
 from harness.errors import ConfigError
 from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
-from harness.runner.jobs import NO_VARIANT, EvalJob, Fault, build_matrix, input_fingerprint, parse_latency
+from harness.runner.jobs import (NO_VARIANT, EvalJob, Fault, build_matrix, input_fingerprint, parse_latency,
+                                 route_digests)
 from harness.runner.store import ResultStore
 from harness.runner.worker import CONFIG_ERROR, FAILURE_STATUS, OK
 from harness.sensors.registration import Calibration
@@ -52,15 +53,21 @@ class RunStats:
 
 
 def job_keys(jobs: list[EvalJob]) -> list[str]:
-    """Content key of every job (file hashes computed once per scenario/agent/checkpoint)."""
+    """Content key of every job (hashes computed once per scenario/route/agent/checkpoint). A job's
+    key covers its own route only, so adding routes to a route file keeps every record made so far."""
     from harness.scenario import load_scenario
 
     prints: dict[tuple, str] = {}
+    scenarios: dict[str, tuple] = {}  # name -> (scenario, route digests)
     keys = []
     for job in jobs:
-        k = (job.scenario, job.agent, job.agent_config)
+        k = (job.scenario, job.route_id, job.agent, job.agent_config)
         if k not in prints:
-            prints[k] = input_fingerprint(load_scenario(job.scenario), job.agent_config, job.agent)
+            if job.scenario not in scenarios:
+                sc = load_scenario(job.scenario)
+                scenarios[job.scenario] = (sc, route_digests(sc))
+            sc, digests = scenarios[job.scenario]
+            prints[k] = input_fingerprint(sc, job.agent_config, job.agent, job.route_id, digests)
         keys.append(job.key(prints[k]))
     if len(set(keys)) != len(keys):
         raise ConfigError("the job matrix lists the same job twice (repeated route, variant or seed); list each once")

@@ -117,9 +117,24 @@ def file_digest(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def input_fingerprint(scenario, agent_config: str = "", agent: str = "rgb_policy") -> str:
-    """Hash of the files a scenario's jobs read: scenario YAML, route XML, the agent's weights."""
-    parts = [file_digest(scenario.source), file_digest(scenario.routes_path)]
+def route_digests(scenario) -> dict[str, str]:
+    """Hash of each route as read from the scenario's route file (waypoints, scenarios, weathers), by
+    id: adding, removing or editing other routes of the file leaves a route's hash unchanged."""
+    return {r.id: hashlib.sha256(repr(r).encode()).hexdigest() for r in scenario.load_routes()}
+
+
+def input_fingerprint(scenario, agent_config: str = "", agent: str = "rgb_policy", route_id: str | None = None,
+                      digests: dict[str, str] | None = None) -> str:
+    """Hash of what a scenario's jobs read: the scenario YAML, the route (``route_id``'s own entry,
+    from ``digests`` when given; the whole route file without an id), the agent's weights."""
+    if route_id is None:
+        routes = file_digest(scenario.routes_path)
+    else:
+        digests = route_digests(scenario) if digests is None else digests
+        if route_id not in digests:
+            raise ConfigError(f"route {route_id!r} is not among the routes of {scenario.routes_path} this scenario runs")
+        routes = digests[route_id]
+    parts = [file_digest(scenario.source), routes]
     if agent == "rgb_policy":
         from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
 
