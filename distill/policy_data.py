@@ -63,8 +63,8 @@ class Episode:
 
 
 def default_episodes(split: str) -> list[Episode]:
-    """Training: every route of town01/town02 but route 9 once, town05 routes 5-8 twice (routes 0-4 of town05
-    are the evaluation routes and never seen). Validation: route 9 of each town."""
+    """Training: every route of town01/town02 but route 9 once, town05 routes 5-8 twice (routes 0-4 and
+    10-14 of town05 are the evaluation routes and never seen). Validation: route 9 of each town."""
     eps: list[Episode] = []
     if split == "train":
         jobs = [(t, str(r), 1) for t in ("town01", "town02") for r in range(9)] + [("town05", str(r), 2) for r in range(5, 9)]
@@ -112,7 +112,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
         return out
     base = load_scenario("clear_town05")
     scenario = replace(base, name=f"{ep.weather}_{ep.town}", town=ep.town, routes_path=ROUTES_DIR / f"{ep.town}.xml",
-                       weather=preset(ep.weather))
+                       route_ids=None, weather=preset(ep.weather))  # every route (the scenario keeps training routes out)
     rgb, seg, light, sig_m, sig_state, lamp_uv = [], [], [], [], [], []
     with EmbeddedBackend(scenario, privileged=True) as backend:
         lamps = signal_lamp_points(backend.town)[:, :3]

@@ -131,16 +131,19 @@ def test_to_dict_is_plain_data_and_reads_back(folder: Path) -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_scenarios_load(name: str, tmp_path: Path) -> None:
-    # The shipped files point at routes/<town>.xml, written by another tool; give them a stand-in.
+    # The shipped files point at routes/<town>.xml; give them a stand-in holding every id they name.
     town = name.rsplit("_", 1)[1]
     shutil.copy(scenarios_dir() / f"{name}.yaml", tmp_path / f"{name}.yaml")
-    _routes(tmp_path / "routes" / f"{town}.xml", town=town.capitalize())
+    named = load_scenario(scenarios_dir() / f"{name}.yaml").route_ids
+    _routes(tmp_path / "routes" / f"{town}.xml", ids=named or ("0", "1", "2"), town=town.capitalize())
     sc = load_scenario(tmp_path / f"{name}.yaml")
     assert sc.name == name
     assert sc.town == town
     assert sc.weather == PRESETS[name.rsplit("_", 1)[0]]
     assert sc.description
     assert sc.load_routes()
+    if town == "town05":  # evaluation runs only the routes the RGB policy never trained or validated on
+        assert set(sc.route_ids) == {str(i) for i in (*range(5), *range(10, 15))}
 
 
 def test_shipped_scenarios_are_listed_and_resolve_by_name() -> None:
