@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The issue-3 figures: the privileged expert and the frozen RGB policy (behind the fusion variants
-# rgb, oracle_clean, thermal) on town05 routes 0-4, traffic seed 0, two simulator processes.
+# rgb, oracle_clean, thermal) on the 10 held-out town05 routes (0-4 and 10-14), traffic seed 0, two
+# simulator processes.
 # Each line writes <name>.json (the final JSON line of `harness drive --json`) and <name>.log.
-# About 35 minutes on a 2-core machine; pass names to run only those.
+# About 90 minutes on a 2-core machine (routes 10-14 alone: 56 min); pass names to run only those.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=results/reference/agents
 ONLY=("$@")  # optional: names to run, e.g. policy_clear_rgb
 run() {  # name scenario agent [variant]
   if [ ${#ONLY[@]} -gt 0 ] && [[ ! " ${ONLY[*]} " =~ " $1 " ]]; then return; fi
-  .venv/bin/python -m harness drive --scenario "$2" --agent "$3" ${4:+--variant "$4"} --routes 0-4 --workers 2 --json \
+  .venv/bin/python -m harness drive --scenario "$2" --agent "$3" ${4:+--variant "$4"} --routes 0-4,10-14 --workers 2 --json \
     2> "$OUT/$1.log" | tail -1 > "$OUT/$1.json"
 }
 run expert_clear clear_town05 expert
