@@ -145,6 +145,46 @@ def test_cast_shadows_darken_only_the_ground():
     assert (dark > 0.2).float().mean() > 0.5, "most images should carry a shadow over the road"
 
 
+def test_shift_frames_moves_image_mask_and_lamp_together():
+    """A shifted frame keeps image, mask and lamp label in register: the lit lamp pixel and the
+    vehicle block move by the shift (the mask by half of it), a lamp shifted out of view is dropped,
+    unshifted frames are untouched, and the draw is seeded."""
+    import torch
+
+    from distill.train_policy import SHIFT_STEPS_PX, TrainConfig, shift_frames
+
+    b, h, w = 32, 40, 80
+    x = torch.zeros((b, 3, h, w))
+    x[:, 0, 10, 40] = 1.0  # the own red lamp at u = 40, v = 10
+    x[:, 1, :, 0] = 1.0  # a bright left edge: repeated when shifted right, gone when shifted left (no wrap)
+    y = torch.zeros((b, h // 2, w // 2), dtype=torch.long)
+    y[:, 15, 18:22] = 1  # a vehicle
+    uv = np.tile([[40.0, 10.0]], (b, 1))
+    uv[-1] = (76.0, 10.0)  # near the right edge: leaves the image when shifted right by 8 or more
+    out, yo, uvo = shift_frames(x, y, uv, torch.Generator().manual_seed(1), p=0.5)
+    again = shift_frames(x, y, uv, torch.Generator().manual_seed(1), p=0.5)
+    assert torch.equal(out, again[0]) and np.array_equal(uvo, again[2], equal_nan=True)
+    moved = 0
+    for k in range(b - 1):
+        d = int(uvo[k, 0] - 40.0)
+        if d == 0:
+            assert torch.equal(out[k], x[k]) and torch.equal(yo[k], y[k])
+            continue
+        moved += 1
+        assert d in SHIFT_STEPS_PX
+        assert out[k, 0, 10, 40 + d] == 1.0 and out[k, 0].sum() == 1.0, "the lamp pixel moves with its label"
+        assert out[k, 1].sum() == (h * (d + 1) if d > 0 else 0), "edge columns are repeated, not wrapped"
+        assert torch.equal(torch.nonzero(yo[k, 15]).flatten(), torch.arange(18, 22) + d // 2)
+    assert 0 < moved < b - 1
+    edge = np.tile([[76.0, 10.0]], (b, 1))  # every frame shifted: right -> out of view, left -> 76 + shift
+    _, _, uve = shift_frames(x, y, edge, torch.Generator().manual_seed(2), p=1.0)
+    gone = np.isnan(uve[:, 0])
+    assert gone.any() and (~gone).any()
+    assert set(uve[~gone, 0].tolist()) <= {76.0 + d for d in SHIFT_STEPS_PX if d < 0}
+    with pytest.raises(ConfigError, match="shift"):
+        TrainConfig(shift=1.5)
+
+
 def test_train_policy_cli_defaults_are_train_config_defaults():
     """The CLI leaves unset options to TrainConfig; the numbers its --help names must be those."""
     import re
@@ -155,7 +195,7 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
     sub = next(a for a in build_parser()._subparsers._group_actions if a.dest == "command").choices["train-policy"]
     named = {m.group(1): float(m.group(2)) for a in sub._actions if a.help
              for m in [re.search(r"TrainConfig\.(\w+), ([0-9.e-]+)[);]", a.help)] if m}
-    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows"}
+    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift"}
     for field, value in named.items():
         assert getattr(TrainConfig(), field) == value, f"--{field} help says {value}"
     args = build_parser().parse_args(["train-policy"])
