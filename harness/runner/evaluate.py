@@ -67,7 +67,7 @@ def job_keys(jobs: list[EvalJob]) -> list[str]:
                 sc = load_scenario(job.scenario)
                 scenarios[job.scenario] = (sc, route_digests(sc))
             sc, digests = scenarios[job.scenario]
-            prints[k] = input_fingerprint(sc, job.agent_config, job.agent, job.route_id, digests)
+            prints[k] = input_fingerprint(sc, job.route_id, job.agent_config, job.agent, digests)
         keys.append(job.key(prints[k]))
     if len(set(keys)) != len(keys):
         raise ConfigError("the job matrix lists the same job twice (repeated route, variant or seed); list each once")

@@ -123,18 +123,14 @@ def route_digests(scenario) -> dict[str, str]:
     return {r.id: hashlib.sha256(repr(r).encode()).hexdigest() for r in scenario.load_routes()}
 
 
-def input_fingerprint(scenario, agent_config: str = "", agent: str = "rgb_policy", route_id: str | None = None,
+def input_fingerprint(scenario, route_id: str, agent_config: str = "", agent: str = "rgb_policy",
                       digests: dict[str, str] | None = None) -> str:
-    """Hash of what a scenario's jobs read: the scenario YAML, the route (``route_id``'s own entry,
-    from ``digests`` when given; the whole route file without an id), the agent's weights."""
-    if route_id is None:
-        routes = file_digest(scenario.routes_path)
-    else:
-        digests = route_digests(scenario) if digests is None else digests
-        if route_id not in digests:
-            raise ConfigError(f"route {route_id!r} is not among the routes of {scenario.routes_path} this scenario runs")
-        routes = digests[route_id]
-    parts = [file_digest(scenario.source), routes]
+    """Hash of what one route's jobs read: the scenario YAML, that route's own entry (from
+    ``digests`` when given), the agent's weights."""
+    digests = route_digests(scenario) if digests is None else digests
+    if route_id not in digests:
+        raise ConfigError(f"route {route_id!r} is not among the routes of {scenario.routes_path} this scenario runs")
+    parts = [file_digest(scenario.source), digests[route_id]]
     if agent == "rgb_policy":
         from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
 

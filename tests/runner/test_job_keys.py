@@ -67,4 +67,4 @@ def test_editing_a_route_or_the_scenario_changes_keys(tmp_path):
 def test_a_route_the_scenario_does_not_have_is_refused(tmp_path):
     path = _setup(tmp_path, ["0"])
     with pytest.raises(ConfigError, match="route '7' is not among"):
-        input_fingerprint(load_scenario(path), agent="expert", route_id="7")
+        input_fingerprint(load_scenario(path), "7", agent="expert")
