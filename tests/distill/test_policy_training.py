@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from distill.policy_data import Episode, collect_episode, load_shards, seg_target, shard_version
+from distill.policy_data import Episode, collect_episode, default_episodes, load_shards, seg_target, shard_version
 from harness.errors import ConfigError
 from harness.render import RENDER_VERSION
+from harness.scenario import load_scenario
 from harness.semantics import Sem
 
 
@@ -19,6 +20,18 @@ def test_seg_target_keeps_small_pedestrians():
     sem[0:2, 1] = Sem.CAR
     sem[2:4, 2:4] = Sem.TRUCK
     assert seg_target(sem).tolist() == [[2, 0, 0], [0, 1, 0]]
+
+
+def test_policy_never_trains_or_validates_on_an_evaluation_route():
+    train, val = default_episodes("train"), default_episodes("val")
+    assert len({e.key for e in train}) == len(train) and len({e.seed for e in train + val}) == len(train + val)
+    seen = {(e.town, e.route) for e in train + val}
+    for name in ("clear_town05", "night_town05", "fog_town05", "night_fog_town05"):
+        held_out = {("town05", r) for r in load_scenario(name).route_ids}
+        assert held_out and not held_out & seen, name
+    # the outer lanes of town05's arterials are in the data (routes 15-24), not only its streets
+    assert {("town05", str(r)) for r in range(15, 25)} <= {(e.town, e.route) for e in train}
+    assert {e.weather for e in train} == {"clear", "clear_noon", "cloudy"}
 
 
 def test_collect_and_train_tiny(gl_ok, tmp_path):
