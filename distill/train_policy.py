@@ -232,9 +232,13 @@ def _commit(out_dir: Path) -> str:
     folder do not count: retraining over committed weights is not a code change)."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        spec = [".", ":(exclude)results", f":(exclude){out_dir.resolve()}"]
+        top = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                                  check=True).stdout.strip())
+        spec = [".", ":(exclude)results"]
+        if out_dir.resolve().is_relative_to(top.resolve()):  # git refuses a pathspec outside the repository
+            spec.append(f":(exclude){out_dir.resolve()}")
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *spec],
-                               capture_output=True, text=True).stdout.strip()
+                               capture_output=True, text=True, check=True).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

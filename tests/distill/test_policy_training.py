@@ -213,3 +213,26 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
         assert getattr(TrainConfig(), field) == value, f"--{field} help says {value}"
     args = build_parser().parse_args(["train-policy"])
     assert all(getattr(args, k) is None for k in named), "an explicit CLI default would shadow TrainConfig"
+
+
+def test_manifest_commit_says_dirty_wherever_the_weights_go(tmp_path, monkeypatch):
+    import subprocess
+
+    from distill.train_policy import _commit
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    (repo / "code.py").write_text("a = 1\n")
+    (repo / "weights").mkdir()
+    (repo / "weights" / "w.pt").write_text("old")
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "c"], check=True)
+    monkeypatch.chdir(repo)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    (repo / "weights" / "w.pt").write_text("new")  # the weights being replaced do not count
+    assert _commit(repo / "weights") == head
+    (repo / "code.py").write_text("a = 2\n")  # a code change does, also when the weights go elsewhere
+    assert _commit(repo / "weights") == head + "+dirty"
+    assert _commit(tmp_path / "elsewhere") == head + "+dirty"
