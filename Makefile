@@ -74,7 +74,7 @@ bench-sim: $(STAMP)
 # town05 has 15: routes 5-8 are policy training routes and 9 validation; 0-4 and 10-14 are held out for evaluation
 routes: $(STAMP)
 	for t in town01 town02; do $(VPY) -m harness routes --town $$t --out scenarios/routes/$$t.xml; done
-	$(VPY) -m harness routes --town town05 --count 25 --out scenarios/routes/town05.xml
+	$(VPY) -m harness routes --town town05 --count 15 --out scenarios/routes/town05.xml
 
 # the frozen RGB policy: expert frames on clear days (about 5 min), then training (about 10 min on 2 cores)
 policy-data: $(STAMP)

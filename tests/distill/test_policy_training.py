@@ -29,8 +29,6 @@ def test_policy_never_trains_or_validates_on_an_evaluation_route():
     for name in ("clear_town05", "night_town05", "fog_town05", "night_fog_town05"):
         held_out = {("town05", r) for r in load_scenario(name).route_ids}
         assert held_out and not held_out & seen, name
-    # the outer lanes of town05's arterials are in the data (routes 15-24), not only its streets
-    assert {("town05", str(r)) for r in range(15, 25)} <= {(e.town, e.route) for e in train}
     assert {e.weather for e in train} == {"clear", "clear_noon", "cloudy"}
 
 
