@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.rgb_policy.model import LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
-from distill.policy_data import SEG_CLASSES, load_shards
+from distill.policy_data import SEG_CLASSES, default_episodes, load_shards
 from harness.errors import ConfigError
 
 
@@ -244,6 +245,23 @@ def _commit(out_dir: Path) -> str:
         return "unknown"
 
 
+def _warn_unlisted(folder: Path, paths: list[Path], episodes: set[str]) -> None:
+    """Every shard in the folder is trained on. Where the folder holds `collect-policy-data`'s
+    episodes, say which shards are not among them (left by an experiment, say) and which are
+    missing: the weights would then not be those of the documented data."""
+    have = {p.stem for p in paths}
+    if not have & episodes:
+        return  # a data set of the user's own
+    extra, missing = sorted(have - episodes), sorted(episodes - have)
+    if extra:
+        warnings.warn(f"{folder}: {len(extra)} shard(s) that are not episodes of `collect-policy-data` are trained on "
+                      f"too ({', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''}); move them out to train on its data",
+                      stacklevel=3)
+    if missing:
+        warnings.warn(f"{folder}: {len(missing)} episode(s) of `collect-policy-data` are missing ({', '.join(missing[:3])}"
+                      f"{', ...' if len(missing) > 3 else ''}); run it again to collect them", stacklevel=3)
+
+
 def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     from tqdm import tqdm
 
@@ -252,6 +270,7 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     for split, paths in shards.items():
         if not paths:
             raise ConfigError(f"no {split} shards in {data_dir / split}; run `python -m distill collect-policy-data --out {data_dir}` first")
+        _warn_unlisted(data_dir / split, paths, {e.key for e in default_episodes(split)})
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     g = torch.Generator().manual_seed(cfg.seed)

@@ -234,3 +234,22 @@ def test_manifest_commit_says_dirty_wherever_the_weights_go(tmp_path, monkeypatc
     (repo / "code.py").write_text("a = 2\n")  # a code change does, also when the weights go elsewhere
     assert _commit(repo / "weights") == head + "+dirty"
     assert _commit(tmp_path / "elsewhere") == head + "+dirty"
+
+
+def test_training_names_shards_outside_the_documented_episodes(tmp_path):
+    from distill.train_policy import _warn_unlisted
+
+    keys = {e.key for e in default_episodes("train")}
+    listed = sorted(keys)
+    paths = [tmp_path / f"{k}.npz" for k in listed[1:]] + [tmp_path / "town05_r15_clear_s999.npz"]
+    with pytest.warns(UserWarning) as got:
+        _warn_unlisted(tmp_path, paths, keys)
+    text = " | ".join(str(w.message) for w in got)
+    assert "1 shard(s) that are not episodes" in text and "town05_r15_clear_s999" in text
+    assert "1 episode(s) of `collect-policy-data` are missing" in text and listed[0] in text
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_unlisted(tmp_path, [tmp_path / f"{k}.npz" for k in listed], keys)  # exactly the episodes
+        _warn_unlisted(tmp_path, [tmp_path / "town01_r0_clear_s5.npz"], keys)  # a data set of one's own
