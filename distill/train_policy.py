@@ -232,11 +232,10 @@ def _commit(out_dir: Path) -> str:
     """HEAD, "+dirty" when tracked code differs from it (the weights being replaced and the results
     folder do not count: retraining over committed weights is not a code change)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        top = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                                  check=True).stdout.strip())
+        head, top = subprocess.run(["git", "rev-parse", "HEAD", "--show-toplevel"], capture_output=True, text=True,
+                                   check=True).stdout.split()[:2]
         spec = [".", ":(exclude)results"]
-        if out_dir.resolve().is_relative_to(top.resolve()):  # git refuses a pathspec outside the repository
+        if out_dir.resolve().is_relative_to(Path(top).resolve()):  # git refuses a pathspec outside the repository
             spec.append(f":(exclude){out_dir.resolve()}")
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *spec],
                                capture_output=True, text=True, check=True).stdout.strip()
@@ -252,14 +251,16 @@ def _warn_unlisted(folder: Path, paths: list[Path], episodes: set[str]) -> None:
     have = {p.stem for p in paths}
     if not have & episodes:
         return  # a data set of the user's own
-    extra, missing = sorted(have - episodes), sorted(episodes - have)
-    if extra:
-        warnings.warn(f"{folder}: {len(extra)} shard(s) that are not episodes of `collect-policy-data` are trained on "
-                      f"too ({', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''}); move them out to train on its data",
+    def few(names: set[str]) -> str:
+        names = sorted(names)
+        return f"{len(names)} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+
+    if extra := have - episodes:
+        warnings.warn(f"{folder}: {few(extra)} shard(s) that are not episodes of `collect-policy-data` are trained on too; "
+                      "move them out to train on its data", stacklevel=3)
+    if missing := episodes - have:
+        warnings.warn(f"{folder}: {few(missing)} episode(s) of `collect-policy-data` are missing; run it again to collect them",
                       stacklevel=3)
-    if missing:
-        warnings.warn(f"{folder}: {len(missing)} episode(s) of `collect-policy-data` are missing ({', '.join(missing[:3])}"
-                      f"{', ...' if len(missing) > 3 else ''}); run it again to collect them", stacklevel=3)
 
 
 def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:

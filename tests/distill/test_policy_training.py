@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -214,8 +216,6 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
 
 
 def test_manifest_commit_says_dirty_wherever_the_weights_go(tmp_path, monkeypatch):
-    import subprocess
-
     from distill.train_policy import _commit
 
     repo = tmp_path / "repo"
@@ -245,10 +245,8 @@ def test_training_names_shards_outside_the_documented_episodes(tmp_path):
     with pytest.warns(UserWarning) as got:
         _warn_unlisted(tmp_path, paths, keys)
     text = " | ".join(str(w.message) for w in got)
-    assert "1 shard(s) that are not episodes" in text and "town05_r15_clear_s999" in text
-    assert "1 episode(s) of `collect-policy-data` are missing" in text and listed[0] in text
-    import warnings
-
+    assert "1 (town05_r15_clear_s999) shard(s) that are not episodes" in text
+    assert f"1 ({listed[0]}) episode(s) of `collect-policy-data` are missing" in text
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_unlisted(tmp_path, [tmp_path / f"{k}.npz" for k in listed], keys)  # exactly the episodes
