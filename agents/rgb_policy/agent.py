@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from agents.autonomous_agent import AutonomousAgent
-from agents.rgb_policy.model import NetConfig, PerceptionNet, stop_probability
+from agents.rgb_policy.model import NetConfig, PerceptionNet, decide_stop
 from agents.rgb_policy.planner import Perception, Planner
 from harness.errors import ConfigError, WrongOrderError
 from harness.plan import plan_array
@@ -94,7 +94,8 @@ class RGBPolicyAgent(AutonomousAgent):
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
         seg, lights = self.net(x)
         mask = seg[0].permute(1, 2, 0).contiguous().argmax(-1).to(torch.uint8).numpy()  # channels last: 10x faster
-        return Perception(mask, float(stop_probability(lights)[0]))
+        maps = torch.softmax(lights[0], 0).numpy()
+        return Perception(mask, float(decide_stop(maps[1].max(), maps[2].max())), maps)
 
     def run_step(self, input_data: dict, timestamp: float) -> VehicleControl:
         if not self._planned:

@@ -8,8 +8,9 @@ Outputs:
   none / stop (red or yellow) / go (green): the cell holding the lit lamp of the ego's *own* signal
   head is stop or go, every other cell (other heads, tail lights, sky) is none. It is trained on
   where that lamp projects (``distill.policy_data``), so the network learns to find the lamp rather
-  than to remember scenes; :func:`stop_probability` reduces it to one number for the planner,
-  which uses it within ``LIGHT_RANGE_M`` of a stop line of its route plan.
+  than to remember scenes. Within ``LIGHT_RANGE_M`` of a stop line of its route plan the planner
+  reduces it to one number (:func:`decide_stop`) over the rows where its own head can be
+  (``planner.own_head_rows``); :func:`stop_probability` does the same for batches.
 
 A small encoder-decoder of plain 3x3 convolutions (0.31 M parameters; plain convolutions
 train and run faster than depthwise ones on CPU); about 9 ms per 320x160 frame on one CPU core.
@@ -34,6 +35,7 @@ LIGHT_SEEN = 0.3  # a lamp counts as seen where its most confident cell is above
 class NetConfig:
     widths: tuple[int, ...] = (16, 32, 48, 64)  # 1/2, 1/4, 1/8, 1/16 resolution
     classes: int = 3
+    light_local: bool = False  # what a light cell sees: 114 px around it (False) or 34 px (True; tried, not kept)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,8 +64,11 @@ class PerceptionNet(nn.Module):
         # lamps are one or two pixels at the distances that matter: the light branch reads the upper
         # part of the image at full resolution through a 2x2 max-pool (a bright lamp survives it,
         # a strided convolution would alias it away), not the segmentation encoder's features
-        self.light_net = nn.Sequential(_conv(3, 16), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, 64, dilation=2),
-                                       _conv(64, 64, dilation=4))
+        if cfg.light_local:
+            self.light_net = nn.Sequential(_conv(3, 16), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, 64), _conv(64, 64, k=1))
+        else:
+            self.light_net = nn.Sequential(_conv(3, 16), _conv(16, 32, 2), _conv(32, 48, 2), _conv(48, 64, dilation=2),
+                                           _conv(64, 64, dilation=4))
         self.light_head = nn.Conv2d(64, 3, 1)  # per cell: none / stop / go
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,13 +92,20 @@ def light_rows(height: int) -> int:
     return height * LIGHT_ROWS_NUM // LIGHT_ROWS_DEN
 
 
-def stop_probability(lights: torch.Tensor) -> torch.Tensor:
-    """(B, 3, h, w) light logits -> (B,) probability that the ego's own signal says stop.
+def decide_stop(s, g):
+    """Most confident stop and go cell probabilities -> the probability that the own signal says stop:
+    ``s / (s + g)`` where either is above ``LIGHT_SEEN``, else 0 (no lamp of its own in view: drive on;
+    a lead vehicle that hides the lamp is followed anyway). Comparing the two rather than taking ``s``
+    alone keeps a green lamp whose neighbouring cell flickers "stop" from stopping the car. Works on
+    numpy arrays and on tensors alike."""
+    return ((s > LIGHT_SEEN) | (g > LIGHT_SEEN)) * s / (s + g + 1e-6)
 
-    With ``s`` and ``g`` the most confident stop and go cells: ``s / (s + g)`` where either is
-    above ``LIGHT_SEEN``, else 0 (no lamp of its own in view: drive on; a lead vehicle that hides
-    the lamp is followed anyway). Comparing the two rather than taking ``s`` alone keeps a green
-    lamp whose neighbouring cell flickers "stop" from stopping the car."""
+
+def stop_probability(lights: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, 3, h, w) light logits -> (B,) probability that the ego's own signal says stop
+    (:func:`decide_stop` on the most confident cells); with ``rows`` ((B, h) bool), only cells in
+    those rows count (where the planner expects its own signal head, ``planner.own_head_rows``)."""
     p = torch.softmax(lights, 1)
-    s, g = p[:, 1].amax(dim=(1, 2)), p[:, 2].amax(dim=(1, 2))
-    return torch.where(torch.maximum(s, g) > LIGHT_SEEN, s / (s + g + 1e-6), torch.zeros_like(s))
+    if rows is not None:
+        p = p * rows[:, None, :, None].to(p.dtype)
+    return decide_stop(p[:, 1].amax(dim=(1, 2)), p[:, 2].amax(dim=(1, 2)))

@@ -9,7 +9,11 @@
 - Lights: where the stop lines are comes from the route plan: the leaderboard keeps every
   RoadOption change, so each junction entry (LANEFOLLOW -> LEFT/RIGHT/STRAIGHT) is a plan point,
   and the stop line is ``STOP_SETBACK_M`` before it. Within ``LIGHT_RANGE_M`` of a stop line the
-  network's red/yellow probability decides whether to stop there.
+  network's red/yellow probability decides whether to stop there, read only from the rows of the
+  light map where the junction's own signal head can be (``own_head_rows``): the towns' heads hang
+  across the junction, so from the gap to the stop line and the camera's pose the head's image
+  row is known to a band; the heads of the next junction down the road, which also face the car,
+  lie below that band.
 - Control: pure pursuit on the path; IDM on the nearer of obstacle gap and stop-line gap; the same
   constants as the expert, so differences in driving come from perception alone.
 """
@@ -23,7 +27,7 @@ import numpy as np
 
 from harness.backends.base import gnss_to_location
 from harness.rig import CameraSpec
-from agents.rgb_policy.model import LIGHT_RANGE_M
+from agents.rgb_policy.model import LIGHT_CELL_PX, LIGHT_RANGE_M, decide_stop
 from harness.world.ego import EgoParams, VehicleControl
 
 CRUISE_MPS = 8.0  # [m/s] as the expert
@@ -36,6 +40,11 @@ HORIZON_M = 45.0  # [m] path length checked for obstacles
 STOP_SETBACK_M = 5.0  # [m] stop line before the junction entry (the towns' convention, as CARLA's)
 FRONT_M = 2.45  # [m] from the vehicle's centre to its front bumper
 JUNCTION_OPTIONS = (1, 2, 3)  # RoadOption LEFT, RIGHT, STRAIGHT
+# where a junction's own signal head is, the towns' convention (``harness.world.town``): across the
+# junction, this far beyond its stop line (15-25 m in the training frames: 17.5 m on two-lane roads,
+# 24.9 m on town05's arterials), with lamps this high
+HEAD_BEYOND_LINE_M = (14.0, 28.0)
+LAMP_Z_M = (4.9, 5.5)  # [m] green and red lamp centres
 
 
 def gnss_to_xy(lat: float, lon: float) -> tuple[float, float]:
@@ -86,10 +95,29 @@ def ground_points(u: np.ndarray, v: np.ndarray, cam: CameraSpec) -> np.ndarray:
     return np.stack([x, y], -1)
 
 
+def own_head_rows(gap_m, n_rows: int, cam: CameraSpec) -> np.ndarray:
+    """(..., n_rows) bool: the rows of the light map (cells of ``LIGHT_CELL_PX``, row i centred on
+    image row 8i + 1.5) where the lamps of the signal head of a stop line ``gap_m`` [m] ahead of
+    the front bumper can be: ``HEAD_BEYOND_LINE_M`` beyond the line, ``LAMP_Z_M`` high."""
+    g = np.asarray(gap_m, np.float64)[..., None]
+    p = cam.pose
+    to_line = g + FRONT_M - p.x  # [m] camera to stop line, along the lane
+    pitch = math.radians(p.pitch)
+
+    def row(d, z):
+        return cam.height / 2 - cam.focal_px * np.tan(np.arctan2(z - p.z, d) - pitch)
+
+    top, bottom = row(to_line + HEAD_BEYOND_LINE_M[0], LAMP_Z_M[1]), row(to_line + HEAD_BEYOND_LINE_M[1], LAMP_Z_M[0])
+    centre = np.arange(n_rows) * LIGHT_CELL_PX + 1.5
+    half = LIGHT_CELL_PX / 2
+    return (centre + half >= top) & (centre - half <= bottom)
+
+
 @dataclass
 class Perception:
     mask: np.ndarray  # (h, w) uint8 classes 0 background, 1 vehicle, 2 pedestrian; any resolution
-    light_red: float  # [0, 1] probability that the ego's own signal shows red or yellow
+    light_red: float  # [0, 1] probability that the ego's own signal shows red or yellow (all cells)
+    light_maps: np.ndarray | None = None  # (3, h, w) per-cell probabilities none / stop / go; None: use light_red
 
 
 class Planner:
@@ -188,12 +216,16 @@ class Planner:
         # start or stop the car; a yellow seen too late to stop comfortably is driven through
         stop_gap = self.stop_line_gap()
         near = stop_gap < LIGHT_RANGE_M
+        red = seen.light_red
+        if near and seen.light_maps is not None:
+            band = seen.light_maps[1:, own_head_rows(stop_gap, seen.light_maps.shape[1], self.camera)]
+            red = float(decide_stop(*band.max(axis=(1, 2)))) if band.size else 0.0
         was_on = self._light_on
-        self._light_on = near and seen.light_red > (0.35 if was_on else 0.6)
+        self._light_on = near and red > (0.35 if was_on else 0.6)
         if self._light_on and not was_on and stop_gap < speed**2 / (2 * 3.0) - 2.0:
             self._light_on = False
         light_gap = stop_gap if self._light_on else math.inf
-        self.debug = {"obstacle_gap_m": gap, "light_gap_m": light_gap, "stop_line_m": stop_gap, "light_red": seen.light_red}
+        self.debug = {"obstacle_gap_m": gap, "light_gap_m": light_gap, "stop_line_m": stop_gap, "light_red": red}
         gap = min(gap, light_gap)
         v = abs(speed)
         s_star = 3.0 + v * 1.2

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from agents.rgb_policy.planner import Perception, Planner, compass_to_yaw, densify, gnss_to_xy, ground_points
+from agents.rgb_policy.planner import (FRONT_M, HEAD_BEYOND_LINE_M, LAMP_Z_M, Perception, Planner, compass_to_yaw, densify,
+                                      gnss_to_xy, ground_points, own_head_rows)
 from harness.backends.base import compass_of, location_to_gnss
 from harness.render.camera import camera_world_pose, project_points
 from harness.rig import CameraSpec, Pose
@@ -94,3 +95,46 @@ def test_planner_brakes_for_a_pedestrian_and_a_red_light_and_drives_otherwise():
     # a red seen far from any stop line of the plan is someone else's: keep driving
     assert _planner_on_straight_road(junction_at=90.0).step(gnss, compass, 4.0, Perception(empty, 0.95)).throttle > 0
     assert _planner_on_straight_road().step(gnss, compass, 4.0, Perception(empty, 0.95)).throttle > 0
+
+
+def _lamp_row(cam: CameraSpec, ahead_m: float, z_m: float, side_m: float = 0.0) -> int:
+    """Light-map row of a lamp ``ahead_m`` [m] before the front bumper, as training labels it."""
+    pos, yaw, pitch, roll = camera_world_pose((0.0, 0.0), 0.0, cam)
+    (u, v), = project_points(np.array([[FRONT_M + ahead_m, side_m, z_m]]), pos, yaw, pitch, roll, cam)[0]
+    return int(round((v - 1.5) / 8))
+
+
+@pytest.mark.parametrize("cam", [CameraSpec(), CameraSpec(pose=Pose(x=1.3, z=2.3, pitch=-5.0))])
+@pytest.mark.parametrize("gap", [0.0, 5.0, 15.0, 30.0, 39.0])
+def test_own_head_rows_hold_the_junctions_lamps_and_not_the_next_junctions(cam, gap):
+    rows = own_head_rows(gap, 20, cam)
+    for beyond in np.linspace(*HEAD_BEYOND_LINE_M, 5):
+        for z in LAMP_Z_M:
+            assert rows[_lamp_row(cam, gap + beyond, z, side_m=3.0)]
+    if gap < 10.0:  # near the line the next junction's head (100 m on) is below the band
+        assert not rows[_lamp_row(cam, gap + 100.0 + HEAD_BEYOND_LINE_M[0], LAMP_Z_M[1])]
+
+
+def test_planner_reads_the_light_only_where_its_own_head_is():
+    """Standing at a stop line: a red lamp at the next junction's row does not hold the car when its
+    own head shows green; a red at its own head's row does."""
+    lat, lon, _ = location_to_gnss(0.0, 0.0)
+    gnss, compass = np.array([lat, lon, 0.0]), compass_of(0.0)
+    empty = np.zeros((80, 160), np.uint8)
+    cam = CameraSpec()
+
+    def maps(stop_row: int, go_row: int | None) -> np.ndarray:
+        m = np.zeros((3, 13, 40), np.float32)
+        m[0] = 1.0
+        for row, k, p in ((stop_row, 1, 0.95), (go_row, 2, 0.5)):  # read over all rows, stop would win
+            if row is not None:
+                m[:, row, 20] = (1.0 - p, 0.0, 0.0)
+                m[k, row, 20] = p
+        return m
+
+    planner = lambda: _planner_on_straight_road(junction_at=FRONT_M + 5.0 + 1.0)  # noqa: E731  line 1 m ahead
+    gap = planner().stop_line_gap()
+    own, nxt = _lamp_row(cam, gap + 20.0, 5.5), _lamp_row(cam, gap + 120.0, 5.5)
+    assert own != nxt
+    assert planner().step(gnss, compass, 0.0, Perception(empty, 0.5, maps(nxt, own))).throttle > 0
+    assert planner().step(gnss, compass, 0.0, Perception(empty, 0.5, maps(own, None))).brake > 0.3

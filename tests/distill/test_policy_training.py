@@ -173,7 +173,7 @@ def test_shift_frames_moves_image_mask_and_lamp_together():
     y = torch.zeros((b, h // 2, w // 2), dtype=torch.long)
     y[:, 15, 18:22] = 1  # a vehicle
     uv = np.tile([[40.0, 10.0]], (b, 1))
-    uv[-1] = (76.0, 10.0)  # near the right edge: leaves the image when shifted right by 8 or more
+    uv[-1] = (76.0, 10.0)  # near the right edge: leaves the image when shifted right by 4 or more
     out, yo, uvo = shift_frames(x, y, uv, torch.Generator().manual_seed(1), p=0.5)
     again = shift_frames(x, y, uv, torch.Generator().manual_seed(1), p=0.5)
     assert torch.equal(out, again[0]) and np.array_equal(uvo, again[2], equal_nan=True)
@@ -193,9 +193,19 @@ def test_shift_frames_moves_image_mask_and_lamp_together():
     _, _, uve = shift_frames(x, y, edge, torch.Generator().manual_seed(2), p=1.0)
     gone = np.isnan(uve[:, 0])
     assert gone.any() and (~gone).any()
-    assert set(uve[~gone, 0].tolist()) <= {76.0 + d for d in SHIFT_STEPS_PX if d < 0}
+    assert set(uve[~gone, 0].tolist()) <= {76.0 + d for d in SHIFT_STEPS_PX if 76.0 + d < w}
+    assert {d % 8 for d in SHIFT_STEPS_PX} == {0, 2, 4, 6}, "shifts move lamps across the light cells' phases"
     with pytest.raises(ConfigError, match="shift"):
         TrainConfig(shift=1.5)
+
+
+def test_light_context_picks_the_light_branch():
+    from distill.train_policy import TrainConfig
+
+    assert TrainConfig(light_context="local").net_config().light_local
+    assert not TrainConfig(light_context="wide").net_config().light_local
+    with pytest.raises(ConfigError, match="light_context"):
+        TrainConfig(light_context="huge")
 
 
 def test_train_policy_cli_defaults_are_train_config_defaults():
@@ -206,9 +216,15 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
     from distill.train_policy import TrainConfig
 
     sub = next(a for a in build_parser()._subparsers._group_actions if a.dest == "command").choices["train-policy"]
-    named = {m.group(1): float(m.group(2)) for a in sub._actions if a.help
-             for m in [re.search(r"TrainConfig\.(\w+), ([0-9.e-]+)[);]", a.help)] if m}
-    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift"}
+    def value(text: str):
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    named = {m.group(1): value(m.group(2)) for a in sub._actions if a.help
+             for m in [re.search(r"TrainConfig\.(\w+), ([\w.-]+)[);]", a.help)] if m}
+    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift", "light_context", "threads"}
     for field, value in named.items():
         assert getattr(TrainConfig(), field) == value, f"--{field} help says {value}"
     args = build_parser().parse_args(["train-policy"])
