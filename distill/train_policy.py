@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.rgb_policy.model import LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
+from agents.rgb_policy.model import LIGHT_CELL_CENTRE_PX, LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
 from agents.rgb_policy.planner import own_head_rows
 from distill.policy_data import SEG_CLASSES, default_episodes, load_shards
 from harness.errors import ConfigError
@@ -153,8 +153,7 @@ def light_targets(lamp_uv: np.ndarray, state: np.ndarray, shape: tuple[int, int]
     near = torch.zeros((n, h, w), dtype=torch.long)
     for b in np.flatnonzero(np.isfinite(lamp_uv[:, 0])):
         u, v = lamp_uv[b]
-        # a cell's centre sits at input pixel ~8i + 1.5 (max-pool then two stride-2 convolutions)
-        i, j = int(round((v - 1.5) / LIGHT_CELL_PX)), int(round((u - 1.5) / LIGHT_CELL_PX))
+        i, j = int(round((v - LIGHT_CELL_CENTRE_PX) / LIGHT_CELL_PX)), int(round((u - LIGHT_CELL_CENTRE_PX) / LIGHT_CELL_PX))
         if not (0 <= i < h and 0 <= j < w) or state[b] > 2:
             continue
         c = 1 if state[b] in (0, 1) else 2

@@ -27,6 +27,7 @@ from torch import nn
 LIGHT_RANGE_M = 40.0  # [m] the light head is trained and used within this gap to a stop line
 LIGHT_ROWS_NUM, LIGHT_ROWS_DEN = 5, 8  # the light branch sees the top 5/8 of the image
 LIGHT_CELL_PX = 8  # one cell of the light map covers 8x8 input pixels
+LIGHT_CELL_CENTRE_PX = 1.5  # cell i's centre sits at input pixel 8i + 1.5 (max-pool, then two stride-2 convolutions)
 LIGHT_CLASSES = ("none", "stop", "go")
 LIGHT_SEEN = 0.3  # a lamp counts as seen where its most confident cell is above this
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from harness.backends.base import gnss_to_location
 from harness.rig import CameraSpec
-from agents.rgb_policy.model import LIGHT_CELL_PX, LIGHT_RANGE_M, decide_stop
+from agents.rgb_policy.model import LIGHT_CELL_CENTRE_PX, LIGHT_CELL_PX, LIGHT_RANGE_M, decide_stop
 from harness.world.ego import EgoParams, VehicleControl
 
 CRUISE_MPS = 8.0  # [m/s] as the expert
@@ -97,7 +97,7 @@ def ground_points(u: np.ndarray, v: np.ndarray, cam: CameraSpec) -> np.ndarray:
 
 def own_head_rows(gap_m, n_rows: int, cam: CameraSpec) -> np.ndarray:
     """(..., n_rows) bool: the rows of the light map (cells of ``LIGHT_CELL_PX``, row i centred on
-    image row 8i + 1.5) where the lamps of the signal head of a stop line ``gap_m`` [m] ahead of
+    image row 8i + ``LIGHT_CELL_CENTRE_PX``) where the lamps of the signal head of a stop line ``gap_m`` [m] ahead of
     the front bumper can be: ``HEAD_BEYOND_LINE_M`` beyond the line, ``LAMP_Z_M`` high."""
     g = np.asarray(gap_m, np.float64)[..., None]
     p = cam.pose
@@ -108,7 +108,7 @@ def own_head_rows(gap_m, n_rows: int, cam: CameraSpec) -> np.ndarray:
         return cam.height / 2 - cam.focal_px * np.tan(np.arctan2(z - p.z, d) - pitch)
 
     top, bottom = row(to_line + HEAD_BEYOND_LINE_M[0], LAMP_Z_M[1]), row(to_line + HEAD_BEYOND_LINE_M[1], LAMP_Z_M[0])
-    centre = np.arange(n_rows) * LIGHT_CELL_PX + 1.5
+    centre = np.arange(n_rows) * LIGHT_CELL_PX + LIGHT_CELL_CENTRE_PX
     half = LIGHT_CELL_PX / 2
     return (centre + half >= top) & (centre - half <= bottom)
 
