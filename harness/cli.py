@@ -200,7 +200,7 @@ def _eval_args(e: argparse.ArgumentParser) -> None:
                    help=f"wall-clock seconds per route (default {DEFAULT_ROUTE_TIMEOUT_S:g})")
     e.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     e.add_argument("--clips", action="store_true", help="write an MP4 (RGB | thermal | fused | top view) around each "
-                   "collision into OUT/clips (routes already recorded are not rerun for it)")
+                   "collision, red-light run and 60-s stand-still into OUT/clips (routes already recorded are not rerun for it)")
     e.add_argument("--inject-fault", default=None, metavar="KIND@STEP[*N][:ROUTES]",
                    help="for testing the harness: hang, crash or agent fault at a step of the first N attempts "
                    "(default 1) of the given routes (default all), e.g. hang@40:1")

@@ -1,10 +1,18 @@
-"""Infraction clips: a few seconds of RGB | thermal | fused | top view around each collision.
+"""Infraction clips: a few seconds of RGB | thermal | fused | top view around each infraction.
 
 The recorder keeps the last ``before_s`` seconds of panels (every ``every``-th 20 Hz frame) and,
-when a collision is reported, records ``after_s`` more and writes ``<out>/<name>_f<frame>_<kind>.mp4``
+when something goes wrong, records ``after_s`` more and writes ``<out>/<name>_f<frame>_<kind>.mp4``
 (OpenCV's MPEG-4 writer; ``.gif`` where that writer is unavailable: noisy camera frames make GIFs
-about 50 times larger). Collisions during a clip, and contact with the same actor within
-``SAME_ACTOR_S`` (the leaderboard's rule for counting a collision once), share one clip.
+about 50 times larger). Kinds:
+
+- ``pedestrian`` / ``vehicle`` / ``static``: a collision; contact with the same actor within
+  ``SAME_ACTOR_S`` (the leaderboard's rule for counting a collision once) is the same collision;
+- ``red_light``: the ego crossed a stop line at red;
+- ``standing60s``: the ego has stood still for ``STANDING_S`` (longer than a whole signal cycle of
+  the embedded towns, so it is not waiting for a light; the leaderboard calls it blocked later).
+
+Infractions during a clip share it. The top view shows the signal heads in their current colour and
+names the state of the next light on the route, so a red run or a wait at green reads at a glance.
 """
 
 from __future__ import annotations
@@ -18,15 +26,26 @@ from PIL import Image
 
 FPS = 20.0  # the simulation's fixed step
 SAME_ACTOR_S = 5.0  # [s] a new contact with the same actor within this is the same collision
+STANDING_S = 60.0  # [s] standing still this long gives a clip (the towns' longest signal cycle is 57 s)
+LAMP_COLORS = {0: (255, 40, 40), 1: (255, 200, 0), 2: (40, 230, 90)}  # red, yellow, green
 TOP_M = 40.0  # [m] side of the top view's square window around the ego
 COLORS = {"ego": (60, 220, 60), "vehicle": (70, 130, 255), "pedestrian": (255, 70, 70), "route": (150, 150, 150)}
 
 
-def _label(img: np.ndarray, text: str) -> np.ndarray:
+def _label(img: np.ndarray, text: str, y: int = 14) -> np.ndarray:
     out = np.ascontiguousarray(img)
-    cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(out, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
     return out
+
+
+def light_ahead(world) -> str:
+    """The next signalised stop line on the route: "light 12 m: red" ("no light ahead" when none)."""
+    from harness.world.autopilot import RouteFollower
+    from harness.world.signals import STATE_NAMES
+
+    gap, state = RouteFollower(world).next_signal()
+    return "no light ahead" if state is None else f"light {gap:.0f} m: {STATE_NAMES[state]}"
 
 
 def top_view(world, size: int) -> np.ndarray:
@@ -57,7 +76,15 @@ def top_view(world, size: int) -> np.ndarray:
         world_pts = view.xy[k] + corners @ np.array([[ca, sa], [-sa, ca]])
         kind = "ego" if k == 0 else ("pedestrian" if view.sem[k] in (Sem.PEDESTRIAN, Sem.RIDER) else "vehicle")
         cv2.fillPoly(img, [to_px(world_pts).astype(np.int32)], COLORS[kind], cv2.LINE_AA)
-    return _label(img, "top view")
+    heads = world.town.signals
+    if heads:
+        xy = np.array([h.head[:2] for h in heads])
+        for k in np.flatnonzero(np.hypot(*(xy - (ex, ey)).T) < TOP_M * 0.75):
+            u, v = to_px(xy[k])[0].astype(int)
+            cv2.circle(img, (int(u), int(v)), max(2, size // 60), (0, 0, 0), -1, cv2.LINE_AA)
+            cv2.circle(img, (int(u), int(v)), max(1, size // 80), LAMP_COLORS.get(int(world.signal_states[k]), (128, 128, 128)),
+                       -1, cv2.LINE_AA)
+    return _label(_label(img, "top view"), light_ahead(world), y=size - 6)
 
 
 def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None, world) -> np.ndarray:
@@ -88,15 +115,23 @@ class ClipRecorder:
         self.written: list[Path] = []
         self._n = 0
         self._last_hit: dict[int, int] = {}  # other actor id -> step of its last contact
+        self._standing = 0.0  # [s] the ego's time standing still at the previous step
 
     def add(self, frame, fused: np.ndarray | None, events, world) -> None:
         """One 20 Hz step: the sensor frame, the image the policy got, the step's events."""
-        hit = None
+        hit = None  # the kind of the first new infraction of this step
         for c in events.collisions:
             seen = self._last_hit.get(c.other_id)
             self._last_hit[c.other_id] = self._n
             if hit is None and (seen is None or self._n - seen > SAME_ACTOR_S * FPS):
-                hit = c
+                hit = getattr(c, "kind", "collision")
+        if hit is None and getattr(events, "red_lights", ()):
+            hit = "red_light"
+        standing = getattr(events, "blocked_s", 0.0)
+        limit = STANDING_S - 0.5 / FPS  # half a step of slack: the world sums its 50 ms steps in floats
+        if hit is None and standing >= limit > self._standing:
+            hit = f"standing{STANDING_S:.0f}s"
+        self._standing = standing
         if self._n % self.every == 0 or hit is not None:
             thermal = frame.thermal if getattr(frame, "thermal", None) is not None and frame.thermal.size else None
             p = panel(frame.rgb, thermal, fused, world)
@@ -107,7 +142,7 @@ class ClipRecorder:
                     self._flush()
             self.before.append(p)
         if hit is not None and self._pending is None:
-            self._pending = (events.frame, getattr(hit, "kind", "collision"), list(self.before), self.after_frames)
+            self._pending = (events.frame, hit, list(self.before), self.after_frames)
         self._n += 1
 
     def _flush(self) -> None:

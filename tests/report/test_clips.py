@@ -1,4 +1,5 @@
-"""Infraction clips: the frames around a collision, as a GIF of RGB | thermal | fused | top view."""
+"""Infraction clips: the frames around a collision, a red-light run or a long stand-still, as a video
+of RGB | thermal | fused | top view."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from harness.report.clips import ClipRecorder, top_view
-from harness.world.infractions import Collision
+from harness.report.clips import STANDING_S, ClipRecorder, light_ahead, top_view
+from harness.world.infractions import Collision, RedLightRun
 
 
 def _frame(i: int):
     return SimpleNamespace(rgb=np.full((160, 320, 3), i % 256, np.uint8), thermal=np.full((120, 160), 200, np.uint8))
 
 
-def _events(i: int, hit: bool):
+def _events(i: int, hit: bool, red: bool = False, blocked_s: float = 0.0):
     col = (Collision(other_id=7, kind="pedestrian", sem=12, x=0.0, y=0.0, ego_speed=5.0),) if hit else ()
-    return SimpleNamespace(frame=i, collisions=col)
+    runs = (RedLightRun(signal_id=3, x=0.0, y=0.0),) if red else ()
+    return SimpleNamespace(frame=i, collisions=col, red_lights=runs, blocked_s=blocked_s)
 
 
 def test_a_collision_gives_one_clip_with_frames_before_and_after(tmp_path):
@@ -57,3 +59,33 @@ def test_top_view_draws_the_ego_at_the_centre(gl_ok, small_scenario):
         img = top_view(be.world, 160)
     assert img.shape == (160, 160, 3)
     assert tuple(img[80, 80]) == (60, 220, 60)  # the ego's colour under the centre pixel
+
+
+def test_red_light_runs_and_long_stand_stills_give_clips(tmp_path):
+    rec = ClipRecorder(tmp_path, "x", before_s=1.0, after_s=0.5)
+    standing = 0.0
+    for i in range(4000):
+        # a red light at step 100; standing from step 200 to 1700 (75 s), moving, standing again from 2000
+        standing = standing + 0.05 if 200 <= i < 1700 or i >= 2000 else 0.0
+        rec.add(_frame(i), None, _events(i, False, red=i == 100, blocked_s=standing), None)
+    rec.close()
+    names = sorted(p.name for p in rec.written)
+    first = 200 + int(STANDING_S * 20)  # the step at which the stand-still reaches STANDING_S
+    second = 2000 + int(STANDING_S * 20)
+    assert names == sorted(["x_f100_red_light.mp4", f"x_f{first - 1}_standing60s.mp4", f"x_f{second - 1}_standing60s.mp4"])
+
+
+def test_top_view_shows_signal_heads_in_their_state_and_names_the_light_ahead(gl_ok, small_scenario):
+    from harness.backends.embedded import EmbeddedBackend
+
+    with EmbeddedBackend(small_scenario, privileged=False) as be:
+        be.load(be.route_ids[0], 0)
+        be.reset()
+        w = be.world
+        assert light_ahead(w) == "no light ahead" or light_ahead(w).startswith("light ")
+        head = w.town.signals[0].head
+        w.ego.x, w.ego.y = head[0] + 8.0, head[1]
+        for state, colour in ((2, (40, 230, 90)), (0, (255, 40, 40))):
+            w.signal_states[:] = state
+            img = top_view(w, 160)
+            assert (img.reshape(-1, 3) == colour).all(axis=1).any(), f"no head drawn in state {state}"
