@@ -10,8 +10,10 @@ about 50 times larger). Kinds:
 - ``red_light``: the ego crossed a stop line at red;
 - ``standing60s``: the ego has stood still for ``STANDING_S`` (longer than a whole signal cycle of
   the embedded towns, so it is not waiting for a light; the leaderboard calls it blocked later).
+  This one is a time-lapse of the whole wait, a panel per second played at ``LAPSE_FPS``, so the
+  lights it waited through are in it.
 
-Infractions during a clip share it. The top view shows the signal heads in their current colour and
+Collisions and red-light runs during a clip share it. The top view shows the signal heads in their current colour and
 names the state of the next light on the route, so a red run or a wait at green reads at a glance.
 """
 
@@ -27,6 +29,8 @@ from PIL import Image
 FPS = 20.0  # the simulation's fixed step
 SAME_ACTOR_S = 5.0  # [s] a new contact with the same actor within this is the same collision
 STANDING_S = 60.0  # [s] standing still this long gives a clip (the towns' longest signal cycle is 57 s)
+LAPSE_STEPS = 20  # a panel per second for the stand-still time-lapse
+LAPSE_FPS = 5.0
 LAMP_COLORS = {0: (255, 40, 40), 1: (255, 200, 0), 2: (40, 230, 90)}  # red, yellow, green
 TOP_M = 40.0  # [m] side of the top view's square window around the ego
 COLORS = {"ego": (60, 220, 60), "vehicle": (70, 130, 255), "pedestrian": (255, 70, 70), "route": (150, 150, 150)}
@@ -84,7 +88,7 @@ def top_view(world, size: int) -> np.ndarray:
             cv2.circle(img, (int(u), int(v)), max(2, size // 60), (0, 0, 0), -1, cv2.LINE_AA)
             cv2.circle(img, (int(u), int(v)), max(1, size // 80), LAMP_COLORS.get(int(world.signal_states[k]), (128, 128, 128)),
                        -1, cv2.LINE_AA)
-    return _label(_label(img, "top view"), light_ahead(world), y=size - 6)
+    return _label(_label(img, f"top view  t={world.t:.1f} s"), light_ahead(world), y=size - 6)
 
 
 def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None, world) -> np.ndarray:
@@ -116,6 +120,7 @@ class ClipRecorder:
         self._n = 0
         self._last_hit: dict[int, int] = {}  # other actor id -> step of its last contact
         self._standing = 0.0  # [s] the ego's time standing still at the previous step
+        self.lapse = deque(maxlen=int(STANDING_S * FPS / LAPSE_STEPS) + 1)  # a panel per second
 
     def add(self, frame, fused: np.ndarray | None, events, world) -> None:
         """One 20 Hz step: the sensor frame, the image the policy got, the step's events."""
@@ -129,28 +134,34 @@ class ClipRecorder:
             hit = "red_light"
         standing = getattr(events, "blocked_s", 0.0)
         limit = STANDING_S - 0.5 / FPS  # half a step of slack: the world sums its 50 ms steps in floats
-        if hit is None and standing >= limit > self._standing:
-            hit = f"standing{STANDING_S:.0f}s"
+        stuck = standing >= limit > self._standing
         self._standing = standing
-        if self._n % self.every == 0 or hit is not None:
+        if self._n % self.every == 0 or hit is not None or self._n % LAPSE_STEPS == 0 or stuck:
             thermal = frame.thermal if getattr(frame, "thermal", None) is not None and frame.thermal.size else None
             p = panel(frame.rgb, thermal, fused, world)
-            if self._pending is not None:
-                self._pending[2].append(p)
-                self._pending = (*self._pending[:3], self._pending[3] - 1)
-                if self._pending[3] <= 0:
-                    self._flush()
-            self.before.append(p)
+            if self._n % LAPSE_STEPS == 0 or stuck:
+                self.lapse.append(p)
+            if self._n % self.every == 0 or hit is not None:
+                if self._pending is not None:
+                    self._pending[2].append(p)
+                    self._pending = (*self._pending[:3], self._pending[3] - 1)
+                    if self._pending[3] <= 0:
+                        self._flush()
+                self.before.append(p)
         if hit is not None and self._pending is None:
             self._pending = (events.frame, hit, list(self.before), self.after_frames)
+        if stuck:  # the wait as a time-lapse, written at once
+            self._write(events.frame, f"standing{STANDING_S:.0f}s", list(self.lapse), LAPSE_FPS)
         self._n += 1
 
     def _flush(self) -> None:
         frame, kind, frames, _ = self._pending
         self._pending = None
+        self._write(frame, kind, frames, FPS / self.every)
+
+    def _write(self, frame: int, kind: str, frames: list[np.ndarray], fps: float) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         stem = self.out_dir / f"{self.name}_f{frame}_{kind}"
-        fps = FPS / self.every
         h, w = frames[0].shape[:2]
         tmp = stem.with_name(f".{stem.name}.tmp.mp4")
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))

@@ -21,6 +21,15 @@ def _events(i: int, hit: bool, red: bool = False, blocked_s: float = 0.0):
     return SimpleNamespace(frame=i, collisions=col, red_lights=runs, blocked_s=blocked_s)
 
 
+def _frames(path) -> int:
+    import cv2
+
+    video, n = cv2.VideoCapture(str(path)), 0
+    while video.read()[0]:
+        n += 1
+    return n
+
+
 def test_a_collision_gives_one_clip_with_frames_before_and_after(tmp_path):
     import cv2
 
@@ -73,6 +82,8 @@ def test_red_light_runs_and_long_stand_stills_give_clips(tmp_path):
     first = 200 + int(STANDING_S * 20)  # the step at which the stand-still reaches STANDING_S
     second = 2000 + int(STANDING_S * 20)
     assert names == sorted(["x_f100_red_light.mp4", f"x_f{first - 1}_standing60s.mp4", f"x_f{second - 1}_standing60s.mp4"])
+    # a stand-still clip is a time-lapse of the whole wait: a panel per second, and the last one
+    assert _frames(tmp_path / f"x_f{first - 1}_standing60s.mp4") == int(STANDING_S) + 1
 
 
 def test_top_view_shows_signal_heads_in_their_state_and_names_the_light_ahead(gl_ok, small_scenario):
