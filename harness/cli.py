@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--misalign-px", type=float, nargs=2, default=(0.0, 0.0), metavar=("DX", "DY"),
                    help="thermal-to-RGB registration error in pixels")
     d.add_argument("--misalign-deg", type=float, default=0.0, help="registration error, in-plane rotation [deg]")
+    d.add_argument("--clips", type=Path, default=None, metavar="DIR",
+                   help="write infraction clips (collisions, red-light runs, 60-s stand-stills; see eval --clips) into DIR")
     d.add_argument("--json", action="store_true", help="print a final JSON line with per-route scores and means")
     return p
 
@@ -200,7 +202,7 @@ def _eval_args(e: argparse.ArgumentParser) -> None:
                    help=f"wall-clock seconds per route (default {DEFAULT_ROUTE_TIMEOUT_S:g})")
     e.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     e.add_argument("--clips", action="store_true", help="write an MP4 (RGB | thermal | fused | top view) around each "
-                   "collision, red-light run and 60-s stand-still into OUT/clips (routes already recorded are not rerun for it)")
+                   "collision and red-light run, and a time-lapse of each 60-s stand-still, into OUT/clips (routes already recorded are not rerun for it)")
     e.add_argument("--inject-fault", default=None, metavar="KIND@STEP[*N][:ROUTES]",
                    help="for testing the harness: hang, crash or agent fault at a step of the first N attempts "
                    "(default 1) of the given routes (default all), e.g. hang@40:1")
@@ -416,7 +418,8 @@ def cmd_drive(args) -> dict:
     check_agent_name(args.agent)
     if args.variant is not None:
         get_variant(args.variant)
-    jobs = [DriveJob(args.scenario, args.agent, args.variant, r, args.seed, calib, args.max_steps) for r in routes]
+    clips = str(args.clips.resolve()) if args.clips is not None else ""
+    jobs = [DriveJob(args.scenario, args.agent, args.variant, r, args.seed, calib, args.max_steps, clips) for r in routes]
     rows, scores = [], {}
     bar = tqdm(total=len(jobs), desc=f"{args.agent}/{args.variant or '-'} on {scenario.name}", unit="route", file=sys.stderr)
     for job, res in drive(jobs, args.workers):

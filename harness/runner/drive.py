@@ -26,6 +26,7 @@ class DriveJob:
     seed: int
     calibration: Calibration = Calibration()
     max_steps: int | None = None
+    clips: str = ""  # folder for infraction clips ('' = none)
 
 
 def parse_routes(text: str, available: list[str]) -> list[str]:
@@ -56,9 +57,19 @@ def _run(job: DriveJob) -> EpisodeResult:
 
     backend = cached_backend(job.scenario)
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration)
+    on_step = None
+    if job.clips:
+        from harness.report.clips import ClipRecorder
+
+        clips = ClipRecorder(job.clips, f"{job.variant or job.agent}_route{job.route_id}_seed{job.seed}")
+
+        def on_step(frame, control, events) -> None:
+            clips.add(frame, getattr(agent, "last_image", None), events, getattr(backend, "world", None))
     try:
-        return run_episode(backend, agent, job.route_id, job.seed, max_steps=job.max_steps)
+        return run_episode(backend, agent, job.route_id, job.seed, max_steps=job.max_steps, on_step=on_step)
     finally:
+        if job.clips:
+            clips.close()
         agent.destroy()
 
 
