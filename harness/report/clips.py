@@ -13,8 +13,9 @@ about 50 times larger). Kinds:
   This one is a time-lapse of the whole wait, a panel per second played at ``LAPSE_FPS``, so the
   lights it waited through are in it.
 
-Collisions and red-light runs during a clip share it. The top view shows the signal heads in their current colour and
-names the state of the next light on the route, so a red run or a wait at green reads at a glance.
+Collisions and red-light runs during a clip share it. The top view shows the signal heads in their
+current colour and names the state of the next light on the route, so a red run or a wait at green
+reads at a glance.
 """
 
 from __future__ import annotations
@@ -106,6 +107,11 @@ def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None,
 
     return np.concatenate([fit(rgb, "RGB"), fit(thermal, "thermal"), fit(fused, "fused (policy input)"),
                            top_view(world, h)], axis=1)
+
+
+def clip_name(agent: str, variant: str | None, route_id: str, seed: int) -> str:
+    """The clips' file-name stem of one route: ``<variant or agent>_route<id>_seed<seed>``."""
+    return f"{variant or agent}_route{route_id}_seed{seed}"
 
 
 class ClipRecorder:

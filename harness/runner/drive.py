@@ -59,9 +59,9 @@ def _run(job: DriveJob) -> EpisodeResult:
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration)
     on_step = None
     if job.clips:
-        from harness.report.clips import ClipRecorder
+        from harness.report.clips import ClipRecorder, clip_name
 
-        clips = ClipRecorder(job.clips, f"{job.variant or job.agent}_route{job.route_id}_seed{job.seed}")
+        clips = ClipRecorder(job.clips, clip_name(job.agent, job.variant, job.route_id, job.seed))
 
         def on_step(frame, control, events) -> None:
             clips.add(frame, getattr(agent, "last_image", None), events, getattr(backend, "world", None))

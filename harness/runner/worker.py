@@ -92,9 +92,9 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
     count = [0]
     clips = None
     if job.clips:
-        from harness.report.clips import ClipRecorder
+        from harness.report.clips import ClipRecorder, clip_name
 
-        clips = ClipRecorder(job.clips, f"{job.variant or job.agent}_route{job.route_id}_seed{job.seed}")
+        clips = ClipRecorder(job.clips, clip_name(job.agent, job.variant, job.route_id, job.seed))
 
     def on_step(frame, control, events) -> None:
         beat.value = time.monotonic()
