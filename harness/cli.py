@@ -354,21 +354,26 @@ def cmd_bench_sim(args) -> dict:
 
     with be:
         route_id = args.route or be.route_ids[0]
-        rates, cpu = [], []  # steps/s; CPU ms per step over all threads (llvmpipe rasterises on its own)
+        rates, cpu, parts = [], [], []  # steps/s; CPU ms per step over all threads (llvmpipe rasterises on its own)
         for rep in range(args.repeats):
             be.load(route_id, rep)
             frame = be.reset()
             drive = lane_keeper(be)
             for _ in range(args.warmup):
                 frame, _ = be.step(drive(frame))
+            be.reset_timing()
             t0, c0 = time.perf_counter(), time.process_time()
             for _ in tqdm(range(args.steps), desc=f"repeat {rep + 1}/{args.repeats}", unit="step", file=sys.stderr, leave=False):
                 frame, _ = be.step(drive(frame))
-            rates.append(args.steps / (time.perf_counter() - t0))
+            wall = time.perf_counter() - t0
+            rates.append(args.steps / wall)
             cpu.append(1000.0 * (time.process_time() - c0) / args.steps)
+            ms = {k: 1000.0 * v / args.steps for k, v in be.part_s.items()}
+            parts.append({**ms, "rest": 1000.0 * wall / args.steps - sum(ms.values())})  # the driver, tqdm, Python glue
         w = be.world
         return {"steps_per_s": round(statistics.median(rates), 2), "steps_per_s_all": [round(r, 2) for r in rates],
                 "cpu_ms_per_step": round(statistics.median(cpu), 2),
+                "ms_per_step_by_part": {k: round(statistics.median(p[k] for p in parts), 2) for k in parts[0]},
                 "size": f"{args.size[0]}x{args.size[1]}", "scenario": be.scenario.name, "route": route_id,
                 "steps": args.steps, "repeats": args.repeats, "vehicles": int(w.vehicles.n),
                 "pedestrians": int(w.pedestrians.n), "privileged": args.privileged,

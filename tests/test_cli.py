@@ -44,6 +44,10 @@ def test_bench_sim_prints_a_json_line(gl_ok):
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["size"] == "320x160" and res["steps_per_s"] > 0 and res["vehicles"] > 0
     assert res["cpu_ms_per_step"] > 0 and ("Mesa" in res["gl_version"] or "NVIDIA" in res["gl_version"])
+    parts = res["ms_per_step_by_part"]  # where a step's time goes; the parts add up to the wall time per step
+    assert set(parts) == {"world", "render_rgb", "render_ids", "thermal", "rest"}
+    assert all(parts[k] > 0 for k in ("world", "render_rgb", "render_ids", "thermal"))
+    assert abs(sum(parts.values()) - 1000.0 / res["steps_per_s"]) < 0.05 * 1000.0 / res["steps_per_s"]
 
 
 def _bad_yaml(tmp_path, text):

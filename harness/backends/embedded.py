@@ -4,6 +4,7 @@ in one process, with no server and no GPU."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +22,7 @@ from harness.world.town import load_town
 from harness.world.world import World
 
 SENSOR_STREAM = 1  # thermal noise: np.random.default_rng([frame seed, SENSOR_STREAM]), apart from the world's stream
+PARTS = ("world", "render_rgb", "render_ids", "thermal")  # where a step's time goes (EmbeddedBackend.part_s)
 
 
 class EmbeddedBackend(Backend):
@@ -37,6 +39,10 @@ class EmbeddedBackend(Backend):
         self.world: World | None = None
         self._thermal: ThermalCamera | None = None
         self._reset_done = False
+        self.part_s = dict.fromkeys(PARTS, 0.0)  # [s] wall time spent in each part since the last reset_timing()
+
+    def reset_timing(self) -> None:
+        self.part_s = dict.fromkeys(PARTS, 0.0)
 
     @property
     def route_ids(self) -> list[str]:
@@ -87,7 +93,9 @@ class EmbeddedBackend(Backend):
     def step(self, control: VehicleControl) -> tuple[SensorFrame, StepEvents]:
         if not self._reset_done:
             raise WrongOrderError("EmbeddedBackend.step() before reset(); call load(...) then reset()")
+        t0 = time.perf_counter()
         events = self.world.step(control)
+        self.part_s["world"] += time.perf_counter() - t0
         return self._sense(), events
 
     def _sense(self) -> SensorFrame:
@@ -95,11 +103,17 @@ class EmbeddedBackend(Backend):
         weather = self.scenario.weather
         seed = int(w.rng.integers(0, 2**31 - 1))
         scene = SceneState((w.ego.x, w.ego.y), w.ego.yaw, w.actor_view(), w.signal_states, seed, w.t)
+        t0 = time.perf_counter()
         views = self.renderer.render_rgb(scene, weather, privileged=self.privileged)
+        t1 = time.perf_counter()
         ids = self.renderer.render_ids(scene) if self.thermal or self.privileged else None
+        t2 = time.perf_counter()
+        self.part_s["render_rgb"] += t1 - t0
+        self.part_s["render_ids"] += t2 - t1
         if self.thermal:
             th = self._thermal(ids.semantic, ids.instance, ids.depth, weather, np.random.default_rng([seed, SENSOR_STREAM]))
             th_image, th_kelvin = th.image, th.kelvin
+            self.part_s["thermal"] += time.perf_counter() - t2
         else:
             th_image, th_kelvin = np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.float32)
         priv = None
