@@ -39,10 +39,10 @@ class EmbeddedBackend(Backend):
         self.world: World | None = None
         self._thermal: ThermalCamera | None = None
         self._reset_done = False
-        self.part_s = dict.fromkeys(PARTS, 0.0)  # [s] wall time spent in each part since the last reset_timing()
+        self.reset_timing()
 
     def reset_timing(self) -> None:
-        self.part_s = dict.fromkeys(PARTS, 0.0)
+        self.part_s = dict.fromkeys(PARTS, 0.0)  # [s] wall time spent in each part since the last reset_timing()
 
     @property
     def route_ids(self) -> list[str]:
