@@ -21,7 +21,7 @@ from harness.errors import HarnessError
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (``error: ...``, exit 2), like every other error of the CLI."""
 
-    def error(self, message: str):  # noqa: D401
+    def error(self, message: str):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -175,8 +175,8 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _eval_args(e: argparse.ArgumentParser) -> None:
     """Options eval and sweep share."""
-    from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S
     from harness.runner.evaluate import DEFAULT_VARIANTS
+    from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S
 
     e.add_argument("--variants", type=_names, default=DEFAULT_VARIANTS,
                    help=f"fusion variants, comma-separated (default {','.join(DEFAULT_VARIANTS)}); 'none': the agent alone")
@@ -297,10 +297,9 @@ def cmd_render(args) -> dict:
     from PIL import Image
     from tqdm import tqdm
 
+    from fusion.registry import get_variant
     from harness.semantics import colorize
     from harness.world.autopilot import lane_keeper
-
-    from fusion.registry import get_variant
 
     variants = [get_variant(v.strip()) for v in args.variants.split(",") if v.strip()]
     be = _backend(args.scenario, args.size)

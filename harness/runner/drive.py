@@ -9,8 +9,8 @@ number of workers (each route is a pure function of scenario, route, seed and ag
 from __future__ import annotations
 
 import multiprocessing as mp
-from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from harness.errors import ConfigError
 from harness.runner.episode import EpisodeResult, run_episode
@@ -24,7 +24,7 @@ class DriveJob:
     variant: str | None
     route_id: str
     seed: int
-    calibration: Calibration = Calibration()
+    calibration: Calibration = field(default_factory=Calibration)
     max_steps: int | None = None
     clips: str = ""  # folder for infraction clips ('' = none)
 

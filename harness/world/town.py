@@ -448,7 +448,7 @@ def _dress_blocks(spec: TownSpec, blocks, rng: np.random.Generator):
                     break
                 mid = pos + w / 2
                 ctr = (mid, yy) if side in (0, 2) else (xx, mid)
-                size = (w - 1.0, depth, rng.uniform(h_lo, h_hi)) if side in (0, 2) else (w - 1.0, depth, rng.uniform(h_lo, h_hi))
+                size = (w - 1.0, depth, rng.uniform(h_lo, h_hi))
                 yaw = 0.0 if side in (0, 2) else 90.0
                 buildings.append(Box(ctr, size, yaw, tuple(palette[rng.integers(len(palette))] * rng.uniform(0.85, 1.1)), 3, True))
                 pos += w
