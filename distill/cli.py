@@ -22,7 +22,7 @@ def _cmd_collect(args) -> dict:
 
     out = {}
     for split in ("train", "val"):
-        paths = collect(default_episodes(split), args.out / split, workers=args.workers, every=args.every,
+        paths = collect(default_episodes(split, linger=args.linger), args.out / split, workers=args.workers, every=args.every,
                         max_steps=args.max_steps, progress=not args.json)
         out[split] = light_summary(load_shards(paths)["light_m"])
     return out
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=_positive_int, default=2, help="parallel processes (default: %(default)s)")
     c.add_argument("--every", type=_positive_int, default=5, help="keep every N-th 20 Hz frame (default: %(default)s)")
     c.add_argument("--max-steps", type=_positive_int, default=1200, help="steps per episode (default: %(default)s)")
+    c.add_argument("--linger", action="store_true", help="the expert keeps standing at the stop line for 2-8 s after "
+                   "each red it waited at turns green, so standing at a line is not always stop (see distill.policy_data.Linger)")
     c.add_argument("--json", action="store_true", help="print a final JSON line with the dataset figures")
     c.set_defaults(func=_cmd_collect)
     t = sub.add_parser("train-policy", help="train the frozen RGB policy's perception network")

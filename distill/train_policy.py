@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from agents.rgb_policy.model import LIGHT_CELL_CENTRE_PX, LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
 from agents.rgb_policy.planner import own_head_rows
-from distill.policy_data import SEG_CLASSES, default_episodes, load_shards
+from distill.policy_data import COLLECT_OPTIONS, SEG_CLASSES, default_episodes, load_shards
 from harness.errors import ConfigError
 
 
@@ -192,17 +192,21 @@ def losses(net: PerceptionNet, x, y, lamps, cfg: TrainConfig) -> tuple[torch.Ten
     return total, {"seg": l_seg.item(), "light": l_light.item()}
 
 
+AT_LINE_M = 8.0  # [m] "at the stop line" in the validation figures (where the car stands at red)
+
+
 @torch.inference_mode()
 def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float]:
     """IoU/recall per class; on frames near a stop line, how often the planner's stop decision
     (stop probability > 0.5, read in the rows where the planner looks for the own signal head)
-    matches the light's state: accuracy, F1, red and green recall."""
+    matches the light's state: accuracy, F1, red and green recall; the same where the own lamp is
+    in view, and where it is in view within ``AT_LINE_M`` of the line."""
     from agents.rgb_policy.agent import CAMERA
 
     net.eval()
     k = len(SEG_CLASSES)
     conf = np.zeros((k, k), np.int64)
-    p_stop, t_stop, seen = [], [], []
+    p_stop, t_stop, seen, at_line = [], [], [], []
     for i in range(0, len(data["rgb"]), batch):
         x, y, stop, near, (uv, _) = _batch(data, np.arange(i, min(i + batch, len(data["rgb"]))))
         seg, lights = net(x)
@@ -212,8 +216,9 @@ def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float
         rows = torch.from_numpy(own_head_rows(data["signal_m"][i : i + len(x)], lights.shape[2], CAMERA))
         p_stop.append((stop_probability(lights, rows) > 0.5).numpy()[keep]), t_stop.append(stop.numpy()[keep] > 0.5)
         seen.append(np.isfinite(uv[keep, 0]))
+        at_line.append(data["signal_m"][i : i + len(x)][keep] < AT_LINE_M)
     net.train()
-    p_stop, t_stop, seen = np.concatenate(p_stop), np.concatenate(t_stop), np.concatenate(seen)
+    p_stop, t_stop, seen, at_line = (np.concatenate(a) for a in (p_stop, t_stop, seen, at_line))
     out: dict[str, float] = {}
     for c in range(1, k):
         inter = conf[c, c]
@@ -230,6 +235,11 @@ def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float
         out["light_acc_visible"] = float((v_p == v_t).mean()) if len(v_t) else float("nan")
         out["light_red_recall_visible"] = float((v_p & v_t).sum()) / max(float(v_t.sum()), 1.0)
         out["light_green_recall_visible"] = float((~v_p & ~v_t).sum()) / max(float((~v_t).sum()), 1.0)
+        # at the stop line (where a wrong reading makes the car wait through green or run a red)
+        a_p, a_t = p_stop[seen & at_line], t_stop[seen & at_line]
+        out["light_red_recall_at_line"] = float((a_p & a_t).sum()) / max(float(a_t.sum()), 1.0)
+        out["light_green_recall_at_line"] = float((~a_p & ~a_t).sum()) / max(float((~a_t).sum()), 1.0)
+        out["light_frames_at_line"] = int(len(a_t))
     out["light_frames"] = int(len(t_stop))
     out["light_frames_visible"] = int(seen.sum())
     out["frames"] = int(len(data["rgb"]))
@@ -271,6 +281,18 @@ def _warn_unlisted(folder: Path, paths: list[Path], episodes: set[str]) -> None:
                       stacklevel=3)
 
 
+def _collection(paths: list[Path]) -> dict:
+    """How the shards were collected (``collect-policy-data``'s options, as stored in each shard;
+    shards from before they were stored give none)."""
+    seen: dict[str, set] = {}
+    for p in paths:
+        with np.load(p) as z:
+            for k in COLLECT_OPTIONS:
+                if k in z.files:
+                    seen.setdefault(k, set()).add(z[k].item())
+    return {k: (next(iter(v)) if len(v) == 1 else sorted(v)) for k, v in seen.items()}
+
+
 def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     from tqdm import tqdm
 
@@ -279,7 +301,8 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     for split, paths in shards.items():
         if not paths:
             raise ConfigError(f"no {split} shards in {data_dir / split}; run `python -m distill collect-policy-data --out {data_dir}` first")
-        _warn_unlisted(data_dir / split, paths, {e.key for e in default_episodes(split)})
+        linger = any(q.stem.endswith("_linger") for q in paths)
+        _warn_unlisted(data_dir / split, paths, {e.key for e in default_episodes(split, linger=linger)})
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -329,7 +352,8 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
         "config": asdict(cfg), "net_config": cfg.net_config().to_dict(), "seed": cfg.seed, "commit": _commit(out_dir),
         "data": {"train_frames": int(n), "val_frames": int(len(val_data["rgb"])),
                  "train_episodes": [p.stem for p in shards["train"]], "val_episodes": [p.stem for p in shards["val"]],
-                 "collected_by": "python -m distill collect-policy-data (privileged expert, clear/clear_noon/cloudy)"},
+                 "collected_by": "python -m distill collect-policy-data (privileged expert, clear/clear_noon/cloudy)",
+                 **_collection(shards["train"] + shards["val"])},
         "validation": ckpt["val"], "history": history,
         "params": int(sum(p.numel() for p in net.parameters())),
         "wall_s": round(time.time() - t0, 1), "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads, torch {torch.__version__}",

@@ -64,6 +64,8 @@ def test_collect_and_train_tiny(gl_ok, tmp_path):
     for key in ("command", "config", "seed", "commit", "data", "validation", "weights_bytes"):
         assert key in manifest
     assert manifest["data"]["train_frames"] == result["train_frames"]
+    # how the shards were collected: one value where they agree, all of them where not
+    assert (manifest["data"]["every"], manifest["data"]["max_steps"], manifest["data"]["linger"]) == (5, [20, 40], False)
     assert meta["val"] == manifest["validation"]
 
 
@@ -267,3 +269,42 @@ def test_training_names_shards_outside_the_documented_episodes(tmp_path):
         warnings.simplefilter("error")
         _warn_unlisted(tmp_path, [tmp_path / f"{k}.npz" for k in listed], keys)  # exactly the episodes
         _warn_unlisted(tmp_path, [tmp_path / "town01_r0_clear_s5.npz"], keys)  # a data set of one's own
+
+
+def test_linger_holds_once_per_red_wait_and_only_at_the_line():
+    from distill.policy_data import LINGER_S, Linger
+
+    lo, hi = (int(s * 20) for s in LINGER_S)
+    linger = Linger(seed=3)
+    assert not linger(0.0, 2.0, 7, 0)  # standing at its red: the expert waits anyway
+    assert linger(0.0, 2.0, 7, 2)  # the red turned green: hold
+    held = 1
+    while linger(0.0, 2.0, 7, 2):
+        held += 1
+    assert lo <= held <= hi
+    assert not linger(0.0, 2.0, 7, 2)  # once per wait: the expert leaves
+    # green without a red wait before it (stopped behind a car, say), or standing far from the
+    # line at red, or a wait at another head: no hold
+    fresh = Linger(seed=3)
+    assert not fresh(0.0, 2.0, 7, 2)
+    assert not fresh(0.0, 20.0, 7, 0) and not fresh(0.0, 20.0, 7, 2)
+    assert not fresh(0.0, 2.0, 7, 0) and not fresh(0.0, 2.0, 8, 2)
+    # rolling away from the line ends the wait
+    rolled = Linger(seed=3)
+    assert not rolled(0.0, 2.0, 7, 0) and not rolled(2.0, 1.0, 7, 0) and not rolled(0.0, 1.0, 7, 2)
+    # the hold's length is drawn from the episode's seed
+    lengths = []
+    for seed in (3, 3, 4):
+        lg = Linger(seed)
+        lg(0.0, 2.0, 7, 0)
+        n = 0
+        while lg(0.0, 2.0, 7, 2):
+            n += 1
+        lengths.append(n)
+    assert lengths[0] == lengths[1] != lengths[2]
+
+
+def test_linger_episodes_are_the_default_episodes_under_their_own_names():
+    plain, linger = default_episodes("train"), default_episodes("train", linger=True)
+    assert [(e.town, e.route, e.weather, e.seed) for e in plain] == [(e.town, e.route, e.weather, e.seed) for e in linger]
+    assert all(e.key.endswith("_linger") and not p.key.endswith("_linger") for e, p in zip(linger, plain))

@@ -4,14 +4,17 @@
 # simulator processes.
 # Each line writes <name>.json (the final JSON line of `harness drive --json`) and <name>.log.
 # About 90 minutes on a 2-core machine (routes 10-14 alone: 56 min); pass names to run only those.
+# SEED=N (default 0) drives with traffic seed N and writes <name>_seed<N>.json/.log (seed 0: <name>.json).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=results/reference/agents
+SEED=${SEED:-0}
+SUFFIX=$([ "$SEED" = 0 ] && echo "" || echo "_seed$SEED")
 ONLY=("$@")  # optional: names to run, e.g. policy_clear_rgb
 run() {  # name scenario agent [variant]
   if [ ${#ONLY[@]} -gt 0 ] && [[ ! " ${ONLY[*]} " =~ " $1 " ]]; then return; fi
-  .venv/bin/python -m harness drive --scenario "$2" --agent "$3" ${4:+--variant "$4"} --routes 0-4,10-14 --workers 2 --json \
-    2> "$OUT/$1.log" | tail -1 > "$OUT/$1.json"
+  .venv/bin/python -m harness drive --scenario "$2" --agent "$3" ${4:+--variant "$4"} --routes 0-4,10-14 --seed "$SEED" \
+    --workers 2 --json 2> "$OUT/$1$SUFFIX.log" | tail -1 > "$OUT/$1$SUFFIX.json"
 }
 run expert_clear clear_town05 expert
 run policy_clear_rgb clear_town05 rgb_policy rgb
