@@ -28,7 +28,7 @@ def test_policy_never_trains_or_validates_on_an_evaluation_route():
     train, val = default_episodes("train"), default_episodes("val")
     assert len({e.key for e in train}) == len(train) and len({e.seed for e in train + val}) == len(train + val)
     seen = {(e.town, e.route) for e in train + val}
-    for name in ("clear_town05", "night_town05", "fog_town05", "night_fog_town05"):
+    for name in ("clear_town05", "clear_noon_town05", "night_town05", "fog_town05", "night_fog_town05"):
         held_out = {("town05", r) for r in load_scenario(name).route_ids}
         assert held_out and not held_out & seen, name
     assert {e.weather for e in train} == {"clear", "clear_noon", "cloudy"}

@@ -29,7 +29,7 @@ from harness.scenario import schema
 from harness.weather import PRESETS, Weather
 
 PRESET_NAMES = ("clear", "night", "fog", "night_fog")
-SHIPPED = [f"{p}_{t}" for t in ("town05", "town01") for p in PRESET_NAMES]
+SHIPPED = [f"{p}_{t}" for t in ("town05", "town01") for p in PRESET_NAMES] + ["clear_noon_town05"]  # the light of the clean image
 MINIMAL = "town: town05\nroutes: routes.xml\n"
 
 

@@ -21,3 +21,6 @@ run policy_clear_rgb clear_town05 rgb_policy rgb
 run policy_night_fog_rgb night_fog_town05 rgb_policy rgb
 run policy_night_fog_oracle_clean night_fog_town05 rgb_policy oracle_clean
 run policy_clear_thermal clear_town05 rgb_policy thermal
+# clear noon (sun 70 deg): the light of the privileged clean image, so oracle_clean compares like for like
+run expert_clear_noon clear_noon_town05 expert
+run policy_clear_noon_rgb clear_noon_town05 rgb_policy rgb

@@ -1,0 +1,81 @@
+"""The issue-3 figures over every traffic seed driven: ``python results/reference/agents/summary.py``.
+
+Reads ``<name>.json`` (seed 0) and ``<name>_seed<N>.json`` (``SEED=N bash run.sh``) in this folder
+and prints, per row, DS per seed and DS pooled over all route runs (mean, 95 % bootstrap interval
+over route runs), then the issue's ratios (and the same against the ``clear`` preset, sun at 60
+degrees) on the seeds both rows of a ratio have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from harness.metrics.aggregate import bootstrap_ci  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROWS = ("expert_clear_noon", "policy_clear_noon_rgb", "expert_clear", "policy_clear_rgb", "policy_night_fog_rgb",
+        "policy_night_fog_oracle_clean", "policy_clear_thermal")
+
+
+def load(folder: Path = HERE) -> dict[str, dict[int, dict]]:
+    """row name -> seed -> the drive's JSON line (rows with no file are left out)."""
+    out: dict[str, dict[int, dict]] = {}
+    for path in sorted(folder.glob("*.json")):
+        m = re.fullmatch(r"(.+?)(?:_seed(\d+))?", path.stem)
+        text = path.read_text().strip()
+        if not text:  # a run still going (run.sh writes the file at the end)
+            continue
+        out.setdefault(m.group(1), {})[int(m.group(2) or 0)] = json.loads(text)
+    return out
+
+
+def route_ds(run: dict) -> np.ndarray:
+    return np.array([r["DS"] for r in run["routes"]], dtype=np.float64)
+
+
+def pooled(runs: dict[int, dict], seeds) -> tuple[float, float, float, int]:
+    """(mean DS, CI low, CI high, route runs) over the given seeds' route runs."""
+    v = np.concatenate([route_ds(runs[s]) for s in seeds])
+    lo, hi = bootstrap_ci(v)
+    return float(v.mean()), lo, hi, len(v)
+
+
+def ratio(rows, num: str, den: str) -> str:
+    if num not in rows or den not in rows:
+        return "n/a (row missing)"
+    seeds = sorted(set(rows[num]) & set(rows[den]))
+    a, b = pooled(rows[num], seeds)[0], pooled(rows[den], seeds)[0]
+    per = ", ".join(f"seed {s}: {pooled(rows[num], [s])[0] / pooled(rows[den], [s])[0]:.0%}" for s in seeds)
+    return f"{a:.1f} / {b:.1f} = {a / b:.0%} over seeds {seeds} ({per})"
+
+
+def main() -> None:
+    rows = load()
+    print("| row | seeds | DS per seed | DS pooled [95 % CI] | route runs | infractions, all seeds |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in [r for r in ROWS if r in rows] + sorted(set(rows) - set(ROWS)):
+        seeds = sorted(rows[name])
+        mean, lo, hi, n = pooled(rows[name], seeds)
+        per = ", ".join(f"{rows[name][s]['DS']:.1f}" for s in seeds)
+        counts: dict[str, int] = {}
+        for s in seeds:
+            for kind, k in rows[name][s].get("infraction_counts", {}).items():
+                counts[kind] = counts.get(kind, 0) + int(k)
+        inf = ", ".join(f"{kind} {k}" for kind, k in sorted(counts.items(), key=lambda kv: -kv[1]) if k)
+        print(f"| {name} | {', '.join(map(str, seeds))} | {per} | {mean:.1f} [{lo:.1f}, {hi:.1f}] | {n} | {inf} |")
+    print()
+    print("clear noon, policy / expert (>= 85 %):", ratio(rows, "policy_clear_noon_rgb", "expert_clear_noon"))
+    print("clear (sun 60 deg), policy / expert:", ratio(rows, "policy_clear_rgb", "expert_clear"))
+    print("night_fog / clear, policy (<= 60 %):", ratio(rows, "policy_night_fog_rgb", "policy_clear_rgb"))
+    print("oracle_clean night_fog / clear noon, policy (>= 90 %):", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_noon_rgb"))
+    print("oracle_clean night_fog / clear (sun 60 deg), policy:", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_rgb"))
+
+
+if __name__ == "__main__":
+    main()
