@@ -166,21 +166,20 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
             # waiting at a light gives near-identical frames: keep a quarter of those (all while
             # lingering at green: those are the rare ones)
             holding = linger is not None and linger.hold > 0
-            if step % every == 0 and (abs(frame.speed) > 0.5 or step % (4 * every) == 0 or holding):
+            keep = step % every == 0 and (abs(frame.speed) > 0.5 or step % (4 * every) == 0 or holding)
+            if keep or linger is not None:
+                gap, sig = labeler.next_signal_id(horizon=100)
+                state = None if sig is None else int(backend.world.signal_states[sig])
+            if keep:
                 rgb.append(frame.rgb)
                 seg.append(seg_target(frame.privileged.semantic))
                 light.append(labeler.light_gap())
-                gap, sig = labeler.next_signal_id(horizon=100)
-                state = None if sig is None else int(backend.world.signal_states[sig])
                 sig_m.append(gap)
                 sig_state.append(255 if state is None else state)
                 lamp_uv.append(own_lamp_pixel(backend, lamps, sig, state, frame.privileged))
             control = expert.run_step({}, frame.timestamp)
-            if linger is not None:
-                gap, sig = labeler.next_signal_id(horizon=100)
-                state = None if sig is None else int(backend.world.signal_states[sig])
-                if linger(frame.speed, gap, sig, state):
-                    control = VehicleControl(brake=1.0)
+            if linger is not None and linger(frame.speed, gap, sig, state):
+                control = VehicleControl(brake=1.0)
             frame, ev = backend.step(control)
             if ev.route_done:
                 break
