@@ -50,8 +50,9 @@ def ratio(rows, num: str, den: str) -> str:
     if num not in rows or den not in rows:
         return "n/a (row missing)"
     seeds = sorted(set(rows[num]) & set(rows[den]))
-    a, b = pooled(rows[num], seeds)[0], pooled(rows[den], seeds)[0]
-    per = ", ".join(f"seed {s}: {pooled(rows[num], [s])[0] / pooled(rows[den], [s])[0]:.0%}" for s in seeds)
+    mean = lambda name, ss: float(np.concatenate([route_ds(rows[name][s]) for s in ss]).mean())  # noqa: E731
+    a, b = mean(num, seeds), mean(den, seeds)
+    per = ", ".join(f"seed {s}: {mean(num, [s]) / mean(den, [s]):.0%}" for s in seeds)
     return f"{a:.1f} / {b:.1f} = {a / b:.0%} over seeds {seeds} ({per})"
 
 
