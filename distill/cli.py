@@ -31,7 +31,7 @@ def _cmd_collect(args) -> dict:
 def _cmd_train_policy(args) -> dict:
     from distill.train_policy import TrainConfig, train
 
-    given = {k: getattr(args, k) for k in ("epochs", "batch", "lr", "seed", "shadows", "shift", "light_context", "threads") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("epochs", "batch", "lr", "seed", "shadows", "shift", "light_context", "clean", "threads") if getattr(args, k) is not None}
     cfg = TrainConfig(data=str(args.data), **given)
     return train(cfg, Path(args.out), progress=not args.json)
 
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: TrainConfig.shadows, 0; see distill.train_policy.augment)")
     t.add_argument("--shift", type=float, help="share of frames shifted sideways by 2-20 px with their labels, 0-1 "
                    "(default: TrainConfig.shift, 0.7; see distill.train_policy.shift_frames)")
+    t.add_argument("--clean", type=float, help="share of frames replaced by their privileged clean image (clear noon, no "
+                   "sensor noise), 0-1 (default: TrainConfig.clean, 0.3; see distill.train_policy.use_clean)")
     t.add_argument("--light-context", choices=("local", "wide"), help="what a cell of the light map sees: 114 px around it "
                    "or 34 px (default: TrainConfig.light_context, wide; see agents.rgb_policy.model)")
     t.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: TrainConfig.threads, 2)")

@@ -8,7 +8,9 @@ stop line of a red/yellow light the expert stops for (``inf`` when none); ``sign
 ``signal_state``, the gap to the next signalised stop line on the route (any state; ``inf`` when
 none within 100 m along the route) and its state (0 red, 1 yellow, 2 green, 255 none); ``lamp_uv`` [px], where the
 lit lamp of that signal's head is in the image (NaN: none, out of view or hidden), the target
-of the light head.
+of the light head; ``clean`` ``(H, W, 3) uint8``, the privileged clean image of the same view (the
+camera at clear noon without sensor noise: what the ``oracle_clean`` variant feeds the policy), so
+training can show the network noise-free frames too (``train-policy --clean``).
 
 Episodes are written one compressed ``.npz`` shard each, named by their content (town, route,
 weather, seed) and stamped with ``harness.render.RENDER_VERSION``: a rerun skips shards that exist
@@ -32,7 +34,7 @@ from harness.semantics import Sem
 from harness.weather import preset
 
 SEG_CLASSES = ("background", "vehicle", "pedestrian")
-SHARD_FIELDS = ("rgb", "seg", "light_m", "signal_m", "signal_state", "lamp_uv")
+SHARD_FIELDS = ("rgb", "seg", "light_m", "signal_m", "signal_state", "lamp_uv", "clean")
 COLLECT_OPTIONS = ("every", "max_steps", "linger")  # stored in each shard (scalars); the manifest reports them
 VEHICLE_IDS = (Sem.CAR, Sem.TRUCK, Sem.BUS, Sem.TRAIN, Sem.MOTORCYCLE, Sem.BICYCLE)
 PEDESTRIAN_IDS = (Sem.PEDESTRIAN, Sem.RIDER)
@@ -153,7 +155,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
     base = load_scenario("clear_town05")
     scenario = replace(base, name=f"{ep.weather}_{ep.town}", town=ep.town, routes_path=ROUTES_DIR / f"{ep.town}.xml",
                        route_ids=None, weather=preset(ep.weather))  # every route (the scenario keeps training routes out)
-    rgb, seg, light, sig_m, sig_state, lamp_uv = [], [], [], [], [], []
+    rgb, seg, light, sig_m, sig_state, lamp_uv, clean = [], [], [], [], [], [], []
     with EmbeddedBackend(scenario, privileged=True) as backend:
         lamps = signal_lamp_points(backend.town)[:, :3]
         backend.load(ep.route, ep.seed)
@@ -172,6 +174,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
                 state = None if sig is None else int(backend.world.signal_states[sig])
             if keep:
                 rgb.append(frame.rgb)
+                clean.append(frame.privileged.clean_rgb)
                 seg.append(seg_target(frame.privileged.semantic))
                 light.append(labeler.light_gap())
                 sig_m.append(gap)
@@ -187,7 +190,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, rgb=np.stack(rgb), seg=np.stack(seg), light_m=np.array(light, np.float32),
                         signal_m=np.array(sig_m, np.float32), signal_state=np.array(sig_state, np.uint8),
-                        lamp_uv=np.array(lamp_uv, np.float32).reshape(-1, 2),
+                        lamp_uv=np.array(lamp_uv, np.float32).reshape(-1, 2), clean=np.stack(clean),
                         render_version=np.int64(RENDER_VERSION), every=np.int64(every), max_steps=np.int64(max_steps),
                         linger=np.bool_(ep.linger))
     os.replace(tmp, out)

@@ -2,9 +2,10 @@
 
 Reads the shards of ``python -m distill collect-policy-data`` (``DATA/train``, ``DATA/val``), trains
 ``agents.rgb_policy.model.PerceptionNet`` with photometric augmentations a driving team uses on
-day-time data (brightness, contrast, saturation, sensor noise, blur, optionally cast shadows; no
-night or fog simulation: the policy must stay a clear-day policy), and writes ``perception.pt``
-(state dict + configs + validation figures; load with ``weights_only=True``) and ``manifest.json``.
+day-time data (brightness, contrast, saturation, sensor noise, blur, noise-free clean frames,
+optionally cast shadows; no night or fog simulation: the policy must stay a clear-day policy), and
+writes ``perception.pt`` (state dict + configs + validation figures; load with ``weights_only=True``)
+and ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ class TrainConfig:
     shadows: float = 0.0  # share of frames with cast shadows on the road (see augment)
     shift: float = 0.7  # share of frames shifted sideways, labels and lamp with them (see shift_frames)
     light_context: str = "wide"  # what a light cell sees: "wide" (114 px) or "local" (34 px); see PerceptionNet
+    clean: float = 0.3  # share of frames replaced by their privileged clean image (see use_clean)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.shadows <= 1.0:
             raise ConfigError(f"train-policy: shadows is the share of frames with cast shadows, within [0, 1]; got {self.shadows}")
         if not 0.0 <= self.shift <= 1.0:
             raise ConfigError(f"train-policy: shift is the share of frames shifted sideways, within [0, 1]; got {self.shift}")
+        if not 0.0 <= self.clean <= 1.0:
+            raise ConfigError(f"train-policy: clean is the share of frames replaced by their clean image, within [0, 1]; got {self.clean}")
         if self.light_context not in ("local", "wide"):
             raise ConfigError(f"train-policy: light_context is 'local' or 'wide'; got {self.light_context!r}")
 
@@ -77,6 +81,24 @@ def cast_shadows(x: torch.Tensor, g: torch.Generator, p: float = 0.6) -> torch.T
         shade = torch.sigmoid(side / soft[:, None, None]) * ground
         light = light * (1.0 - (on * depth)[:, None, None, None] * shade[:, None])
     return x * light
+
+
+def use_clean(x: torch.Tensor, clean: torch.Tensor, g: torch.Generator, p: float) -> torch.Tensor:
+    """Replace a share ``p`` of the frames by their privileged clean image: the same view through the
+    same camera at clear noon, without sensor noise (the labels hold for both). x, clean (B, 3, H, W).
+
+    Every camera frame carries the renderer's sensor noise (sigma about 0.018 at clear noon), so a
+    network trained on camera frames alone has never seen a noise-free image; fed the clean image
+    (the ``oracle_clean`` variant, and what a very good fusion would approach), the committed
+    weights of stop 14 waited through green at two town05 stop lines that they cleared with the
+    camera image, and with the camera's noise added back to the clean image they cleared them too
+    (README, the frozen RGB policy). These frames are still clear-day frames; ``augment`` then
+    jitters them like the rest (its noise from none to 0.03)."""
+    on = torch.rand(x.shape[0], generator=g) < p
+    if on.any():
+        x = x.clone()
+        x[on] = clean[on]
+    return x
 
 
 SHIFT_STEPS_PX = tuple(d for d in range(-20, 21, 2) if d)  # even: the half-resolution mask moves by whole pixels
@@ -174,9 +196,14 @@ def light_loss(lights: torch.Tensor, cls: torch.Tensor, wt: torch.Tensor, near: 
     return (ce.sum() - both[nb].sum()) / (wt.sum() + nb.sum()).clamp(min=1.0)
 
 
-def _batch(data: dict, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
-    """Images, seg targets, stop labels, near-a-stop-line flags, and (lamp uv, state) for the light map."""
-    x = torch.from_numpy(data["rgb"][idx]).permute(0, 3, 1, 2).float().div_(255.0)
+def _images(data: dict, idx: np.ndarray, image: str = "rgb") -> torch.Tensor:
+    return torch.from_numpy(data[image][idx]).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def _batch(data: dict, idx: np.ndarray, image: str = "rgb") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """Images (``image``: "rgb", the camera's, or "clean"), seg targets, stop labels, near-a-stop-line
+    flags, and (lamp uv, state) for the light map."""
+    x = _images(data, idx, image)
     y = torch.from_numpy(data["seg"][idx]).long()
     near = torch.from_numpy((data["signal_m"][idx] < LIGHT_RANGE_M).astype(np.float32))
     stop = torch.from_numpy(np.isin(data["signal_state"][idx], (0, 1)).astype(np.float32))  # red or yellow
@@ -192,12 +219,13 @@ def losses(net: PerceptionNet, x, y, lamps, cfg: TrainConfig) -> tuple[torch.Ten
     return total, {"seg": l_seg.item(), "light": l_light.item()}
 
 
+CLEAN_FIGURES = ("iou_", "light_red_recall_at_line", "light_green_recall_at_line")  # also reported on the clean images
 AT_LINE_M = 8.0  # [m] "at the stop line" in the validation figures (where the car stands at red)
 
 
 @torch.inference_mode()
-def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float]:
-    """IoU/recall per class; on frames near a stop line, how often the planner's stop decision
+def evaluate(net: PerceptionNet, data: dict, batch: int = 32, image: str = "rgb") -> dict[str, float]:
+    """On the camera frames (``image`` "rgb") or their clean images ("clean"): IoU/recall per class; on frames near a stop line, how often the planner's stop decision
     (stop probability > 0.5, read in the rows where the planner looks for the own signal head)
     matches the light's state: accuracy, F1, red and green recall; the same where the own lamp is
     in view, and where it is in view within ``AT_LINE_M`` of the line."""
@@ -208,7 +236,7 @@ def evaluate(net: PerceptionNet, data: dict, batch: int = 32) -> dict[str, float
     conf = np.zeros((k, k), np.int64)
     p_stop, t_stop, seen, at_line = [], [], [], []
     for i in range(0, len(data["rgb"]), batch):
-        x, y, stop, near, (uv, _) = _batch(data, np.arange(i, min(i + batch, len(data["rgb"]))))
+        x, y, stop, near, (uv, _) = _batch(data, np.arange(i, min(i + batch, len(data["rgb"]))), image)
         seg, lights = net(x)
         pred = seg.argmax(1)
         conf += np.bincount((y * k + pred).ravel().numpy(), minlength=k * k).reshape(k, k)
@@ -320,7 +348,10 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
         order = rng.permutation(n)
         run = {"seg": 0.0, "light": 0.0}
         for b in range(steps_per_epoch):
-            x, y, _, _, lamps = _batch(train_data, np.sort(order[b * cfg.batch : (b + 1) * cfg.batch]))
+            idx = np.sort(order[b * cfg.batch : (b + 1) * cfg.batch])
+            x, y, _, _, lamps = _batch(train_data, idx)
+            if cfg.clean > 0.0:  # skipped entirely at 0, as shift
+                x = use_clean(x, _images(train_data, idx, "clean"), g, cfg.clean)
             if cfg.shift > 0.0:  # skipped entirely at 0: the committed weights' random stream is unchanged
                 x, y, uv = shift_frames(x, y, lamps[0], g, cfg.shift)
                 lamps = (uv, lamps[1])
@@ -335,6 +366,7 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}")
         val = evaluate(net, val_data)
+        val |= {f"clean_{k2}": v for k2, v in evaluate(net, val_data, image="clean").items() if k2.startswith(CLEAN_FIGURES)}
         history.append({"epoch": epoch + 1, **{f"loss_{k2}": round(v, 4) for k2, v in run.items()},
                         **{k2: round(v, 4) for k2, v in val.items()}})
         if progress:

@@ -45,6 +45,10 @@ def test_collect_and_train_tiny(gl_ok, tmp_path):
     with np.load(shard) as z:
         assert z["rgb"].shape[1:] == (160, 320, 3) and z["seg"].shape[1:] == (80, 160)
         assert len(z["rgb"]) == len(z["seg"]) == len(z["light_m"]) == len(z["lamp_uv"]) > 0
+        # the clean image is the same view without the camera's noise (and at clear noon: here clear, sun 60 deg)
+        assert z["clean"].shape == z["rgb"].shape and z["clean"].dtype == np.uint8
+        diff = np.abs(z["clean"].astype(np.int16) - z["rgb"]).mean()
+        assert 0.5 < diff < 25.0, diff
     mtime = shard.stat().st_mtime_ns
     assert collect_episode(ep, data / "train", every=5, max_steps=40).stat().st_mtime_ns == mtime  # not redone
     # a shard from an older renderer is refused by the loader and collected again
@@ -56,6 +60,12 @@ def test_collect_and_train_tiny(gl_ok, tmp_path):
         load_shards([shard])
     assert shard_version(collect_episode(ep, data / "train", every=5, max_steps=40)) == RENDER_VERSION
     assert np.array_equal(load_shards([shard])["rgb"], fields["rgb"])  # same pixels: this renderer made them
+    # a shard without the clean image (collected before it was stored) is refused with what is missing
+    with np.load(shard) as z:
+        np.savez(shard, **{k: z[k] for k in z.files if k != "clean"})
+    with pytest.raises(ConfigError, match="has no clean"):
+        load_shards([shard])
+    collect_episode(ep, data / "train", every=5, max_steps=40)
     out = tmp_path / "weights"
     result = train(TrainConfig(data=str(data), epochs=1, batch=2, threads=1), out, progress=False)
     assert set(result["validation"]) >= {"iou_vehicle", "iou_pedestrian", "recall_pedestrian", "light_frames"}
@@ -226,7 +236,7 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
 
     named = {m.group(1): value(m.group(2)) for a in sub._actions if a.help
              for m in [re.search(r"TrainConfig\.(\w+), ([\w.-]+)[);]", a.help)] if m}
-    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift", "light_context", "threads"}
+    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift", "clean", "light_context", "threads"}
     for field, value in named.items():
         assert getattr(TrainConfig(), field) == value, f"--{field} help says {value}"
     args = build_parser().parse_args(["train-policy"])
@@ -308,3 +318,24 @@ def test_linger_episodes_are_the_default_episodes_under_their_own_names():
     plain, linger = default_episodes("train"), default_episodes("train", linger=True)
     assert [(e.town, e.route, e.weather, e.seed) for e in plain] == [(e.town, e.route, e.weather, e.seed) for e in linger]
     assert all(e.key.endswith("_linger") and not p.key.endswith("_linger") for e, p in zip(linger, plain))
+
+
+def test_use_clean_swaps_whole_frames_for_their_clean_image():
+    """A seeded share of frames becomes its clean image, whole; the rest stays the camera's; 0 changes
+    nothing and 1 everything; the config keeps the share within [0, 1]."""
+    import torch
+
+    from distill.train_policy import TrainConfig, use_clean
+
+    b = 64
+    x, clean = torch.zeros((b, 3, 4, 6)), torch.ones((b, 3, 4, 6))
+    out = use_clean(x, clean, torch.Generator().manual_seed(3), 0.3)
+    assert torch.equal(out, use_clean(x, clean, torch.Generator().manual_seed(3), 0.3))
+    per_frame = out.mean((1, 2, 3))
+    assert set(per_frame.tolist()) <= {0.0, 1.0}, "frames are swapped whole"
+    assert 0.1 < per_frame.mean() < 0.5
+    assert x.sum() == 0, "the input batch is not changed in place"
+    assert torch.equal(use_clean(x, clean, torch.Generator().manual_seed(3), 0.0), x)
+    assert torch.equal(use_clean(x, clean, torch.Generator().manual_seed(3), 1.0), clean)
+    with pytest.raises(ConfigError, match="clean"):
+        TrainConfig(clean=1.5)
