@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--shift", type=float, help="share of frames shifted sideways by 2-20 px with their labels, 0-1 "
                    "(default: TrainConfig.shift, 0.7; see distill.train_policy.shift_frames)")
     t.add_argument("--clean", type=float, help="share of frames replaced by their privileged clean image (clear noon, no "
-                   "sensor noise), 0-1 (default: TrainConfig.clean, 0.3; see distill.train_policy.use_clean)")
+                   "sensor noise), 0-1 (default: TrainConfig.clean, 0; see distill.train_policy.use_clean)")
     t.add_argument("--light-context", choices=("local", "wide"), help="what a cell of the light map sees: 114 px around it "
                    "or 34 px (default: TrainConfig.light_context, wide; see agents.rgb_policy.model)")
     t.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: TrainConfig.threads, 2)")

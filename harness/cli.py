@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--misalign-deg", type=float, default=0.0, help="registration error, in-plane rotation [deg]")
     d.add_argument("--clips", type=Path, default=None, metavar="DIR",
                    help="write infraction clips (collisions, red-light runs, 60-s stand-stills; see eval --clips) into DIR")
+    d.add_argument("--checkpoint", default="", help="the rgb_policy's weights: a perception.pt or its folder (default: the "
+                   "committed ones); the JSON line names the weights by their hash either way")
     d.add_argument("--json", action="store_true", help="print a final JSON line with per-route scores and means")
     return p
 
@@ -407,6 +409,7 @@ def cmd_drive(args) -> dict:
 
     from harness.metrics import summarize
     from harness.runner.drive import DriveJob, drive, parse_routes
+    from harness.runner.jobs import agent_weights_file, file_digest
     from harness.scenario import load_scenario
     from harness.sensors.registration import Calibration
 
@@ -422,8 +425,18 @@ def cmd_drive(args) -> dict:
     check_agent_name(args.agent)
     if args.variant is not None:
         get_variant(args.variant)
+    checkpoint = ""
+    if args.checkpoint:
+        if args.agent != "rgb_policy":
+            raise ConfigError(f"--checkpoint is the rgb_policy's weights; agent {args.agent!r} takes none")
+        from agents.rgb_policy.agent import load_perception
+
+        load_perception(args.checkpoint)  # a missing or unreadable file fails here, before any route runs
+        checkpoint = str(Path(args.checkpoint).resolve())
+    weights = agent_weights_file(args.agent, checkpoint)
+    weights_id = file_digest(weights)[:16] if weights is not None else None  # read before the drives, as they load it
     clips = str(args.clips.resolve()) if args.clips is not None else ""
-    jobs = [DriveJob(args.scenario, args.agent, args.variant, r, args.seed, calib, args.max_steps, clips) for r in routes]
+    jobs = [DriveJob(args.scenario, args.agent, args.variant, r, args.seed, calib, args.max_steps, clips, checkpoint) for r in routes]
     rows, scores = [], {}
     bar = tqdm(total=len(jobs), desc=f"{args.agent}/{args.variant or '-'} on {scenario.name}", unit="route", file=sys.stderr)
     for job, res in drive(jobs, args.workers):
@@ -438,6 +451,7 @@ def cmd_drive(args) -> dict:
     bar.close()
     summary = summarize(scores, [(r, 0) for r in routes])
     return {"scenario": scenario.name, "agent": args.agent, "variant": args.variant, "seed": args.seed,
+            "weights": weights_id,
             "DS": round(summary.DS, 2), "DS_ci": [round(v, 2) for v in summary.DS_ci], "RC": round(summary.RC, 2),
             "IS": round(summary.IS, 4), "infraction_counts": {k: v for k, v in summary.infraction_counts.items() if v},
             "routes": rows}

@@ -80,6 +80,8 @@ ROUTES = str(REPO / "scenarios" / "routes" / "town05.xml")
         (lambda t: ["drive", "--scenario", "fog_town05", "--routes", "3-1"], "runs backwards"),
         (lambda t: ["drive", "--scenario", "fog_town05", "--routes", "0,42"], "['42']"),
         (lambda t: ["drive", "--scenario", "fog_town05", "--workers", "0"], "positive integer"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--agent", "expert", "--checkpoint", str(t / "w.pt")], "takes none"),
+        (lambda t: ["drive", "--scenario", "fog_town05", "--checkpoint", str(t / "w.pt")], "w.pt"),
     ],
 )
 def test_bad_input_gives_one_clear_error_line(tmp_path, make_args, expect):

@@ -27,6 +27,7 @@ class DriveJob:
     calibration: Calibration = field(default_factory=Calibration)
     max_steps: int | None = None
     clips: str = ""  # folder for infraction clips ('' = none)
+    agent_config: str = ""  # passed to agent.setup(): the policy's checkpoint ('' = committed weights)
 
 
 def parse_routes(text: str, available: list[str]) -> list[str]:
@@ -56,7 +57,7 @@ def _run(job: DriveJob) -> EpisodeResult:
     from harness.runner.worker import cached_backend
 
     backend = cached_backend(job.scenario)
-    agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration)
+    agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration, conf=job.agent_config)
     on_step = None
     if job.clips:
         from harness.report.clips import ClipRecorder, clip_name

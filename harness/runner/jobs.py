@@ -131,14 +131,20 @@ def input_fingerprint(scenario, route_id: str, agent_config: str = "", agent: st
     if route_id not in digests:
         raise ConfigError(f"route {route_id!r} is not among the routes of {scenario.routes_path} this scenario runs")
     parts = [file_digest(scenario.source), digests[route_id]]
+    if (weights := agent_weights_file(agent, agent_config)) is not None:
+        parts.append(file_digest(weights))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def agent_weights_file(agent: str, agent_config: str = "") -> Path | None:
+    """The file an agent's weights are read from (the rgb_policy's committed weights when
+    ``agent_config`` is empty), or None for an agent without any."""
     if agent == "rgb_policy":
         from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
 
         p = Path(agent_config) if agent_config else WEIGHTS_DIR
-        parts.append(file_digest(p / WEIGHTS_FILE if p.is_dir() else p))
-    elif agent_config:
-        parts.append(file_digest(agent_config))
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+        return p / WEIGHTS_FILE if p.is_dir() else p
+    return Path(agent_config) if agent_config else None
 
 
 def build_matrix(scenario: str, routes: list[str], variants: list[str | None], seeds: list[int], **common) -> list[EvalJob]:

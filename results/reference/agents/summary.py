@@ -1,7 +1,9 @@
-"""The issue-3 figures over every traffic seed driven: ``python results/reference/agents/summary.py``.
+"""The issue-3 figures over every traffic seed driven: ``python results/reference/agents/summary.py [FOLDER]``.
 
 Reads ``<name>.json`` (seed 0) and ``<name>_seed<N>.json`` (``SEED=N bash run.sh``) in this folder
-and prints, per row, DS per seed and DS pooled over all route runs (mean, 95 % bootstrap interval
+(or FOLDER, relative to this one: policy rows of other weights, e.g. drives with ``drive
+--checkpoint``; the expert rows come from this folder where FOLDER has none, as the expert uses no
+weights) and prints, per row, DS per seed and DS pooled over all route runs (mean, 95 % bootstrap interval
 over route runs), then the issue's ratios (and the same against the ``clear`` preset, sun at 60
 degrees) on the seeds both rows of a ratio have.
 """
@@ -35,6 +37,19 @@ def load(folder: Path = HERE) -> dict[str, dict[int, dict]]:
     return out
 
 
+def check_weights(rows: dict[str, dict[int, dict]]) -> None:
+    """Exit naming the files where policy rows (any row, any seed) were driven with different weights
+    (``drive --json`` names them by hash since 2026-11-27; older files do not and pass)."""
+    policy: dict[str, list[str]] = {}
+    for name, runs in rows.items():
+        for seed, run in runs.items():
+            if run.get("weights") and run.get("agent") == "rgb_policy":
+                policy.setdefault(run["weights"], []).append(f"{name}{'' if seed == 0 else f'_seed{seed}'}.json")
+    if len(policy) > 1:
+        sys.exit("the policy rows were driven with different weights; drive them again with the same weights:\n"
+                 + "\n".join(f"  weights {w}: {', '.join(files)}" for w, files in policy.items()))
+
+
 def route_ds(run: dict) -> np.ndarray:
     return np.array([r["DS"] for r in run["routes"]], dtype=np.float64)
 
@@ -56,8 +71,12 @@ def ratio(rows, num: str, den: str) -> str:
     return f"{a:.1f} / {b:.1f} = {a / b:.0%} over seeds {seeds} ({per})"
 
 
-def main() -> None:
-    rows = load()
+def main(folder: Path = HERE) -> None:
+    rows = load(folder)
+    for name, runs in load(HERE).items():
+        if name.startswith("expert"):
+            rows.setdefault(name, runs)
+    check_weights(rows)
     print("| row | seeds | DS per seed | DS pooled [95 % CI] | route runs | infractions, all seeds |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name in [r for r in ROWS if r in rows] + sorted(set(rows) - set(ROWS)):
@@ -79,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(HERE / sys.argv[1] if len(sys.argv) > 1 else HERE)

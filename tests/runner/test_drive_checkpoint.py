@@ -1,0 +1,42 @@
+"""`harness drive --checkpoint`: other weights reach the agent, and the JSON line names the weights
+driven (so rows driven with different weights are not pooled by mistake)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from agents import registry
+from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+from harness.cli import main
+from harness.runner.jobs import file_digest
+
+
+def test_drive_names_its_weights_and_hands_the_checkpoint_to_the_agent(gl_ok, tmp_path, monkeypatch, capsys):
+    import torch
+
+    other = tmp_path / "other"
+    other.mkdir()
+    ckpt = torch.load(WEIGHTS_DIR / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    first = next(iter(ckpt["model"]))
+    ckpt["model"][first] = ckpt["model"][first] + 0.01  # other weights, same shapes
+    torch.save(ckpt, other / WEIGHTS_FILE)
+    confs = []
+    real = registry.make_agent
+
+    def spy(name, variant=None, **kw):
+        confs.append(kw.get("conf", ""))
+        return real(name, variant, **kw)
+
+    monkeypatch.setattr(registry, "make_agent", spy)
+    base = ["drive", "--scenario", "clear_town01", "--routes", "0", "--variant", "rgb", "--max-steps", "4", "--json"]
+    runs = {}
+    for label, extra in (("committed", []), ("other", ["--checkpoint", str(other)])):
+        assert main(base + extra) == 0
+        runs[label] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert runs["committed"]["weights"] == file_digest(WEIGHTS_DIR / WEIGHTS_FILE)[:16]
+    assert runs["other"]["weights"] == file_digest(other / WEIGHTS_FILE)[:16] != runs["committed"]["weights"]
+    assert confs == ["", str(other.resolve())]
+    shutil.rmtree(other)
+    assert main(["drive", "--scenario", "clear_town01", "--routes", "0", "--agent", "expert", "--max-steps", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["weights"] is None
