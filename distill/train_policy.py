@@ -230,10 +230,11 @@ AT_LINE_M = 8.0  # [m] "at the stop line" in the validation figures (where the c
 
 @torch.inference_mode()
 def evaluate(net: PerceptionNet, data: dict, batch: int = 32, image: str = "rgb") -> dict[str, float]:
-    """On the camera frames (``image`` "rgb") or their clean images ("clean"): IoU/recall per class; on frames near a stop line, how often the planner's stop decision
-    (stop probability > 0.5, read in the rows where the planner looks for the own signal head)
-    matches the light's state: accuracy, F1, red and green recall; the same where the own lamp is
-    in view, and where it is in view within ``AT_LINE_M`` of the line."""
+    """On the camera frames (``image`` "rgb") or their clean images ("clean"): IoU/recall per class;
+    on frames near a stop line, how often the planner's stop decision (stop probability > 0.5, read
+    in the rows where the planner looks for the own signal head) matches the light's state:
+    accuracy, F1, red and green recall; the same where the own lamp is in view, and where it is in
+    view within ``AT_LINE_M`` of the line."""
     from agents.rgb_policy.agent import CAMERA
 
     net.eval()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import ConfigError, HarnessError
+from harness.errors import HarnessError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -409,7 +409,7 @@ def cmd_drive(args) -> dict:
 
     from harness.metrics import summarize
     from harness.runner.drive import DriveJob, drive, parse_routes
-    from harness.runner.jobs import agent_weights_file, file_digest
+    from harness.runner.jobs import agent_weights_file, check_checkpoint, file_digest
     from harness.scenario import load_scenario
     from harness.sensors.registration import Calibration
 
@@ -425,14 +425,8 @@ def cmd_drive(args) -> dict:
     check_agent_name(args.agent)
     if args.variant is not None:
         get_variant(args.variant)
-    checkpoint = ""
-    if args.checkpoint:
-        if args.agent != "rgb_policy":
-            raise ConfigError(f"--checkpoint is the rgb_policy's weights; agent {args.agent!r} takes none")
-        from agents.rgb_policy.agent import load_perception
-
-        load_perception(args.checkpoint)  # a missing or unreadable file fails here, before any route runs
-        checkpoint = str(Path(args.checkpoint).resolve())
+    check_checkpoint(args.agent, args.checkpoint)
+    checkpoint = str(Path(args.checkpoint).resolve()) if args.checkpoint else ""
     weights = agent_weights_file(args.agent, checkpoint)
     weights_id = file_digest(weights)[:16] if weights is not None else None  # read before the drives, as they load it
     clips = str(args.clips.resolve()) if args.clips is not None else ""

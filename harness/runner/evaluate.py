@@ -21,8 +21,8 @@ from pathlib import Path
 from harness.errors import ConfigError
 from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
-from harness.runner.jobs import (NO_VARIANT, EvalJob, Fault, build_matrix, input_fingerprint, parse_latency,
-                                 route_digests)
+from harness.runner.jobs import (NO_VARIANT, EvalJob, Fault, build_matrix, check_checkpoint, input_fingerprint,
+                                 parse_latency, route_digests)
 from harness.runner.store import ResultStore
 from harness.runner.worker import CONFIG_ERROR, FAILURE_STATUS, OK
 from harness.sensors.registration import Calibration
@@ -196,12 +196,7 @@ def plan(req: EvalRequest) -> list[EvalJob]:
         if v != NO_VARIANT:
             get_variant(v)
     check_agent_name(req.agent)
-    if req.checkpoint:
-        if req.agent != "rgb_policy":
-            raise ConfigError(f"--checkpoint is the rgb_policy's weights; agent {req.agent!r} takes none")
-        from agents.rgb_policy.agent import load_perception
-
-        load_perception(req.checkpoint)
+    check_checkpoint(req.agent, req.checkpoint)
     seeds = tuple(scenario.seeds if req.seeds is None else req.seeds)
     if not seeds or any((not isinstance(s, int)) or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds must be distinct integers >= 0, got {list(seeds)}")

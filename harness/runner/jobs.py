@@ -136,6 +136,18 @@ def input_fingerprint(scenario, route_id: str, agent_config: str = "", agent: st
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def check_checkpoint(agent: str, checkpoint: str) -> None:
+    """ConfigError, before anything runs, where ``checkpoint`` (other weights for ``agent``) cannot
+    be used: the agent takes none, or the file is missing or unreadable."""
+    if not checkpoint:
+        return
+    if agent != "rgb_policy":
+        raise ConfigError(f"--checkpoint is the rgb_policy's weights; agent {agent!r} takes none")
+    from agents.rgb_policy.agent import load_perception
+
+    load_perception(checkpoint)
+
+
 def agent_weights_file(agent: str, agent_config: str = "") -> Path | None:
     """The file an agent's weights are read from (the rgb_policy's committed weights when
     ``agent_config`` is empty), or None for an agent without any."""
