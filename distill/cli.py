@@ -24,7 +24,7 @@ def _cmd_collect(args) -> dict:
     for split in ("train", "val"):
         paths = collect(default_episodes(split, linger=args.linger), args.out / split, workers=args.workers, every=args.every,
                         max_steps=args.max_steps, progress=not args.json)
-        out[split] = light_summary(load_shards(paths)["light_m"])
+        out[split] = light_summary(load_shards(paths, ("light_m",))["light_m"])
     return out
 
 

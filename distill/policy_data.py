@@ -218,14 +218,15 @@ def _stale(path: Path) -> str | None:
     return None
 
 
-def load_shards(paths: list[Path]) -> dict[str, np.ndarray]:
-    """Concatenate shards; ConfigError naming the first stale one (older renderer or fields)."""
+def load_shards(paths: list[Path], fields: tuple[str, ...] = SHARD_FIELDS) -> dict[str, np.ndarray]:
+    """Concatenate ``fields`` of the shards (only those are read); ConfigError naming the first stale
+    one (older renderer or fields)."""
     for p in paths:
         if why := _stale(p):
             raise ConfigError(f"{p}: {why}; collect again with `python -m distill collect-policy-data "
                               f"--out {p.parent.parent}` (it replaces stale shards)")
     parts = [np.load(p) for p in paths]
-    return {k: np.concatenate([p[k] for p in parts]) for k in SHARD_FIELDS}
+    return {k: np.concatenate([p[k] for p in parts]) for k in fields}
 
 
 def _worker(args) -> str:

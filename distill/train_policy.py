@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from agents.rgb_policy.model import LIGHT_CELL_CENTRE_PX, LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
 from agents.rgb_policy.planner import own_head_rows
-from distill.policy_data import COLLECT_OPTIONS, SEG_CLASSES, default_episodes, load_shards
+from distill.policy_data import COLLECT_OPTIONS, SEG_CLASSES, SHARD_FIELDS, default_episodes, load_shards
 from harness.errors import ConfigError
 
 
@@ -341,7 +341,9 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
     torch.set_num_threads(cfg.threads)
     g = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    train_data, val_data = load_shards(shards["train"]), load_shards(shards["val"])
+    # the training frames' clean images only when trained on (the largest field); validation reports on them
+    train_fields = SHARD_FIELDS if cfg.clean > 0.0 else tuple(f for f in SHARD_FIELDS if f != "clean")
+    train_data, val_data = load_shards(shards["train"], train_fields), load_shards(shards["val"])
     n = len(train_data["rgb"])
     net = PerceptionNet(cfg.net_config())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
