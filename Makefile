@@ -71,10 +71,11 @@ render: $(STAMP)
 bench-sim: $(STAMP)
 	$(VPY) -m harness bench-sim --scenario $(SCENARIO) --json
 
-# town05 has 15: routes 5-8 are policy training routes and 9 validation; 0-4 and 10-14 are held out for evaluation
+# town05 has 20: routes 5-8 are policy training routes, 9 validation, 15-19 for choosing between trained policies by driving
+# (select_clear_noon_town05); 0-4 and 10-14 are held out for evaluation
 routes: $(STAMP)
 	for t in town01 town02; do $(VPY) -m harness routes --town $$t --out scenarios/routes/$$t.xml; done
-	$(VPY) -m harness routes --town town05 --count 15 --out scenarios/routes/town05.xml
+	$(VPY) -m harness routes --town town05 --count 20 --out scenarios/routes/town05.xml
 
 # the frozen RGB policy, as the committed weights were made: expert frames on clear days, 3 min per episode, the expert
 # lingering 2-8 s at the line after each red turns green (about 9 min with 2 workers; 11,604 training frames), then
