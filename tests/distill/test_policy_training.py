@@ -24,13 +24,15 @@ def test_seg_target_keeps_small_pedestrians():
     assert seg_target(sem).tolist() == [[2, 0, 0], [0, 1, 0]]
 
 
-def test_policy_never_trains_or_validates_on_an_evaluation_route():
+def test_policy_never_trains_or_validates_on_an_evaluation_or_selection_route():
     train, val = default_episodes("train"), default_episodes("val")
     assert len({e.key for e in train}) == len(train) and len({e.seed for e in train + val}) == len(train + val)
     seen = {(e.town, e.route) for e in train + val}
-    for name in ("clear_town05", "clear_noon_town05", "night_town05", "fog_town05", "night_fog_town05"):
+    for name in ("clear_town05", "clear_noon_town05", "night_town05", "fog_town05", "night_fog_town05", "select_clear_noon_town05"):
         held_out = {("town05", r) for r in load_scenario(name).route_ids}
         assert held_out and not held_out & seen, name
+    # the routes that choose between trainings are not evaluation routes either
+    assert not set(load_scenario("select_clear_noon_town05").route_ids) & set(load_scenario("clear_noon_town05").route_ids)
     assert {e.weather for e in train} == {"clear", "clear_noon", "cloudy"}
 
 

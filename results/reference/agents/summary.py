@@ -92,7 +92,8 @@ def main(folder: Path = HERE) -> None:
     print()
     print("clear noon, policy / expert (>= 85 %):", ratio(rows, "policy_clear_noon_rgb", "expert_clear_noon"))
     print("clear (sun 60 deg), policy / expert:", ratio(rows, "policy_clear_rgb", "expert_clear"))
-    print("night_fog / clear, policy (<= 60 %):", ratio(rows, "policy_night_fog_rgb", "policy_clear_rgb"))
+    print("night_fog / clear noon, policy (<= 60 %):", ratio(rows, "policy_night_fog_rgb", "policy_clear_noon_rgb"))
+    print("night_fog / clear (sun 60 deg), policy:", ratio(rows, "policy_night_fog_rgb", "policy_clear_rgb"))
     print("oracle_clean night_fog / clear noon, policy (>= 90 %):", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_noon_rgb"))
     print("oracle_clean night_fog / clear (sun 60 deg), policy:", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_rgb"))
 
