@@ -3,8 +3,9 @@
 # clear noon (select_clear_noon_town05: routes no training data comes from and that are not
 # evaluation routes), traffic seeds 0 and 1, two simulator processes; about 5 min per seed here.
 # Usage: run.sh PERCEPTION_PT_OR_FOLDER...   writes weights_<first 8 hex digits of its hash>_seed<N>.json
-# (2026-11-27: driven with a scenario file that differed from select_clear_noon_town05.yaml only in
-# its name and absolute paths, so the JSON files name it "val15".)
+# (2026-11-27: seed 0 and the previous weights' seed 1 were driven with a scenario file that differed
+# from select_clear_noon_town05.yaml only in its name and absolute paths, so those JSON files name it
+# "val15"; weights_1dc80c5a_seed1.json was driven with select_clear_noon_town05 itself.)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=results/reference/select_clear_noon_town05
