@@ -31,7 +31,7 @@ def _cmd_collect(args) -> dict:
 def _cmd_train_policy(args) -> dict:
     from distill.train_policy import TrainConfig, train
 
-    given = {k: getattr(args, k) for k in ("epochs", "batch", "lr", "seed", "shadows", "shift", "light_context", "clean", "threads") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("epochs", "batch", "lr", "seed", "shadows", "shift", "light_context", "clean", "exposure_min", "threads") if getattr(args, k) is not None}
     cfg = TrainConfig(data=str(args.data), **given)
     return train(cfg, Path(args.out), progress=not args.json)
 
@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=_positive_int, help="(default: TrainConfig.batch, 16)")
     t.add_argument("--lr", type=float, help="peak learning rate, one-cycle (default: TrainConfig.lr, 3e-3)")
     t.add_argument("--seed", type=int, help="(default: TrainConfig.seed, 0)")
+    t.add_argument("--exposure-min", type=float, help="lowest exposure factor of the brightness jitter, "
+                   "uniform up to 1.25 (default: TrainConfig.exposure_min, 0.75; see distill.train_policy.augment)")
     t.add_argument("--shadows", type=float, help="share of frames with cast shadows on the road, 0-1 "
                    "(default: TrainConfig.shadows, 0; see distill.train_policy.augment)")
     t.add_argument("--shift", type=float, help="share of frames shifted sideways by 2-20 px with their labels, 0-1 "

@@ -48,6 +48,7 @@ class TrainConfig:
     shift: float = 0.7  # share of frames shifted sideways, labels and lamp with them (see shift_frames)
     light_context: str = "wide"  # what a light cell sees: "wide" (114 px) or "local" (34 px); see PerceptionNet
     clean: float = 0.0  # share of frames replaced by their privileged clean image (see use_clean; tried, not kept)
+    exposure_min: float = 0.75  # lowest exposure of the brightness jitter (uniform up to 1.25; see augment)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.shadows <= 1.0:
@@ -56,6 +57,8 @@ class TrainConfig:
             raise ConfigError(f"train-policy: shift is the share of frames shifted sideways, within [0, 1]; got {self.shift}")
         if not 0.0 <= self.clean <= 1.0:
             raise ConfigError(f"train-policy: clean is the share of frames replaced by their clean image, within [0, 1]; got {self.clean}")
+        if not 0.05 <= self.exposure_min <= 1.25:
+            raise ConfigError(f"train-policy: exposure_min is the lowest exposure factor, within [0.05, 1.25]; got {self.exposure_min}")
         if self.light_context not in ("local", "wide"):
             raise ConfigError(f"train-policy: light_context is 'local' or 'wide'; got {self.light_context!r}")
 
@@ -134,7 +137,8 @@ def shift_frames(x: torch.Tensor, y: torch.Tensor, lamp_uv: np.ndarray, g: torch
     return x, y, lamp_uv
 
 
-def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, shadows: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, shadows: float = 0.0,
+            exposure_min: float = 0.75) -> tuple[torch.Tensor, torch.Tensor]:
     """Photometric jitter (saturation, contrast, brightness), blur and sensor noise; with
     ``shadows`` > 0, that share of frames first gets cast shadows on the road (``cast_shadows``).
     x (B, 3, H, W) in [0, 1]; y (B, H/2, W/2) class ids. No fog, headlights or night: the policy
@@ -154,7 +158,7 @@ def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, shadows: float
     x = grey + (x - grey) * u(0.7, 1.3)  # saturation
     m = x.mean((1, 2, 3), keepdim=True)
     x = m + (x - m) * u(0.75, 1.25)  # contrast
-    x = x * u(0.75, 1.25)  # brightness (exposure)
+    x = x * u(exposure_min, 1.25)  # brightness (exposure)
     blur = torch.rand(b, generator=g) < 0.2
     if blur.any():
         k = torch.tensor([0.25, 0.5, 0.25])
@@ -363,7 +367,7 @@ def train(cfg: TrainConfig, out_dir: Path, progress: bool = True) -> dict:
             if cfg.shift > 0.0:  # skipped entirely at 0: the committed weights' random stream is unchanged
                 x, y, uv = shift_frames(x, y, lamps[0], g, cfg.shift)
                 lamps = (uv, lamps[1])
-            x, y = augment(x, y, g, cfg.shadows)
+            x, y = augment(x, y, g, cfg.shadows, cfg.exposure_min)
             loss, parts = losses(net, x, y, lamps, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -213,6 +213,25 @@ def test_shift_frames_moves_image_mask_and_lamp_together():
         TrainConfig(shift=1.5)
 
 
+def test_exposure_min_widens_the_brightness_jitter_only_downwards():
+    import torch
+
+    from distill.train_policy import TrainConfig, augment
+
+    x = torch.full((64, 3, 8, 8), 0.5)
+    y = torch.zeros(64, 4, 4, dtype=torch.long)
+
+    def levels(lo):  # per-frame mean, same random stream for both
+        return augment(x.clone(), y, torch.Generator().manual_seed(3), exposure_min=lo)[0].mean((1, 2, 3))
+
+    default, wide = levels(0.75), levels(0.3)
+    assert default.min() > 0.5 * 0.75 * 0.7, "the default keeps frames within about a stop of their exposure"
+    assert wide.min() < 0.5 * 0.5, "exposure_min 0.3 gives frames darker than the default ever does"
+    assert (wide <= default + 1e-6).all() and torch.isclose(wide.max(), default.max(), atol=0.1)
+    with pytest.raises(ConfigError, match="exposure_min"):
+        TrainConfig(exposure_min=0.0)
+
+
 def test_light_context_picks_the_light_branch():
     from distill.train_policy import TrainConfig
 
@@ -238,7 +257,7 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
 
     named = {m.group(1): value(m.group(2)) for a in sub._actions if a.help
              for m in [re.search(r"TrainConfig\.(\w+), ([\w.-]+)[);]", a.help)] if m}
-    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift", "clean", "light_context", "threads"}
+    assert set(named) == {"epochs", "batch", "lr", "seed", "shadows", "shift", "clean", "light_context", "exposure_min", "threads"}
     for field, value in named.items():
         assert getattr(TrainConfig(), field) == value, f"--{field} help says {value}"
     args = build_parser().parse_args(["train-policy"])
