@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The issue-4 reference evaluation: the frozen RGB policy behind rgb, thermal and oracle_clean on
-# fog_town05 routes 0-2, seed 0, two local workers (about 18 min on a 2-core machine). The records
+# fog_town05 routes 0-2, seed 0, two local workers (about 6 min on this 2-core machine). The records
 # are committed, so as it is this only rewrites the outputs; delete records/ to run again from scratch.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
