@@ -1,0 +1,54 @@
+"""results/reference/phantoms/phantoms.py counts what a network marks that is not there."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "results" / "reference" / "phantoms" / "phantoms.py"
+
+
+def _phantoms():
+    spec = importlib.util.spec_from_file_location("phantoms", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _BlockNet(torch.nn.Module):
+    """Marks a vehicle block at the bottom centre of dark frames (mean < 0.3), nothing elsewhere."""
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        logits = torch.zeros(b, 3, h // 2, w // 2)
+        logits[:, 0] = 1.0
+        dark = x.mean((1, 2, 3)) < 0.3
+        logits[dark, 1, -10:, w // 4 - 8: w // 4 + 8] = 5.0
+        return logits, None
+
+
+def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
+    from agents.rgb_policy import agent
+
+    mod = _phantoms()
+    monkeypatch.setattr(agent, "load_perception", lambda path=None: (_BlockNet(), {}))
+    n, h, w = 4, 160, 320
+    seg = np.zeros((n, h // 2, w // 2), np.uint8)
+    seg[:, 10:20, 0:20] = 2  # a true pedestrian, top left: the net misses it
+    bright = np.full((n, h, w, 3), 200, np.uint8)
+    dark = np.full((n, h, w, 3), 20, np.uint8)
+    np.savez(tmp_path / "day.npz", rgb=bright, seg=seg)
+    np.savez(tmp_path / "night.npz", rgb=dark, seg=seg)
+    res = mod.measure(None, {"clear_noon": [tmp_path / "day.npz"], "night": [tmp_path / "night.npz"]})
+    day, night = res["clear_noon"], res["night"]
+    assert day["frames"] == night["frames"] == n
+    assert day["phantom_cells_per_frame"] == 0 and day["phantom_stops"] == 0
+    assert night["phantom_cells_per_frame"] == 10 * 16, "the block, where the truth is background"
+    assert night["phantom_stops"] == n, "a block straight ahead at the bottom of the image is an obstacle a few metres ahead"
+    assert day["obstacle_recall"] == night["obstacle_recall"] == 0.0
+    # darkened clear-noon frames (every 4th: one of the four) turn dark: 0.3x of 200 is under 0.3 of full scale
+    assert day["phantom_cells_per_frame_darkened_0.3"] == 160
+    assert day["phantom_cells_per_frame_darkened_0.5"] == 0
