@@ -3,9 +3,9 @@
 Reads the shards of ``python -m distill collect-policy-data`` (``DATA/train``, ``DATA/val``), trains
 ``agents.rgb_policy.model.PerceptionNet`` with photometric augmentations a driving team uses on
 day-time data (brightness, contrast, saturation, sensor noise, blur, noise-free clean frames,
-optionally cast shadows and a wider exposure range; no night or fog simulation: the policy must stay a clear-day policy), and
-writes ``perception.pt`` (state dict + configs + validation figures; load with ``weights_only=True``)
-and ``manifest.json``.
+optionally cast shadows and a wider exposure range; no night or fog simulation: the policy must
+stay a clear-day policy), and writes ``perception.pt`` (state dict + configs + validation
+figures; load with ``weights_only=True``) and ``manifest.json``.
 """
 
 from __future__ import annotations
