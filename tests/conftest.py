@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ROADSCENE = REPO.parent / "shared" / "data" / "roadscene"
+
+
+@pytest.fixture(scope="session")
+def reference_script():
+    """Load a script under results/reference (not a package) as a module: ``reference_script("agents/summary.py")``."""
+
+    def load(relative: str):
+        path = REPO / "results" / "reference" / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "results" / "reference" / "phantoms" / "phantoms.py"
-
-
-def _phantoms():
-    spec = importlib.util.spec_from_file_location("phantoms", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 class _BlockNet(torch.nn.Module):
@@ -30,10 +18,10 @@ class _BlockNet(torch.nn.Module):
         return logits, None
 
 
-def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
+def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch, reference_script):
     from agents.rgb_policy import agent
 
-    mod = _phantoms()
+    mod = reference_script("phantoms/phantoms.py")
     monkeypatch.setattr(agent, "load_perception", lambda path=None: (_BlockNet(), {}))
     n, h, w = 4, 160, 320
     seg = np.zeros((n, h // 2, w // 2), np.uint8)

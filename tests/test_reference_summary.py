@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "results" / "reference" / "agents" / "summary.py"
-
-
-def _summary():
-    spec = importlib.util.spec_from_file_location("agents_summary", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _write(folder: Path, name: str, weights: str | None, ds: float, agent: str = "rgb_policy") -> None:
@@ -25,8 +15,8 @@ def _write(folder: Path, name: str, weights: str | None, ds: float, agent: str =
     (folder / f"{name}.json").write_text(json.dumps(run))
 
 
-def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys):
-    mod = _summary()
+def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys, reference_script):
+    mod = reference_script("agents/summary.py")
     _write(tmp_path, "policy_clear_noon_rgb", "aaaa", 80.0)
     _write(tmp_path, "policy_clear_noon_rgb_seed1", None, 70.0)  # a file from before drives named their weights
     _write(tmp_path, "policy_night_fog_oracle_clean", "aaaa", 72.0)
