@@ -408,6 +408,7 @@ def cmd_drive(args) -> dict:
     from tqdm import tqdm
 
     from harness.metrics import summarize
+    from harness.metrics.attribution import penalty_by_kind
     from harness.runner.drive import DriveJob, drive, parse_routes
     from harness.runner.jobs import agent_weights_file, check_checkpoint, file_digest
     from harness.scenario import load_scenario
@@ -437,7 +438,7 @@ def cmd_drive(args) -> dict:
         s = res.score
         scores[(job.route_id, 0)] = s
         row = {"route": job.route_id, "DS": round(s.DS, 2), "RC": round(s.RC, 2), "IS": round(s.IS, 4), "status": s.status,
-               "infractions": {k: v for k, v in s.counts().items() if v}, "steps": res.steps,
+               "infractions": {k: v for k, v in s.counts().items() if v}, "penalties": penalty_by_kind(s), "steps": res.steps,
                "agent_ms": round(res.agent_ms, 2), **{k: round(v, 3) for k, v in res.latency_ms.items()}}
         rows.append(row)
         bar.update()

@@ -9,7 +9,9 @@ import pytest
 
 
 def _write(folder: Path, name: str, weights: str | None, ds: float, agent: str = "rgb_policy") -> None:
-    run = {"agent": agent, "DS": ds, "routes": [{"route": "0", "DS": ds}, {"route": "1", "DS": ds}], "infraction_counts": {}}
+    routes = [{"route": r, "DS": ds, "RC": ds, "IS": 1.0, "status": "Failed - Agent got blocked",
+               "infractions": {"vehicle_blocked": 1}} for r in ("0", "1")]
+    run = {"agent": agent, "DS": ds, "routes": routes, "infraction_counts": {"vehicle_blocked": 2}}
     if weights is not None:
         run["weights"] = weights
     (folder / f"{name}.json").write_text(json.dumps(run))
@@ -25,6 +27,9 @@ def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys, refe
     out = capsys.readouterr().out
     assert "| policy_clear_noon_rgb | 0, 1 | 80.0, 70.0 | 75.0" in out
     assert "72.0 / 80.0 = 90% over seeds [0]" in out
+    # the 8 points from clear noon to oracle_clean: completion lost to getting blocked, no collisions
+    assert ("clear noon -> oracle_clean night_fog, policy: 8.0 points over 2 route runs (seeds [0]): ended blocked +8.0; "
+            "route completion +8.0, penalties +0.0; pedestrian and vehicle collisions 0% of it") in out
     _write(tmp_path, "policy_night_fog_oracle_clean_seed1", "bbbb", 60.0)
     with pytest.raises(SystemExit, match="different weights") as err:
         mod.main(tmp_path)

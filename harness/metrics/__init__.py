@@ -3,6 +3,7 @@ and read/write the leaderboard's ``simulation_results.json``."""
 
 from harness.metrics.aggregate import (PairedDifference, Summary, bootstrap_ci, infractions_per_km,
                                        paired_difference, summarize)
+from harness.metrics.attribution import LossAttribution, attribute_loss
 from harness.metrics.leaderboard_json import (build_results, read_results, route_scores_from_results,
                                               write_results)
 from harness.metrics.records import Infraction, RouteScore
@@ -11,5 +12,6 @@ from harness.metrics.route import RouteMonitor, score_route
 __all__ = [
     "Infraction", "RouteScore", "RouteMonitor", "score_route",
     "Summary", "PairedDifference", "summarize", "bootstrap_ci", "paired_difference", "infractions_per_km",
+    "LossAttribution", "attribute_loss",
     "build_results", "write_results", "read_results", "route_scores_from_results",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.metrics.attribution import END_CAUSES
 from harness.metrics.rules import INFRACTION_KINDS, OUTSIDE_ROUTE_LANES
 
 
@@ -14,6 +15,33 @@ def _ci(v: dict, m: str, digits: int = 1) -> str:
 
 def _ms(x) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def _pts(x: float) -> str:
+    return "0" if abs(x) < 0.05 else f"{x:+.1f}"
+
+
+def loss_columns(losses: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(part, key, label) of every cause that moved some variant's score, completion causes first."""
+    cols = [("completion", c, f"ended {c}") for c in END_CAUSES
+            if any(abs(d["completion"].get(c, 0.0)) >= 0.05 for d in losses.values())]
+    kinds = [k for k in (*INFRACTION_KINDS, "other") if any(abs(d["penalties"].get(k, 0.0)) >= 0.05 for d in losses.values())]
+    return cols + [("penalties", k, k.replace("_", " ")) for k in kinds]
+
+
+def loss_section(summ: dict) -> list[str]:
+    """Where each variant's driving score went relative to the baseline (``harness.metrics.attribution``)."""
+    losses = {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
+    if not losses:
+        return []
+    cols = loss_columns(losses)
+    lines = ["", f"## Where the driving score went (vs `{summ['baseline']}`)", "",
+             (f"Mean DS points lost to `{summ['baseline']}` on the same routes and seeds, split by cause: route completion "
+              "by how the route ended, penalties by infraction kind. The parts add up to the drop; negative: points gained."), "",
+             "| variant | DS lost | " + " | ".join(label for _, _, label in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for name, d in losses.items():
+        lines.append(f"| `{name}` | {d['loss']:+.1f} | " + " | ".join(_pts(d[part].get(key, 0.0)) for part, key, _ in cols) + " |")
+    return lines
 
 
 def render(summ: dict, figures: list[str], records) -> str:
@@ -46,6 +74,7 @@ def render(summ: dict, figures: list[str], records) -> str:
                       else f"{v['infractions_per_km'][k]:.2f} ({v['infraction_counts'][k]})") for k in kinds]
             lines.append(f"| `{name}` | {v['km_driven']:.2f} | " + " | ".join(cells) + " |")
         lines += ["", "Cells: per km (count); outside route lanes: km driven outside them."]
+    lines += loss_section(summ)
     lines += ["", "## Latency", "", "Medians over routes of the per-frame medians (this machine, wall clock).", "",
               "| variant | registration ms | fusion ms | observation delay ms | agent step ms |", "|---|---|---|---|---|"]
     for name, v in vs.items():

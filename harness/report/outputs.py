@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.metrics import RouteScore, paired_difference, summarize
+from harness.metrics import RouteScore, attribute_loss, paired_difference, summarize
 from harness.metrics.leaderboard_json import sensor_icons, write_json_atomic, write_results
 from harness.runner.jobs import NO_VARIANT, EvalJob
 from harness.runner.store import ResultStore
@@ -120,6 +120,7 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
                 continue
             per[v]["vs_rgb"] = {m: paired_difference(scores[BASELINE], scores[v], m, planned=planned[v],
                                                      n_boot=n_boot).to_dict() for m in ("DS", "RC", "IS")}
+            per[v]["vs_rgb"]["DS_loss"] = attribute_loss(scores[BASELINE], scores[v], planned=planned[v]).to_dict()
     first = items[0].job if items else None
     return {
         "scenario": first.scenario if first else None, "agent": first.agent if first else None,

@@ -82,9 +82,38 @@ def plot_routes(out: Path, records) -> str | None:
     return _save(fig, out / "routes_ds.png")
 
 
+def plot_loss(out: Path, summ: dict) -> str | None:
+    """DS points each variant lost (right) or gained (left) against the baseline, one stacked bar
+    per variant, one colour per cause (``harness.metrics.attribution``)."""
+    from harness.report.markdown import loss_columns
+
+    losses = {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
+    cols = loss_columns(losses)
+    if not cols:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.55 * len(losses)))
+    colors = plt.get_cmap("tab10")(np.arange(len(cols)) % 10)
+    y = np.arange(len(losses))
+    right, left = np.zeros(len(losses)), np.zeros(len(losses))
+    for (part, key, label), color in zip(cols, colors):
+        v = np.array([d[part].get(key, 0.0) for d in losses.values()])
+        start = np.where(v >= 0, right, left)
+        ax.barh(y, v, left=start, color=color, label=label, height=0.6)
+        right, left = right + np.maximum(v, 0), left + np.minimum(v, 0)
+    ax.scatter([d["loss"] for d in losses.values()], y, marker="|", s=400, color="black", zorder=3, label="net loss")
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.set_yticks(y, list(losses))
+    ax.invert_yaxis()
+    ax.set_xlabel(f"DS points lost to {summ['baseline']}  (negative: gained)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(f"{summ['scenario']}: where the driving score went", fontsize=10)
+    return _save(fig, out / "ds_loss.png")
+
+
 def plot_eval(out: Path, records, summ: dict) -> list[str]:
     """Every plot of one evaluation (``records``: the records.csv frame); returns the file names."""
-    figs = [plot_scores(out, summ), plot_infractions(out, summ), plot_routes(out, records)]
+    figs = [plot_scores(out, summ), plot_loss(out, summ), plot_infractions(out, summ), plot_routes(out, records)]
     return [f for f in figs if f]
 
 

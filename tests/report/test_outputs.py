@@ -37,3 +37,17 @@ def test_tables_summary_and_report_from_records_with_infractions():
     assert s["variants"]["thermal"]["vs_rgb"]["DS"]["mean_diff"] == (60 - 40 + 50 - 20) / 2
     text = render(s, [], rec)
     assert "incomplete" in text and "collisions vehicle" in text and "+25.0" in text
+    # where the score went: thermal gains 25 points of route completion over the routes both ran
+    # (these records' RC equals their DS), and the missing rgb run is not a thermal pair
+    loss = s["variants"]["thermal"]["vs_rgb"]["DS_loss"]
+    assert loss["n_pairs"] == 2 and loss["loss"] == -25.0 and sum(loss["completion"].values()) == -25.0
+    assert "## Where the driving score went (vs `rgb`)" in text and "| `thermal` | -25.0 |" in text
+
+
+def test_eval_plots_include_where_the_score_went(tmp_path):
+    from harness.report.plots import plot_eval
+
+    items = [_item("rgb", "0", 80.0), _item("thermal", "0", 30.0, ("collisions_vehicle",))]
+    figs = plot_eval(tmp_path, records_frame(items), summary(items, n_boot=100))
+    assert "ds_loss.png" in figs and (tmp_path / "ds_loss.png").stat().st_size > 1000
+    assert plot_eval(tmp_path / "..", records_frame(items[:1]), summary(items[:1], n_boot=100)).count("ds_loss.png") == 0

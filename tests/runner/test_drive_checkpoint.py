@@ -4,7 +4,10 @@ driven (so rows driven with different weights are not pooled by mistake)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
+
+import pytest
 
 from agents import registry
 from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
@@ -37,6 +40,8 @@ def test_drive_names_its_weights_and_hands_the_checkpoint_to_the_agent(gl_ok, tm
     assert runs["committed"]["weights"] == file_digest(WEIGHTS_DIR / WEIGHTS_FILE)[:16]
     assert runs["other"]["weights"] == file_digest(other / WEIGHTS_FILE)[:16] != runs["committed"]["weights"]
     assert confs == ["", str(other.resolve())]
+    row = runs["committed"]["routes"][0]  # penalties per kind, for harness.metrics.attribution: their product is IS
+    assert isinstance(row["penalties"], dict) and math.prod(row["penalties"].values()) == pytest.approx(row["IS"], abs=1e-4)
     shutil.rmtree(other)
     assert main(["drive", "--scenario", "clear_town01", "--routes", "0", "--agent", "expert", "--max-steps", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["weights"] is None

@@ -5,7 +5,8 @@ Reads ``<name>.json`` (seed 0) and ``<name>_seed<N>.json`` (``SEED=N bash run.sh
 --checkpoint``; the expert rows come from this folder where FOLDER has none, as the expert uses no
 weights) and prints, per row, DS per seed and DS pooled over all route runs (mean, 95 % bootstrap interval
 over route runs), then the issue's ratios (and the same against the ``clear`` preset, sun at 60
-degrees) on the seeds both rows of a ratio have.
+degrees) on the seeds both rows of a ratio have, and where the DS points went between rows
+(``harness.metrics.attribution``: route completion by how routes ended, penalties by infraction kind).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from harness.metrics import rules as R  # noqa: E402
 from harness.metrics.aggregate import bootstrap_ci  # noqa: E402
+from harness.metrics.attribution import outcome_of_row, split_loss  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROWS = ("expert_clear_noon", "policy_clear_noon_rgb", "expert_clear", "policy_clear_rgb", "policy_night_fog_rgb",
@@ -71,6 +74,25 @@ def ratio(rows, num: str, den: str) -> str:
     return f"{a:.1f} / {b:.1f} = {a / b:.0%} over seeds {seeds} ({per})"
 
 
+def loss(rows, base: str, other: str) -> str:
+    """Where the DS points went from row ``base`` to row ``other`` (``harness.metrics.attribution``),
+    pooled over the route runs of the seeds both rows have."""
+    if base not in rows or other not in rows:
+        return "n/a (row missing)"
+    seeds = sorted(set(rows[base]) & set(rows[other]))
+    pairs = []
+    for s in seeds:
+        b = {r["route"]: r for r in rows[base][s]["routes"]}
+        o = {r["route"]: r for r in rows[other][s]["routes"]}
+        pairs += [(outcome_of_row(b[k]), outcome_of_row(o[k])) for k in b if k in o]
+    a = split_loss(pairs)
+    parts = [(f"ended {c}", v) for c, v in a.completion.items()] + list(a.penalties.items())
+    text = ", ".join(f"{k.replace('_', ' ')} {v:+.1f}" for k, v in sorted(parts, key=lambda kv: -abs(kv[1])) if abs(v) >= 0.05)
+    collisions = a.share(R.COLLISIONS_PEDESTRIAN, R.COLLISIONS_VEHICLE)
+    return (f"{a.loss:.1f} points over {a.n_pairs} route runs (seeds {seeds}): {text}; route completion "
+            f"{a.completion_total:+.1f}, penalties {a.penalty_total:+.1f}; pedestrian and vehicle collisions {collisions:.0%} of it")
+
+
 def main(folder: Path = HERE) -> None:
     rows = load(folder)
     for name, runs in load(HERE).items():
@@ -96,6 +118,12 @@ def main(folder: Path = HERE) -> None:
     print("night_fog / clear (sun 60 deg), policy:", ratio(rows, "policy_night_fog_rgb", "policy_clear_rgb"))
     print("oracle_clean night_fog / clear noon, policy (>= 90 %):", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_noon_rgb"))
     print("oracle_clean night_fog / clear (sun 60 deg), policy:", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_rgb"))
+    print()
+    print("Where the DS points went (harness.metrics.attribution; positive: lost, negative: gained):")
+    print("- clear noon -> night_fog, policy:", loss(rows, "policy_clear_noon_rgb", "policy_night_fog_rgb"))
+    print("- clear noon -> oracle_clean night_fog, policy:", loss(rows, "policy_clear_noon_rgb", "policy_night_fog_oracle_clean"))
+    print("- clear, rgb -> thermal, policy:", loss(rows, "policy_clear_rgb", "policy_clear_thermal"))
+    print("- expert -> policy, clear noon:", loss(rows, "expert_clear_noon", "policy_clear_noon_rgb"))
 
 
 if __name__ == "__main__":
