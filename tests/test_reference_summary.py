@@ -30,6 +30,8 @@ def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys, refe
     # the 8 points from clear noon to oracle_clean: completion lost to getting blocked, no collisions
     assert ("clear noon -> oracle_clean night_fog, policy: 8.0 points over 2 route runs (seeds [0]): ended blocked +8.0; "
             "route completion +8.0, penalties +0.0; pedestrian and vehicle collisions 0% of it") in out
+    mod.main(tmp_path, plot=tmp_path / "loss.png")
+    assert "plot: " in capsys.readouterr().out and (tmp_path / "loss.png").stat().st_size > 1000
     _write(tmp_path, "policy_night_fog_oracle_clean_seed1", "bbbb", 60.0)
     with pytest.raises(SystemExit, match="different weights") as err:
         mod.main(tmp_path)

@@ -85,13 +85,20 @@ def plot_routes(out: Path, records) -> str | None:
 def plot_loss(out: Path, summ: dict) -> str | None:
     """DS points each variant lost (right) or gained (left) against the baseline, one stacked bar
     per variant, one colour per cause (``harness.metrics.attribution``)."""
+    losses = {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
+    return plot_loss_bars(out / "ds_loss.png", losses, f"{summ['scenario']}: where the driving score went",
+                          f"DS points lost to {summ['baseline']}  (negative: gained)")
+
+
+def plot_loss_bars(path: Path, losses: dict[str, dict], title: str, xlabel: str) -> str | None:
+    """One stacked bar per ``LossAttribution.to_dict()`` in ``losses`` (label -> dict); None when no
+    cause moved any score."""
     from harness.report.markdown import loss_columns
 
-    losses = {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
     cols = loss_columns(losses)
     if not cols:
         return None
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.55 * len(losses)))
+    fig, ax = plt.subplots(figsize=(6.0 + 0.07 * max(map(len, losses)), 1.2 + 0.55 * len(losses)))
     colors = plt.get_cmap("tab10")(np.arange(len(cols)) % 10)
     y = np.arange(len(losses))
     right, left = np.zeros(len(losses)), np.zeros(len(losses))
@@ -104,11 +111,11 @@ def plot_loss(out: Path, summ: dict) -> str | None:
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_yticks(y, list(losses))
     ax.invert_yaxis()
-    ax.set_xlabel(f"DS points lost to {summ['baseline']}  (negative: gained)")
+    ax.set_xlabel(xlabel)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"{summ['scenario']}: where the driving score went", fontsize=10)
-    return _save(fig, out / "ds_loss.png")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
 
 
 def plot_eval(out: Path, records, summ: dict) -> list[str]:

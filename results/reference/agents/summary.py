@@ -1,4 +1,5 @@
-"""The issue-3 figures over every traffic seed driven: ``python results/reference/agents/summary.py [FOLDER]``.
+"""The issue-3 figures over every traffic seed driven:
+``python results/reference/agents/summary.py [FOLDER] [--plot PNG]``.
 
 Reads ``<name>.json`` (seed 0) and ``<name>_seed<N>.json`` (``SEED=N bash run.sh``) in this folder
 (or FOLDER, relative to this one: policy rows of other weights, e.g. drives with ``drive
@@ -6,7 +7,8 @@ Reads ``<name>.json`` (seed 0) and ``<name>_seed<N>.json`` (``SEED=N bash run.sh
 weights) and prints, per row, DS per seed and DS pooled over all route runs (mean, 95 % bootstrap interval
 over route runs), then the issue's ratios (and the same against the ``clear`` preset, sun at 60
 degrees) on the seeds both rows of a ratio have, and where the DS points went between rows
-(``harness.metrics.attribution``: route completion by how routes ended, penalties by infraction kind).
+(``harness.metrics.attribution``: route completion by how routes ended, penalties by infraction kind),
+with ``--plot`` also as stacked bars in PNG.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from harness.metrics import rules as R  # noqa: E402
 from harness.metrics.aggregate import bootstrap_ci  # noqa: E402
-from harness.metrics.attribution import outcome_of_row, split_loss  # noqa: E402
+from harness.metrics.attribution import LossAttribution, outcome_of_row, split_loss  # noqa: E402
+from harness.report.plots import plot_loss_bars  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROWS = ("expert_clear_noon", "policy_clear_noon_rgb", "expert_clear", "policy_clear_rgb", "policy_night_fog_rgb",
@@ -74,18 +77,33 @@ def ratio(rows, num: str, den: str) -> str:
     return f"{a:.1f} / {b:.1f} = {a / b:.0%} over seeds {seeds} ({per})"
 
 
-def loss(rows, base: str, other: str) -> str:
+COMPARISONS = (  # (label, base row, other row): where the DS points went between them
+    ("clear noon -> night_fog, policy", "policy_clear_noon_rgb", "policy_night_fog_rgb"),
+    ("clear noon -> oracle_clean night_fog, policy", "policy_clear_noon_rgb", "policy_night_fog_oracle_clean"),
+    ("clear, rgb -> thermal, policy", "policy_clear_rgb", "policy_clear_thermal"),
+    ("expert -> policy, clear noon", "expert_clear_noon", "policy_clear_noon_rgb"),
+)
+
+
+def attribution(rows, base: str, other: str) -> tuple[LossAttribution, list[int]] | None:
     """Where the DS points went from row ``base`` to row ``other`` (``harness.metrics.attribution``),
-    pooled over the route runs of the seeds both rows have."""
+    pooled over the route runs of the seeds both rows have; None if a row is missing."""
     if base not in rows or other not in rows:
-        return "n/a (row missing)"
+        return None
     seeds = sorted(set(rows[base]) & set(rows[other]))
     pairs = []
     for s in seeds:
         b = {r["route"]: r for r in rows[base][s]["routes"]}
         o = {r["route"]: r for r in rows[other][s]["routes"]}
         pairs += [(outcome_of_row(b[k]), outcome_of_row(o[k])) for k in b if k in o]
-    a = split_loss(pairs)
+    return split_loss(pairs), seeds
+
+
+def loss(rows, base: str, other: str) -> str:
+    found = attribution(rows, base, other)
+    if found is None:
+        return "n/a (row missing)"
+    a, seeds = found
     parts = [(f"ended {c}", v) for c, v in a.completion.items()] + list(a.penalties.items())
     text = ", ".join(f"{k.replace('_', ' ')} {v:+.1f}" for k, v in sorted(parts, key=lambda kv: -abs(kv[1])) if abs(v) >= 0.05)
     collisions = a.share(R.COLLISIONS_PEDESTRIAN, R.COLLISIONS_VEHICLE)
@@ -93,7 +111,7 @@ def loss(rows, base: str, other: str) -> str:
             f"{a.completion_total:+.1f}, penalties {a.penalty_total:+.1f}; pedestrian and vehicle collisions {collisions:.0%} of it")
 
 
-def main(folder: Path = HERE) -> None:
+def main(folder: Path = HERE, plot: Path | None = None) -> None:
     rows = load(folder)
     for name, runs in load(HERE).items():
         if name.startswith("expert"):
@@ -120,11 +138,23 @@ def main(folder: Path = HERE) -> None:
     print("oracle_clean night_fog / clear (sun 60 deg), policy:", ratio(rows, "policy_night_fog_oracle_clean", "policy_clear_rgb"))
     print()
     print("Where the DS points went (harness.metrics.attribution; positive: lost, negative: gained):")
-    print("- clear noon -> night_fog, policy:", loss(rows, "policy_clear_noon_rgb", "policy_night_fog_rgb"))
-    print("- clear noon -> oracle_clean night_fog, policy:", loss(rows, "policy_clear_noon_rgb", "policy_night_fog_oracle_clean"))
-    print("- clear, rgb -> thermal, policy:", loss(rows, "policy_clear_rgb", "policy_clear_thermal"))
-    print("- expert -> policy, clear noon:", loss(rows, "expert_clear_noon", "policy_clear_noon_rgb"))
+    for label, base, other in COMPARISONS:
+        print(f"- {label}:", loss(rows, base, other))
+    if plot is not None:
+        found = {label: attribution(rows, base, other) for label, base, other in COMPARISONS}
+        losses = {label: a.to_dict() for label, f in found.items() if f is not None for a in f[:1]}
+        if losses and plot_loss_bars(plot, losses, "town05 held-out routes: where the driving score went",
+                                     "DS points lost from the row before the arrow  (negative: gained)"):
+            print(f"plot: {plot}")
 
 
 if __name__ == "__main__":
-    main(HERE / sys.argv[1] if len(sys.argv) > 1 else HERE)
+    args = sys.argv[1:]
+    out = None
+    if "--plot" in args:
+        i = args.index("--plot")
+        if i + 1 >= len(args):
+            sys.exit("--plot needs a PNG path")
+        out = Path(args[i + 1])
+        del args[i : i + 2]
+    main(HERE / args[0] if args else HERE, out)
