@@ -369,7 +369,8 @@ class Renderer:
         c, s = math.cos(scene.ego_yaw), math.sin(scene.ego_yaw)
         _u(p, "head_on", int(head))
         _u(p, "head_pos", (scene.ego_xy[0] + 2.4 * c, scene.ego_xy[1] + 2.4 * s, 0.75))
-        _u(p, "head_dir", tuple(np.array([c, s, -0.06]) / math.hypot(1.0, 0.06)))
+        head_dir = tuple(np.array([c, s, -0.06]) / math.hypot(1.0, 0.06))  # 3.4 deg down
+        _u(p, "head_dir", head_dir)
         _u(p, "npc_lights_on", int(head))
         a = scene.actors
         npc_pos = np.repeat(far, shaders.N_NPC_LIGHTS, 0)
@@ -389,8 +390,10 @@ class Renderer:
                     npc_pos[:n], npc_dir[:n] = pos, dirs
         _w(p, "npc_pos", npc_pos.astype("f4").tobytes())
         _w(p, "npc_dir", npc_dir.astype("f4").tobytes())
-        for name in ("sky_zenith", "sky_horizon", "fog_color", "fog_sky", "exposure", "noise_sigma"):
+        for name in ("sky_zenith", "sky_horizon", "fog_color", "fog_sky", "exposure", "noise_sigma", "beta"):
             _u(sky, name, lp[name])
+        _u(sky, "head_on", int(head))
+        _u(sky, "head_dir", head_dir)
 
     def close(self) -> None:
         self.ctx.release()

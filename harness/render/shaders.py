@@ -198,7 +198,7 @@ void main() {
 #ifdef LIGHTS
     if (head_on == 1) {
         vec3 vdir = normalize(v_world - cam_pos);
-        veil = vec3(1.0, 0.97, 0.9) * 0.025 * smoothstep(0.7, 1.0, dot(vdir, head_dir)) * (1.0 - exp(-beta * min(dist, 40.0)));
+        veil = HEAD_VEIL * smoothstep(0.7, 1.0, dot(vdir, head_dir)) * (1.0 - exp(-beta * min(dist, 40.0)));
     }
 #endif
     col = col * T + fog_color * (1.0 - T) + veil;
@@ -214,6 +214,11 @@ void main() {
 #endif
 }
 """
+
+# the veil our own headlights scatter back out of fog, at full fog (radiance, linear RGB): one
+# constant for the scene shader and the sky shader, so the two meet without an edge
+HEAD_VEIL = "#define HEAD_VEIL (vec3(1.0, 0.97, 0.9) * 0.025)\n"
+RGB_FRAGMENT = RGB_FRAGMENT.replace("#version 330\n", "#version 330\n" + HEAD_VEIL, 1)
 
 DEPTH_FRAGMENT = """
 #version 330
@@ -257,6 +262,9 @@ layout(location = 4) out float o_depth;
 #endif
 uniform vec3 sky_zenith; uniform vec3 sky_horizon; uniform vec3 fog_color;
 uniform float fog_sky;     // 0..1 how much fog hides the sky
+uniform float beta;        // [1/m] visible extinction
+uniform int head_on;       // ego headlights
+uniform vec3 head_dir;
 uniform float exposure; uniform float noise_sigma;
 uniform sampler2D noise_tex; uniform ivec2 noise_offset;
 #ifdef PRIVILEGED
@@ -268,6 +276,9 @@ void main() {
     float up = clamp(dir.z, 0.0, 1.0);
     vec3 sky = mix(sky_horizon, sky_zenith, pow(up, 0.5));
     sky = mix(sky, fog_color, fog_sky);
+    // the veil of our own headlights lies in the air in front of the sky as in front of everything:
+    // the scene shader's veil for a distance past its 40 m saturation, so fog glows on across the horizon
+    if (head_on == 1) sky += HEAD_VEIL * smoothstep(0.7, 1.0, dot(dir, head_dir)) * (1.0 - exp(-beta * 40.0));
     vec3 rgb = tonemap(sky * exposure);
     rgb += noise_sigma * sqrt(max(rgb, vec3(0.02))) * texelFetch(noise_tex, (ivec2(gl_FragCoord.xy) + noise_offset) & 255, 0).rgb;
     o_rgb = vec4(clamp(rgb, 0.0, 1.0), 1.0);
@@ -277,3 +288,4 @@ void main() {
 #endif
 }
 """
+SKY_RGB_FRAGMENT = SKY_RGB_FRAGMENT.replace("#version 330\n", "#version 330\n" + HEAD_VEIL, 1)

@@ -26,7 +26,8 @@ NO_VARIANT = "none"  # the variant name that runs the agent without a fusion wra
 # records from before are not reused. 2: thermal noise no longer draws from the world's generator.
 # 3: signal lamps smaller than a pixel still light one (harness.render.RENDER_VERSION 2).
 # 4: the clean image is the camera's clear-noon image (RENDER_VERSION 3).
-RESULTS_VERSION = 4
+# 5: the headlights' fog veil lies over the sky too (RENDER_VERSION 4).
+RESULTS_VERSION = 5
 
 
 @dataclass(frozen=True)

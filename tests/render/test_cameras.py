@@ -243,3 +243,26 @@ def test_clean_image_is_the_clear_noon_sensor_image_without_noise(stage, preset)
         assert np.abs(other.rgb.astype(int) - noon.rgb.astype(int)).mean() > 10  # the weather did change the sensor image
     finally:
         renderer.close()
+
+
+@pytest.mark.parametrize("preset", ["night_fog", "fog"])
+def test_fog_hides_the_horizon(stage, preset):
+    """Through fog the sky and the far ground meet without an edge: both are all fog. At night the
+    headlights' veil lies over both (it used to stop at geometry: a bright road under a dark sky, a
+    hard horizon and far silhouettes that 40 m of visibility should hide)."""
+    renderer = Renderer(stage[0], Rig())
+    try:
+        weather = dataclasses.replace(PRESETS[preset], rgb_noise=0.0)
+        views = renderer.render_rgb(_scene(stage, "vehicle", 70.0), weather, privileged=True)
+        sky = views.depth >= 1e3
+        grey = views.rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        jumps = []
+        for col in range(grey.shape[1]):
+            rows = np.flatnonzero(sky[:, col])
+            r = rows[-1] if len(rows) else -1
+            if r >= 1 and r + 3 < grey.shape[0] and views.depth[r + 3, col] > 100.0:  # open sky over far ground
+                jumps.append(abs(grey[r - 1, col] - grey[r + 3, col]))
+        assert len(jumps) > grey.shape[1] // 4
+        assert float(np.median(jumps)) < 4.0, f"an edge of {np.median(jumps):.1f} levels where fog should hide the horizon"
+    finally:
+        renderer.close()
