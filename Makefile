@@ -84,7 +84,7 @@ policy-data: $(STAMP)
 	$(VPY) -m distill collect-policy-data --out data/policy --workers $(WORKERS) --max-steps 3600 --linger
 
 train-policy: $(STAMP)
-	$(VPY) -m distill train-policy --data data/policy --out agents/rgb_policy/weights --threads 2
+	$(VPY) -m distill train-policy --data data/policy --out agents/rgb_policy/weights --threads 2 --shadows 0.6
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does
 drive: $(STAMP)

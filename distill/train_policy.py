@@ -145,17 +145,16 @@ def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, shadows: float
     x (B, 3, H, W) in [0, 1]; y (B, H/2, W/2) class ids. No fog, headlights or night: the policy
     stays a clear-day policy.
 
-    Both are at their defaults (no shadows, exposure 0.75-1.25) for the committed weights. The
-    day-trained net reads dark road as vehicles (darkened 0.3x, a clear-noon frame gets about 2,000
-    phantom obstacle cells of 12,800; night-fog frames 3,350 on average), so at night the planner
-    waits behind them. Tried against that, on the committed weights' data (README, "Against
-    phantom vehicles at night"; ``results/reference/phantoms``): shadows on 0.6 of frames remove
-    the darkening phantoms (0.3x: 15 cells) and cut those of night-fog frames to 1,180, keep the
-    light head and drive the selection routes as well, yet at night in fog they are blocked just
-    the same (4 of 5 selection routes vs 5 of 5); with the earlier 1-minute episodes they had cost
-    the light head its green recall (1.0 -> 0.76-0.82). ``exposure_min`` 0.5 also keeps 0.3x
-    frames clean (19 cells) but drives the selection routes worse by day (62.7 and 65.1 vs 77.0
-    and 74.0)."""
+    The committed weights (``d1c06a51``, since 2026-11-28; ``make train-policy``) are trained with
+    shadows on 0.6 of frames and the default exposure (0.75-1.25). The towns' renderer casts no
+    shadows, so without them a day-trained net reads dark road as vehicles (the previous weights,
+    ``1dc80c5a``: a clear-noon frame darkened to 0.3x gets about 2,000 phantom obstacle cells of
+    12,800; night-fog frames 3,200 on average), and at night the planner waits behind them.
+    With shadows: 15 cells at 0.3x and 690 in night fog (``results/reference/phantoms``), the light
+    head as good, and the selection routes driven as well by day (77.3 and 79.4 vs 77.0 and 74.0;
+    README, "Phantom vehicles at night"). With the earlier 1-minute episodes shadows had cost
+    the light head its green recall (1.0 -> 0.76-0.82). ``exposure_min`` 0.5 also keeps 0.3x frames
+    clean (19 cells) but drives the selection routes worse by day (62.7 and 65.1): not used."""
     b = x.shape[0]
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(b, 1, 1, 1, generator=g)  # noqa: E731
     if shadows > 0.0:  # skipped entirely at 0, so the default draws the same random numbers as before
