@@ -29,9 +29,14 @@ def loss_columns(losses: dict[str, dict]) -> list[tuple[str, str, str]]:
     return cols + [("penalties", k, k.replace("_", " ")) for k in kinds]
 
 
+def variant_losses(summ: dict) -> dict[str, dict]:
+    """Variant -> its ``vs_rgb.DS_loss`` (``LossAttribution.to_dict()``), for the variants that have one."""
+    return {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
+
+
 def loss_section(summ: dict) -> list[str]:
     """Where each variant's driving score went relative to the baseline (``harness.metrics.attribution``)."""
-    losses = {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
+    losses = variant_losses(summ)
     if not losses:
         return []
     cols = loss_columns(losses)

@@ -85,8 +85,9 @@ def plot_routes(out: Path, records) -> str | None:
 def plot_loss(out: Path, summ: dict) -> str | None:
     """DS points each variant lost (right) or gained (left) against the baseline, one stacked bar
     per variant, one colour per cause (``harness.metrics.attribution``)."""
-    losses = {n: v["vs_rgb"]["DS_loss"] for n, v in summ["variants"].items() if "DS_loss" in v.get("vs_rgb", {})}
-    return plot_loss_bars(out / "ds_loss.png", losses, f"{summ['scenario']}: where the driving score went",
+    from harness.report.markdown import variant_losses
+
+    return plot_loss_bars(out / "ds_loss.png", variant_losses(summ), f"{summ['scenario']}: where the driving score went",
                           f"DS points lost to {summ['baseline']}  (negative: gained)")
 
 

@@ -142,7 +142,7 @@ def main(folder: Path = HERE, plot: Path | None = None) -> None:
         print(f"- {label}:", loss(rows, base, other))
     if plot is not None:
         found = {label: attribution(rows, base, other) for label, base, other in COMPARISONS}
-        losses = {label: a.to_dict() for label, f in found.items() if f is not None for a in f[:1]}
+        losses = {label: f[0].to_dict() for label, f in found.items() if f is not None}
         if losses and plot_loss_bars(plot, losses, "town05 held-out routes: where the driving score went",
                                      "DS points lost from the row before the arrow  (negative: gained)"):
             print(f"plot: {plot}")
