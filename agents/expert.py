@@ -18,7 +18,7 @@ from agents.autonomous_agent import AutonomousAgent
 from harness.errors import AgentError, WrongOrderError
 from harness.world.autopilot import CRUISE_MPS, RouteFollower
 from harness.world.ego import VehicleControl
-from harness.world.world import EGO_INSTANCE
+from harness.world.world import CORRIDOR_M, EGO_INSTANCE
 
 PREDICT_S = (0.5, 1.0, 1.5)  # [s] look-ahead times for moving actors
 
@@ -52,7 +52,7 @@ class PredictiveFollower(RouteFollower):
         best = math.inf
         for pos, hw in zip(cands, half):
             d = np.hypot(ahead[:, None, 0] - pos[None, :, 0], ahead[:, None, 1] - pos[None, :, 1])
-            hit = d < (1.4 + hw[None, :])
+            hit = d < (CORRIDOR_M + hw[None, :])
             if hit.any():
                 best = min(best, max(0.0, int(np.argmax(hit.any(axis=1))) * 1.0 - 3.5))
         self.obstacle_gap = best

@@ -438,11 +438,13 @@ def cmd_drive(args) -> dict:
         s = res.score
         scores[(job.route_id, 0)] = s
         row = {"route": job.route_id, "DS": round(s.DS, 2), "RC": round(s.RC, 2), "IS": round(s.IS, 4), "status": s.status,
-               "infractions": {k: v for k, v in s.counts().items() if v}, "penalties": penalty_by_kind(s), "steps": res.steps,
+               "infractions": {k: v for k, v in s.counts().items() if v}, "penalties": penalty_by_kind(s),
+               "standing_s": s.standing_s, "blocked_by": s.blocked_by, "steps": res.steps,
                "agent_ms": round(res.agent_ms, 2), **{k: round(v, 3) for k, v in res.latency_ms.items()}}
         rows.append(row)
         bar.update()
-        tqdm.write(f"route {job.route_id}: DS {s.DS:.1f} RC {s.RC:.1f} IS {s.IS:.3f} {s.status} {row['infractions']}", file=sys.stderr)
+        why = f" ({s.blocked_by} ahead)" if s.blocked_by else ""
+        tqdm.write(f"route {job.route_id}: DS {s.DS:.1f} RC {s.RC:.1f} IS {s.IS:.3f} {s.status}{why} {row['infractions']}", file=sys.stderr)
     bar.close()
     summary = summarize(scores, [(r, 0) for r in routes])
     return {"scenario": scenario.name, "agent": args.agent, "variant": args.variant, "seed": args.seed,

@@ -30,6 +30,15 @@ def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys, refe
     # the 8 points from clear noon to oracle_clean: completion lost to getting blocked, no collisions
     assert ("clear noon -> oracle_clean night_fog, policy: 8.0 points over 2 route runs (seeds [0]): ended blocked +8.0; "
             "route completion +8.0, penalties +0.0; pedestrian and vehicle collisions 0% of it") in out
+    assert "Standing still" not in out  # rows from before drives said what stood ahead
+    night = json.loads((tmp_path / "policy_night_fog_oracle_clean.json").read_text())
+    for r, (stood, by) in zip(night["routes"], (({"nothing": 200.0}, "nothing"), ({"actor": 190.0, "red_light": 10.0}, "actor"))):
+        r.update(standing_s=stood, blocked_by=by)
+    (tmp_path / "policy_night_fog_oracle_clean.json").write_text(json.dumps(night))
+    mod.main(tmp_path)
+    out = capsys.readouterr().out
+    assert "| policy_night_fog_oracle_clean | 5.0 | 95.0 | 100.0 | 2 | 0 / 1 / 1 |" in out
+    assert "ended blocked, nothing ahead +4.0, ended blocked behind an actor +4.0" in out
     mod.main(tmp_path, plot=tmp_path / "loss.png")
     assert "plot: " in capsys.readouterr().out and (tmp_path / "loss.png").stat().st_size > 1000
     _write(tmp_path, "policy_night_fog_oracle_clean_seed1", "bbbb", 60.0)

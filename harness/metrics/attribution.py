@@ -7,11 +7,16 @@ Per route pair (``b`` base, ``o`` other), with ``DS = RC * P``:
 - The drop ``RC_b P_b - RC_o P_o`` is split exactly into a completion part
   ``(RC_b - RC_o) (P_b + P_o) / 2`` and a penalty part ``(P_b - P_o) (RC_b + RC_o) / 2`` (the
   Shapley split of a product of two factors: no order between them is preferred).
-- The completion part goes to how the route ended in the run that drove less of it: ``blocked``
-  (ActorBlockedTest), ``timeout``, ``deviation``, ``failure`` (agent or simulation crashed),
-  ``missing`` (planned, never recorded: counts 0 as on the leaderboard, and the whole difference of
-  the pair goes here) or ``unfinished`` (stopped early by a step limit). Completion lost is positive; completion gained (the other run drove
-  further) is negative and goes to how the base run ended.
+- The completion part goes to how the route ended in the run that drove less of it:
+  blocked (ActorBlockedTest), split by what the ground truth had in front of the ego in its final
+  stand-still (``RouteScore.blocked_by``): ``blocked_nothing`` (a clear road at green or no light
+  for over 5 s of it: the agent stood for something its sensors made up, or through a green),
+  ``blocked_actor`` (a vehicle or pedestrian in its path), ``blocked_red_light``, or ``blocked``
+  where the record does not say; ``timeout``; ``deviation``; ``failure`` (agent or simulation
+  crashed); ``missing`` (planned, never recorded: counts 0 as on the leaderboard, and the whole
+  difference of the pair goes here); or ``unfinished`` (stopped early by a step limit). Completion
+  lost is positive; completion gained (the other run drove further) is negative and goes to how
+  the base run ended.
 - The penalty part goes to the infraction kinds in proportion to each kind's change in ``log P``
   (``P`` is a product of factors per infraction, so ``log P`` is their sum): the logarithmic-mean
   (LMDI) split, exact and free of an order between kinds. A kind the other run committed more of
@@ -33,7 +38,10 @@ from harness.metrics.aggregate import keyed_scores, planned_keys, sort_keys
 from harness.metrics.records import RouteScore
 
 # how a route ended, in the order reports list them
-END_CAUSES = ("blocked", "timeout", "deviation", "failure", "unfinished", "missing")
+END_CAUSES = ("blocked_nothing", "blocked_actor", "blocked_red_light", "blocked", "timeout", "deviation", "failure",
+              "unfinished", "missing")
+END_LABELS = {"blocked_nothing": "blocked, nothing ahead", "blocked_actor": "blocked behind an actor",
+              "blocked_red_light": "blocked at a red light"}  # the others read as their key
 _MIN_FACTOR = 1e-9  # a penalty factor of 0 (100 % outside route lanes) as a finite log
 _VARIABLE = (R.MIN_SPEED, R.OUTSIDE_ROUTE_LANES)  # kinds whose factor depends on a measured value
 _IS_ROUNDING = 5e-5  # drive --json rounds IS to 4 digits
@@ -53,12 +61,13 @@ class RouteOutcome:
         return cls(0.0, 0.0, "missing", {})
 
 
-def end_cause(status: str, kinds: Sequence[str], completed: bool) -> str:
-    """How a route ended, from its status string and the kinds of its infractions."""
+def end_cause(status: str, kinds: Sequence[str], completed: bool, blocked_by: str | None = None) -> str:
+    """How a route ended, from its status string, the kinds of its infractions and, when blocked,
+    what was ahead (``RouteScore.blocked_by``)."""
     if completed:
         return "completed"
     if R.VEHICLE_BLOCKED in kinds or R.MSG_BLOCKED in status:
-        return "blocked"
+        return f"blocked_{blocked_by}" if f"blocked_{blocked_by}" in END_CAUSES else "blocked"
     if R.ROUTE_DEVIATION in kinds or R.MSG_DEVIATED in status:
         return "deviation"
     if R.ROUTE_TIMEOUT in kinds or R.MSG_TIMED_OUT in status:
@@ -86,12 +95,14 @@ def outcome_of_score(score: RouteScore | None) -> RouteOutcome:
     for inf in score.infractions:
         if inf.penalty < 1.0:
             logs[inf.kind] = logs.get(inf.kind, 0.0) + math.log(max(inf.penalty, _MIN_FACTOR))
-    return RouteOutcome(score.RC, score.IS, end_cause(score.status, [i.kind for i in score.infractions], score.success), logs)
+    return RouteOutcome(score.RC, score.IS, end_cause(score.status, [i.kind for i in score.infractions], score.success,
+                                                      score.blocked_by), logs)
 
 
 def outcome_of_row(row: Mapping) -> RouteOutcome:
     """From a route row of ``harness drive --json`` (``RC``, ``IS``, ``status``, ``infractions``:
-    counts per kind, and since 2026-11-28 ``penalties``: the product of factors per kind). Rows
+    counts per kind; since 2026-11-28 ``penalties``: the product of factors per kind, and
+    ``blocked_by``: what stood ahead of a blocked ego). Rows
     without ``penalties`` get the fixed factors from the counts, and whatever of ``log IS`` those do
     not explain goes to the kinds with measured factors they have (min speed first)."""
     try:
@@ -100,16 +111,17 @@ def outcome_of_row(row: Mapping) -> RouteOutcome:
         raise ConfigError(f"a route row needs RC, IS and status (harness drive --json writes them); got keys "
                           f"{sorted(row) if isinstance(row, Mapping) else type(row).__name__}") from err
     completed = status in R.SUCCESS_STATUSES
+    end = end_cause(status, list(counts), completed, row.get("blocked_by"))
     if "penalties" in row:
         logs = {k: math.log(max(float(f), _MIN_FACTOR)) for k, f in row["penalties"].items() if float(f) < 1.0}
-        return RouteOutcome(rc, p, end_cause(status, list(counts), completed), logs)
+        return RouteOutcome(rc, p, end, logs)
     logs = {k: n * math.log(R.PENALTY_FACTORS[k]) for k, n in counts.items() if k in R.PENALTY_FACTORS and n}
     fixed = sum(logs.values())
     rest = math.log(max(p, _MIN_FACTOR)) - fixed
     variable = [k for k in _VARIABLE if counts.get(k)]
     if rest < -1e-6 and (variable or abs(p - math.exp(fixed)) > _IS_ROUNDING):
         logs[variable[0] if variable else "other"] = rest
-    return RouteOutcome(rc, p, end_cause(status, list(counts), completed), logs)
+    return RouteOutcome(rc, p, end, logs)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from harness.errors import ConfigError
 from harness.metrics.rules import INFRACTION_KINDS, SUCCESS_STATUSES
@@ -12,7 +12,7 @@ from harness.metrics.rules import INFRACTION_KINDS, SUCCESS_STATUSES
 def _check_keys(cls, d: dict) -> None:
     known = {f.name for f in fields(cls)}
     unknown = set(d) - known
-    missing = {f.name for f in fields(cls) if f.name not in d and f.default is MISSING}
+    missing = {f.name for f in fields(cls) if f.name not in d and f.default is MISSING and f.default_factory is MISSING}
     if unknown or missing:
         raise ConfigError(f"{cls.__name__}.from_dict: expected keys {sorted(known)}, got unknown "
                           f"{sorted(unknown)} and missing {sorted(missing)}; write it with to_dict()")
@@ -59,6 +59,14 @@ class RouteScore:
     outside_lanes_m: float  # [m] of route traversed outside route lanes (OutsideRouteLanesTest)
     infractions: tuple[Infraction, ...] = ()
     rules: str = "2.x"  # leaderboard version whose rules scored it
+    # not in leaderboard files (the harness's own, from the ground truth of the embedded world):
+    # [s] the ego stood still (below 0.1 m/s), by what was in front of it: "red_light", "actor" or
+    # "nothing" (``World.standing_for``); empty where the backend does not tell or in older records
+    standing_s: dict[str, float] = field(default_factory=dict)
+    # for a route that ended blocked: "nothing" when the way was free for over 5 s of the final
+    # stand-still, else the longer of "actor" and "red_light" (``route.blocked_by``); None: not
+    # blocked, or not known
+    blocked_by: str | None = None
 
     @property
     def success(self) -> bool:

@@ -44,6 +44,25 @@ _EXTERNAL_MESSAGES = {
 }
 
 
+# [s] of the final stand-still with nothing ahead (clear road, green or no light) that make a blocked
+# route blocked by "nothing": longer than moving off at green takes, and a wait through a green is
+# the agent's own however long the reds around it were
+NOTHING_GRACE_S = 5.0
+
+
+def blocked_by(spell: dict[str, float]) -> str | None:
+    """What blocked the ego, from its final stand-still's seconds by what was ahead: "nothing" when
+    the way was free for over ``NOTHING_GRACE_S`` of it (no signal cycle of the towns is 180 s
+    long, so an ego standing at a stop line that long has stood through greens), else the longer of
+    "actor" and "red_light"; None when the events did not say."""
+    if not spell:
+        return None
+    if spell.get("nothing", 0.0) > NOTHING_GRACE_S:
+        return "nothing"
+    held = {k: v for k, v in spell.items() if k != "nothing"}
+    return max(held, key=held.get) if held else "nothing"
+
+
 def _at(x: float | None, y: float | None) -> str:
     return "" if x is None or y is None else f" at (x={round(x, 3)}, y={round(y, 3)}, z=0.0)"
 
@@ -83,6 +102,9 @@ class RouteMonitor:
         self._frame: int | None = None
         self._ended_by: str | None = None  # "completed" | "deviated" | "blocked" | "timeout"
         self._finished = False
+        self._standing: dict[str, float] = {}  # [s] stood still, by what the ground truth had ahead
+        self._spell: dict[str, float] = {}  # the same within the current stand-still
+        self._blocked_by: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -118,6 +140,7 @@ class RouteMonitor:
                               f"{ev.frame}; the world reports pedestrian, vehicle or static contacts")
         rc = min(100.0, max(self._rc, float(ev.route_completion)))  # the source's route index never goes back
         ds = (rc - self._rc) / 100.0 * self.route_length_m  # [m] route advanced in this step
+        self._stand(ev, float(ev.time) - self._time)
         self._rc, self._frame, self._time = rc, ev.frame, float(ev.time)
         self._odometer += float(ev.distance_m)
         s_m = rc / 100.0 * self.route_length_m
@@ -143,6 +166,7 @@ class RouteMonitor:
         if ev.blocked_s > self.rules.blocked_s:
             self._add(R.VEHICLE_BLOCKED, ev, x, y, None, 1.0, f"Agent got blocked{_at(x, y)}")
             self._ended_by = self._ended_by or "blocked"
+            self._blocked_by = blocked_by(self._spell)
         if self._timeout.step(ev.time, ds, speed_limit_mps):
             self._add(R.ROUTE_TIMEOUT, ev, x, y, None, 1.0, "Route timeout.")
             self._ended_by = self._ended_by or "timeout"
@@ -188,6 +212,17 @@ class RouteMonitor:
         return self._score(reason, duration_system_s)
 
     # -- internals ------------------------------------------------------------------------------
+    def _stand(self, ev: StepEvents, dt: float) -> None:
+        """Time standing still by what was ahead (``StepEvents.standing_for``); a stand-still ends
+        when the ego moves (``blocked_s`` back to 0)."""
+        reason = ev.standing_for
+        if reason is None:
+            if ev.blocked_s <= 0.0:
+                self._spell = {}
+            return
+        self._standing[reason] = self._standing.get(reason, 0.0) + dt
+        self._spell[reason] = self._spell.get(reason, 0.0) + dt
+
     def _add(self, kind: str, ev: StepEvents, x, y, value, penalty: float, text: str) -> None:
         self._infractions.append(Infraction(kind, ev.frame, float(ev.time), x, y, value, penalty, text))
 
@@ -225,7 +260,9 @@ class RouteMonitor:
             DS=ds, RC=rc, IS=penalty, status=status, duration_game_s=self._time,
             duration_system_s=float(duration_system_s), route_length_m=self.route_length_m,
             meters_driven=self._odometer, outside_lanes_m=self._outside.wrong_m,
-            infractions=tuple(self._infractions), rules=rules.name)
+            infractions=tuple(self._infractions), rules=rules.name,
+            standing_s={k: round(v, 2) for k, v in sorted(self._standing.items())},
+            blocked_by=self._blocked_by if R.MSG_BLOCKED in status else None)
 
 
 def score_route(events: Iterable[StepEvents], route_length_m: float, rules: str = "2.x",

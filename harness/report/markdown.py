@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.metrics.attribution import END_CAUSES
+from harness.metrics.attribution import END_CAUSES, END_LABELS
 from harness.metrics.rules import INFRACTION_KINDS, OUTSIDE_ROUTE_LANES
 
 
@@ -23,7 +23,7 @@ def _pts(x: float) -> str:
 
 def loss_columns(losses: dict[str, dict]) -> list[tuple[str, str, str]]:
     """(part, key, label) of every cause that moved some variant's score, completion causes first."""
-    cols = [("completion", c, f"ended {c}") for c in END_CAUSES
+    cols = [("completion", c, f"ended {END_LABELS.get(c, c)}") for c in END_CAUSES
             if any(abs(d["completion"].get(c, 0.0)) >= 0.05 for d in losses.values())]
     kinds = [k for k in (*INFRACTION_KINDS, "other") if any(abs(d["penalties"].get(k, 0.0)) >= 0.05 for d in losses.values())]
     return cols + [("penalties", k, k.replace("_", " ")) for k in kinds]
@@ -46,6 +46,26 @@ def loss_section(summ: dict) -> list[str]:
              "| variant | DS lost | " + " | ".join(label for _, _, label in cols) + " |", "|---|---|" + "---|" * len(cols)]
     for name, d in losses.items():
         lines.append(f"| `{name}` | {d['loss']:+.1f} | " + " | ".join(_pts(d[part].get(key, 0.0)) for part, key, _ in cols) + " |")
+    return lines
+
+
+def standing_section(summ: dict) -> list[str]:
+    """How long each variant's ego stood still, by what the ground truth had in front of it."""
+    told = {n: v["standing_s"] for n, v in summ["variants"].items() if v.get("standing_s")}
+    if not told:
+        return []
+    lines = ["", "## Standing still, and what was ahead", "",
+             ("Seconds per route run the ego stood still (below 0.1 m/s), by what the ground truth had within 12 m "
+              "ahead: a stop line at red or yellow, a vehicle or pedestrian in its path, or nothing (the expert would "
+              "have driven on: the agent stopped for something its sensors made up). Blocked: route runs that ended "
+              "blocked, by what was ahead in the final 180 s: nothing when the way was free for over 5 s of it "
+              "(a wait through a green), else the longer of the two."), "",
+             "| variant | at a red light s | behind an actor s | nothing ahead s | blocked: red light / actor / nothing |",
+             "|---|---|---|---|---|"]
+    for name, d in told.items():
+        b = d["blocked_by"]
+        lines.append(f"| `{name}` | {d['red_light']:.1f} | {d['actor']:.1f} | {d['nothing']:.1f} | "
+                     f"{b['red_light']} / {b['actor']} / {b['nothing']} |")
     return lines
 
 
@@ -80,6 +100,7 @@ def render(summ: dict, figures: list[str], records) -> str:
             lines.append(f"| `{name}` | {v['km_driven']:.2f} | " + " | ".join(cells) + " |")
         lines += ["", "Cells: per km (count); outside route lanes: km driven outside them."]
     lines += loss_section(summ)
+    lines += standing_section(summ)
     lines += ["", "## Latency", "", "Medians over routes of the per-frame medians (this machine, wall clock).", "",
               "| variant | registration ms | fusion ms | observation delay ms | agent step ms |", "|---|---|---|---|---|"]
     for name, v in vs.items():

@@ -26,6 +26,7 @@ from harness.metrics import RouteScore, attribute_loss, paired_difference, summa
 from harness.metrics.leaderboard_json import sensor_icons, write_json_atomic, write_results
 from harness.runner.jobs import NO_VARIANT, EvalJob
 from harness.runner.store import ResultStore
+from harness.world.world import STANDING_FOR
 
 BASELINE = "rgb"  # paired differences are taken against this variant when it was run
 LATENCY_KEYS = ("fusion_ms", "register_ms", "observation_delay_ms")
@@ -70,6 +71,7 @@ def records_frame(items: list[Planned]) -> pd.DataFrame:
             "wall_s": r["wall_s"], "agent_ms": r["agent_ms"],
             **{k: lat.get(k) for k in LATENCY_KEYS},
             **{f"n_{k}": v for k, v in s.counts().items()},
+            **{f"stood_{k}_s": s.standing_s.get(k, 0.0) for k in STANDING_FOR}, "blocked_by": s.blocked_by or "",
             "misalign_dx_px": j.calibration.dx_px, "misalign_dy_px": j.calibration.dy_px,
             "misalign_rot_deg": j.calibration.rot_deg, "latency": j.latency,
             "weather": ";".join(f"{k}={v:g}" for k, v in j.weather), "rules": j.rules, "key": it.key,
@@ -97,6 +99,17 @@ def _median(values: list) -> float | None:
     return round(statistics.median(v), 4) if v else None
 
 
+def standing_means(scores: list[RouteScore]) -> dict | None:
+    """[s] per recorded route run the ego stood still, by what the ground truth had ahead
+    (``World.standing_for``), and how many runs ended blocked by each; None when no record says
+    (another backend, or records from before 2026-11-28)."""
+    told = [s for s in scores if s.standing_s or s.blocked_by]
+    if not told:
+        return None
+    return {"runs": len(told), **{k: round(sum(s.standing_s.get(k, 0.0) for s in told) / len(told), 1) for k in STANDING_FOR},
+            "blocked_by": {k: sum(s.blocked_by == k for s in told) for k in STANDING_FOR}}
+
+
 def summary(items: list[Planned], n_boot: int = 10000) -> dict:
     """Per-variant aggregates over every planned (route, seed), plus paired differences to rgb."""
     variants = list(dict.fromkeys(variant_label(it.job.variant) for it in items))
@@ -113,6 +126,7 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
                             for it in mine if it.record is not None and it.record["quarantined"]]
         s["latency_ms"] = {k: _median([r["result"].get("latency_ms", {}).get(k) for r in recs]) for k in LATENCY_KEYS}
         s["latency_ms"]["agent_ms"] = _median([r["result"]["agent_ms"] for r in recs])
+        s["standing_s"] = standing_means([it.score for it in mine if it.record is not None])
         per[v] = s
     if BASELINE in variants:
         for v in variants:

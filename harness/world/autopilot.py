@@ -14,7 +14,7 @@ import numpy as np
 from harness.world.ego import VehicleControl
 from harness.world.routing import local_frame
 from harness.world.signals import GREEN
-from harness.world.world import EGO_INSTANCE, World
+from harness.world.world import CORRIDOR_M, EGO_INSTANCE, World
 
 CRUISE_MPS = 8.0
 
@@ -60,18 +60,7 @@ class RouteFollower:
 
     def next_signal_id(self, horizon: int = 60) -> tuple[float, int | None]:
         """As :meth:`next_signal`, with the id of the signal head instead of its state."""
-        w = self.world
-        i0 = w.progress.index
-        for lid in dict.fromkeys(w.route.lanes[i0 : i0 + horizon].tolist()):
-            lane = w.town.lanes[lid]
-            if lane.stop_s is None or lane.signal is None or lane.signal < 0:
-                continue
-            p = w.town.lane_set.lookup(np.array([lane.id]), np.array([lane.stop_s]))[0][0]
-            loc = local_frame(p[None], np.array([w.ego.x, w.ego.y]), w.ego.yaw)[0]
-            if loc[0] < -0.5:
-                continue
-            return max(0.0, float(loc[0]) - 2.45), int(lane.signal)
-        return math.inf, None
+        return self.world.next_stop_line(horizon)
 
     def light_gap(self) -> float:
         """[m] from the ego to the stop line of a red/yellow light it should stop for (inf: none)."""
@@ -86,7 +75,7 @@ class RouteFollower:
         if not len(near):
             return math.inf
         d = np.hypot(ahead[:, None, 0] - view.xy[None, near, 0], ahead[:, None, 1] - view.xy[None, near, 1])
-        hit = d < (1.4 + view.size[near, 1][None, :] / 2)
+        hit = d < (CORRIDOR_M + view.size[near, 1][None, :] / 2)
         if not hit.any():
             return math.inf
         k = int(np.argmax(hit.any(axis=1)))

@@ -36,6 +36,10 @@ class StepEvents:
     collisions: tuple[Collision, ...] = ()
     red_lights: tuple[RedLightRun, ...] = ()
     route_done: bool = False
+    # while the ego stands still (below 0.1 m/s): what the ground truth has in front of it, one of
+    # ``World.standing_for``'s "red_light" / "actor" / "nothing"; None while it moves, or from a backend
+    # that does not tell
+    standing_for: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

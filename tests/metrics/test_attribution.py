@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -76,6 +77,19 @@ def test_missing_runs_count_zero_and_means_run_over_planned_pairs():
 def test_end_cause_from_status_and_kinds(status, kinds, cause):
     assert cause in END_CAUSES and end_cause(status, kinds, completed=False) == cause
     assert end_cause(status, kinds, completed=True) == "completed"
+
+
+def test_blocked_routes_split_by_what_was_ahead():
+    blocked = f"{R.FAILED} - {R.MSG_BLOCKED}"
+    for ahead in ("nothing", "actor", "red_light"):
+        assert end_cause(blocked, (), False, ahead) == f"blocked_{ahead}" in END_CAUSES
+    assert end_cause(blocked, (), False, "a ghost") == "blocked"  # unknown: not a new cause
+    assert end_cause(f"{R.FAILED} - {R.MSG_TIMED_OUT}", (R.ROUTE_TIMEOUT,), False, "nothing") == "timeout"
+    s = dataclasses.replace(_score(30.0, (_inf(R.VEHICLE_BLOCKED, 1.0),), blocked), blocked_by="nothing")
+    row = {"RC": 30.0, "IS": 1.0, "status": blocked, "infractions": {R.VEHICLE_BLOCKED: 1}, "blocked_by": "nothing"}
+    assert outcome_of_score(s).end == outcome_of_row(row).end == "blocked_nothing"
+    a = split_loss([(RouteOutcome(100.0, 1.0, "completed", {}), outcome_of_row(row))])
+    assert a.completion["blocked_nothing"] == pytest.approx(70.0) and a.completion["blocked"] == 0.0
 
 
 def test_drive_rows_with_and_without_penalties_give_the_same_outcome():

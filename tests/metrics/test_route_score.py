@@ -12,6 +12,7 @@ import pytest
 
 from harness.errors import ConfigError, WrongOrderError
 from harness.metrics import RouteMonitor, score_route
+from harness.metrics.route import blocked_by
 from harness.metrics.records import Infraction, RouteScore
 from harness.world.infractions import Collision, RedLightRun, StepEvents
 
@@ -20,11 +21,11 @@ L = 100.0  # [m]
 
 def step(k: int, rc: float | None = None, *, speed: float = 10.0, dist: float = 0.5, off: float = 0.0,
          outside: float = 0.0, blocked: float = 0.0, traffic: float | None = None, collisions=(), red=(),
-         done: bool | None = None) -> StepEvents:
+         done: bool | None = None, standing_for: str | None = None) -> StepEvents:
     """Step ``k`` of the standard drive; ``rc`` [%] defaults to 0.5 k, ``done`` to rc >= 100."""
     rc = min(100.0, 0.5 * k) if rc is None else rc
     return StepEvents(k, k / 20, speed, dist, rc, off, outside, blocked, traffic, tuple(collisions),
-                      tuple(red), rc >= 100.0 if done is None else done)
+                      tuple(red), rc >= 100.0 if done is None else done, standing_for)
 
 
 def drive(n: int = 200, **at: dict) -> list[StepEvents]:
@@ -225,6 +226,37 @@ def test_blocked_for_more_than_180_s():
     s = mon.finish()
     assert (s.RC, s.DS, s.IS) == (30.0, 30.0, 1.0)
     assert s.status == "Failed - Agent got blocked" and kinds(s) == ["vehicle_blocked"]
+    assert s.standing_s == {} and s.blocked_by is None  # the events did not say what was ahead
+
+
+def test_standing_time_by_what_was_ahead_and_what_blocked():
+    """20 s at a red light, drive on, then 150 s with nothing ahead and 31 s behind an actor: the
+    route is blocked by "nothing" (free for over 5 s of the final stand-still), and the red-light wait
+    before the ego moved again does not count towards it."""
+    evs = [step(k) for k in range(1, 41)]  # to 20 %
+    k = 40
+    for n in range(400):
+        k += 1
+        evs.append(step(k, rc=20.0, speed=0.0, dist=0.0, blocked=(n + 1) / 20, standing_for="red_light"))
+    for _ in range(20):
+        k += 1
+        evs.append(step(k, rc=evs[-1].route_completion + 0.5))
+    start = k
+    for n in range(3700):
+        k += 1
+        evs.append(step(k, rc=30.0, speed=0.0, dist=0.0, blocked=(k - start) / 20,
+                        standing_for="nothing" if n < 3000 else "actor"))
+    s = score_route(evs, L)
+    assert s.status == "Failed - Agent got blocked"
+    assert s.standing_s == pytest.approx({"red_light": 20.0, "nothing": 150.0, "actor": 30.05})
+    assert s.blocked_by == "nothing"
+    assert RouteScore.from_dict(s.to_dict()) == s
+    # 180 s at a stop line of a 57-s signal cycle: red most of it, but it stood through greens
+    assert blocked_by({"red_light": 120.0, "nothing": 60.05}) == "nothing"
+    assert blocked_by({"actor": 176.0, "nothing": 4.05}) == "actor"  # moving off takes a moment
+    assert blocked_by({"actor": 60.0, "red_light": 120.05}) == "red_light" and blocked_by({}) is None
+    old = {k: v for k, v in s.to_dict().items() if k not in ("standing_s", "blocked_by")}  # a record from before
+    assert RouteScore.from_dict(old).standing_s == {} and RouteScore.from_dict(old).blocked_by is None
 
 
 def _crawl(rc_stop: float, n: int, length: float = L) -> list[StepEvents]:

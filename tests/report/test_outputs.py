@@ -51,3 +51,22 @@ def test_eval_plots_include_where_the_score_went(tmp_path):
     figs = plot_eval(tmp_path, records_frame(items), summary(items, n_boot=100))
     assert "ds_loss.png" in figs and (tmp_path / "ds_loss.png").stat().st_size > 1000
     assert plot_eval(tmp_path / "..", records_frame(items[:1]), summary(items[:1], n_boot=100)).count("ds_loss.png") == 0
+
+
+def test_standing_still_by_what_was_ahead_in_summary_records_and_report():
+    import dataclasses
+
+    items = [_item("rgb", "0", 80.0), _item("thermal", "0", 30.0), _item("thermal", "1", 10.0)]
+    told = {"0": ({"nothing": 190.0, "red_light": 12.0}, "nothing"), "1": ({"actor": 181.0}, "actor")}
+    for it in items[1:]:
+        stood, by = told[it.job.route_id]
+        it.record["result"]["score"] = dataclasses.replace(it.score, standing_s=stood, blocked_by=by).to_dict()
+    rec = records_frame(items)
+    assert list(rec["stood_nothing_s"]) == [0.0, 190.0, 0.0] and list(rec["blocked_by"]) == ["", "nothing", "actor"]
+    s = summary(items, n_boot=100)
+    assert s["variants"]["rgb"]["standing_s"] is None  # records that do not say (older ones, another backend)
+    assert s["variants"]["thermal"]["standing_s"] == {"runs": 2, "red_light": 6.0, "actor": 90.5, "nothing": 95.0,
+                                                      "blocked_by": {"red_light": 0, "actor": 1, "nothing": 1}}
+    text = render(s, [], rec)
+    assert "## Standing still, and what was ahead" in text and "| `thermal` | 6.0 | 90.5 | 95.0 | 0 / 1 / 1 |" in text
+    assert "| `rgb` | 0.0" not in text

@@ -156,3 +156,36 @@ def test_vehicles_block_their_own_lane_only(town05):
         assert along.max() == pytest.approx(length / 2 - half_w)  # the discs end flush with the bumpers
         # the corridor test of a car in the next lane: its half-width + 0.4 m + the disc radius
         assert 1.9 / 2 + 0.4 + r[discs].max() < 3.5
+
+
+def _brake(w, n):
+    return [w.step(VehicleControl.clipped(brake=1.0)) for _ in range(n)]
+
+
+def test_standing_still_says_what_the_ground_truth_has_ahead(town05):
+    """Standing at the start of a clear road is "nothing"; a stopped car 6 m ahead in the route's lane
+    makes it "actor", one 30 m ahead does not; moving is None."""
+    w = _world(town05, 0, vehicles=0, pedestrians=0, events=EventsSpec(auto_per_km=0))
+    assert w.next_stop_line()[0] > 40.0, "the test needs a route with no stop line near its start"
+    assert {e.standing_for for e in _brake(w, 5)} == {"nothing"}
+    front = w.ego_params.length / 2
+    far = w._spawn_on_route(front + 30.0 + 2.3, 0.0, frozen=True)  # its rear 30 m ahead of the front bumper
+    assert _brake(w, 1)[0].standing_for == "nothing"
+    w.vehicles.s[far] -= 24.0  # now 6 m ahead
+    w.vehicles._update_pose()
+    assert _brake(w, 1)[0].standing_for == "actor"
+    ev = w.step(VehicleControl.clipped(throttle=1.0))
+    assert ev.speed >= 0.1 and ev.standing_for is None
+
+
+def test_the_privileged_follower_stands_only_for_reasons(town05):
+    """The privileged follower waits at red lights and behind traffic, and never stands for "nothing"
+    longer than the ticks it takes to move off: the 12 m reach explains every wait of its IDM gap."""
+    for vehicles, must in ((0, ("red_light",)), (30, ("red_light", "actor"))):
+        w = _world(town05, 2, vehicles=vehicles, pedestrians=0 if not vehicles else 40)
+        stood = {}
+        for e in _run(w, 2500)[5:]:  # the first ticks stand at the start
+            if e.standing_for is not None:
+                stood[e.standing_for] = stood.get(e.standing_for, 0) + 1
+        assert all(stood.get(k, 0) >= 40 for k in must), f"waits expected for {must}: {stood}"
+        assert stood.get("nothing", 0) <= 5, stood

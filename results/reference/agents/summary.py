@@ -23,8 +23,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from harness.metrics import rules as R  # noqa: E402
 from harness.metrics.aggregate import bootstrap_ci  # noqa: E402
-from harness.metrics.attribution import LossAttribution, outcome_of_row, split_loss  # noqa: E402
+from harness.metrics.attribution import END_LABELS, LossAttribution, outcome_of_row, split_loss  # noqa: E402
 from harness.report.plots import plot_loss_bars  # noqa: E402
+from harness.world.world import STANDING_FOR  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROWS = ("expert_clear_noon", "policy_clear_noon_rgb", "expert_clear", "policy_clear_rgb", "policy_night_fog_rgb",
@@ -104,11 +105,23 @@ def loss(rows, base: str, other: str) -> str:
     if found is None:
         return "n/a (row missing)"
     a, seeds = found
-    parts = [(f"ended {c}", v) for c, v in a.completion.items()] + list(a.penalties.items())
+    parts = [(f"ended {END_LABELS.get(c, c)}", v) for c, v in a.completion.items()] + list(a.penalties.items())
     text = ", ".join(f"{k.replace('_', ' ')} {v:+.1f}" for k, v in sorted(parts, key=lambda kv: -abs(kv[1])) if abs(v) >= 0.05)
     collisions = a.share(R.COLLISIONS_PEDESTRIAN, R.COLLISIONS_VEHICLE)
     return (f"{a.loss:.1f} points over {a.n_pairs} route runs (seeds {seeds}): {text}; route completion "
             f"{a.completion_total:+.1f}, penalties {a.penalty_total:+.1f}; pedestrian and vehicle collisions {collisions:.0%} of it")
+
+
+def standing(runs: dict[int, dict]) -> str | None:
+    """Seconds per route run the ego stood still by what the ground truth had ahead, and what blocked
+    routes stood for (drive rows since 2026-11-28); None when no row of these runs says."""
+    told = [r for s in sorted(runs) for r in runs[s]["routes"] if "standing_s" in r]
+    if not told:
+        return None
+    secs = {k: sum(r["standing_s"].get(k, 0.0) for r in told) / len(told) for k in STANDING_FOR}
+    blocked = {k: sum(r.get("blocked_by") == k for r in told) for k in STANDING_FOR}
+    return (" | ".join(f"{secs[k]:.1f}" for k in STANDING_FOR) + f" | {len(told)} | "
+            + " / ".join(str(blocked[k]) for k in STANDING_FOR))
 
 
 def main(folder: Path = HERE, plot: Path | None = None) -> None:
@@ -129,6 +142,17 @@ def main(folder: Path = HERE, plot: Path | None = None) -> None:
                 counts[kind] = counts.get(kind, 0) + int(k)
         inf = ", ".join(f"{kind} {k}" for kind, k in sorted(counts.items(), key=lambda kv: -kv[1]) if k)
         print(f"| {name} | {', '.join(map(str, seeds))} | {per} | {mean:.1f} [{lo:.1f}, {hi:.1f}] | {n} | {inf} |")
+    told = {name: standing(rows[name]) for name in rows}
+    if any(told.values()):
+        print()
+        print("Standing still: seconds per route run by what the ground truth had within 12 m ahead, and what")
+        print("the routes that ended blocked stood for (World.standing_for; rows driven since 2026-11-28):")
+        print()
+        print("| row | " + " | ".join(f"{k.replace('_', ' ')} s" for k in STANDING_FOR) + " | route runs | blocked: "
+              + " / ".join(k.replace("_", " ") for k in STANDING_FOR) + " |")
+        print("| --- |" + " --- |" * (len(STANDING_FOR) + 2))
+        for name in [r for r in ROWS if told.get(r)] + sorted(n for n in told if told[n] and n not in ROWS):
+            print(f"| {name} | {told[name]} |")
     print()
     print("clear noon, policy / expert (>= 85 %):", ratio(rows, "policy_clear_noon_rgb", "expert_clear_noon"))
     print("clear (sun 60 deg), policy / expert:", ratio(rows, "policy_clear_rgb", "expert_clear"))
