@@ -1,8 +1,8 @@
 """Gymnasium environment over any harness backend (the embedded one by default).
 
-Registered as ``harness/FusionDrive-v0``::
+Registered as ``harness/FusionDrive-v0`` when the ``harness`` package is imported::
 
-    import gymnasium as gym, harness.env
+    import gymnasium as gym, harness
     env = gym.make("harness/FusionDrive-v0", scenario="fog_town05", route="0")
 
 Observation (dict): ``rgb`` (H, W, 3) uint8, ``thermal`` (Ht, Wt) uint8, ``speed`` (1,) [m/s],
@@ -22,11 +22,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from harness import GYM_ENV_ID as ENV_ID  # registered by the package's __init__
 from harness.errors import ConfigError
 from harness.world.ego import VehicleControl
 from harness.world.routing import local_frame
 
-ENV_ID = "harness/FusionDrive-v0"
 ROUTE_POINTS = 20
 ROUTE_STEP_M = 2.0
 DEVIATION_M = 30.0
@@ -99,10 +99,3 @@ class FusionDriveEnv(gym.Env):
     def close(self) -> None:
         self.backend.close()
 
-
-def register() -> None:
-    if ENV_ID not in gym.registry:
-        gym.register(id=ENV_ID, entry_point="harness.env:FusionDriveEnv")
-
-
-register()

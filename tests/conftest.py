@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ROADSCENE = REPO.parent / "shared" / "data" / "roadscene"
-
-
-@pytest.fixture(scope="session")
-def reference_script():
-    """Load a script under results/reference (not a package) as a module: ``reference_script("agents/summary.py")``."""
-
-    def load(relative: str):
-        path = REPO / "results" / "reference" / relative
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-
-    return load
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +78,33 @@ class ThirdPartyAgent:
 @pytest.fixture
 def third_party_agent():
     return ThirdPartyAgent()
+
+
+def _carla_server() -> str | None:
+    """``host:port`` of a CARLA server that answers, or None (``CARLA_HOST``/``CARLA_PORT``, default localhost:2000)."""
+    import os
+    import socket
+
+    host, port = os.environ.get("CARLA_HOST", "localhost"), int(os.environ.get("CARLA_PORT", "2000"))
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return f"{host}:{port}"
+    except OSError:
+        return None
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``gpu`` skip without a CUDA device and ``carla`` without a CARLA server, saying so;
+    ``slow`` tests run (``make test-fast`` deselects them)."""
+    gpu = [i for i in items if "gpu" in i.keywords]
+    carla = [i for i in items if "carla" in i.keywords]
+    if gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            for item in gpu:
+                item.add_marker(pytest.mark.skip(reason="needs a CUDA device (torch.cuda.is_available() is False here)"))
+    if carla and _carla_server() is None:
+        for item in carla:
+            item.add_marker(pytest.mark.skip(reason="needs a running CARLA server at $CARLA_HOST:$CARLA_PORT "
+                                                    "(default localhost:2000); start CarlaUE4.sh -RenderOffScreen"))

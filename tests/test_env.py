@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils.env_checker import check_env
 
-import harness.env  # noqa: F401  (registers the id)
+import harness  # noqa: F401  (importing the package registers the id)
 
 
 def test_env_passes_gymnasium_checker(gl_ok):
@@ -16,3 +16,15 @@ def test_env_passes_gymnasium_checker(gl_ok):
         total += r
     assert total > 0.0, "driving forward along the route earns progress"
     env.close()
+
+
+def test_the_id_is_registered_by_importing_the_package_alone():
+    """``import harness`` is enough (as the README says), and it does not load the simulator."""
+    import subprocess
+    import sys
+
+    code = ("import gymnasium as gym, harness, sys; spec = gym.spec('harness/FusionDrive-v0'); "
+            "assert 'harness.env' not in sys.modules, 'registering must not load the simulator'; "
+            "print(spec.entry_point)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "harness.env:FusionDriveEnv"

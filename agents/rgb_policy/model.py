@@ -7,7 +7,7 @@ Outputs:
 - ``lights``: ``(B, 3, ~5H/64, W/8)`` logits per 8x8-pixel cell of the upper 5/8 of the image over
   none / stop (red or yellow) / go (green): the cell holding the lit lamp of the ego's *own* signal
   head is stop or go, every other cell (other heads, tail lights, sky) is none. It is trained on
-  where that lamp projects (``distill.policy_data``), so the network learns to find the lamp rather
+  where that lamp projects (``distill.policy.data``), so the network learns to find the lamp rather
   than to remember scenes. Within ``LIGHT_RANGE_M`` of a stop line of its route plan the planner
   reduces it to one number (:func:`decide_stop`) over the rows where its own head can be
   (``planner.own_head_rows``); :func:`stop_probability` does the same for batches.

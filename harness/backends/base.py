@@ -71,7 +71,12 @@ def compass_of(yaw_rad: float) -> float:
 
 
 class Backend(ABC):
-    """One simulator instance; not thread-safe; one route at a time."""
+    """One simulator instance; not thread-safe; one route at a time.
+
+    ``scenario`` is the scenario as loaded and never changes; ``rig`` is what the cameras render now.
+    A backend with a ``configure(rig, privileged, thermal)`` method lets each episode render the
+    agent's own camera declarations, applied to ``scenario.rig`` (never to the previous job's rig).
+    """
 
     name: str = "abstract"
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
-
 import numpy as np
 
 from harness.backends.base import Backend, Privileged, SensorFrame, compass_of, location_to_gnss
@@ -29,7 +27,8 @@ class EmbeddedBackend(Backend):
     name = "embedded"
 
     def __init__(self, scenario: Scenario, privileged: bool = True) -> None:
-        self.scenario = scenario
+        self.scenario = scenario  # never replaced: each job's rig starts from the scenario's own
+        self.rig = scenario.rig  # what the cameras render now (configure() applies an agent's declarations)
         self.privileged = privileged
         self.thermal = True  # render the thermal camera (configure() turns it off for agents without one)
         self.town = load_town(scenario.town)
@@ -59,16 +58,17 @@ class EmbeddedBackend(Backend):
     @property
     def renderer(self) -> Renderer:
         if self._renderer is None:
-            self._renderer = Renderer(self.town, self.scenario.rig)
+            self._renderer = Renderer(self.town, self.rig)
         return self._renderer
 
     def configure(self, rig: Rig, privileged: bool, thermal: bool = True) -> None:
         """Render ``rig`` (an agent's camera declarations) from the next ``load`` on; the GL
-        renderer is rebuilt only when the rig changes. ``thermal=False`` skips the thermal camera
-        (its frames are then ``(0, 0)``); the world evolves the same either way: sensor noise draws
-        from its own per-frame generator, never from the world's."""
-        if rig != self.scenario.rig:
-            self.scenario = replace(self.scenario, rig=rig)
+        renderer is rebuilt only when the rig changes. ``self.scenario`` keeps the scenario's own
+        rig, so the next job starts from it, never from this one's. ``thermal=False`` skips the
+        thermal camera (its frames are then ``(0, 0)``); the world evolves the same either way:
+        sensor noise draws from its own per-frame generator, never from the world's."""
+        if rig != self.rig:
+            self.rig = rig
             if self._renderer is not None:
                 self._renderer.close()
                 self._renderer = None
@@ -78,7 +78,7 @@ class EmbeddedBackend(Backend):
     def load(self, route_id: str, seed: int) -> Route:
         route = self.route(str(route_id))
         self.world = World(self.town, route, seed, self.scenario.traffic, self.scenario.events)
-        self._thermal = ThermalCamera(self.scenario.rig.thermal, seed=seed)
+        self._thermal = ThermalCamera(self.rig.thermal, seed=seed)
         self._reset_done = False
         return route
 

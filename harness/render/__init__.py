@@ -1,6 +1,6 @@
 """Rasterised cameras of the embedded world (moderngl over headless EGL)."""
 
-# Bumped whenever a change alters rendered pixels. Training shards record it (``distill.policy_data``),
+# Bumped whenever a change alters rendered pixels. Training shards record it (``distill.policy.data``),
 # so data collected by an older renderer is collected again instead of silently reused.
 # 2: lit signal lamps always light at least one pixel, in saturated LED colours (tone mapping used to
 #    bleach them to near white); lamps 0.28 m across (were 0.24 m).

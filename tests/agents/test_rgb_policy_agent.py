@@ -23,6 +23,7 @@ def test_agent_declares_a_sensors_track_suite():
     assert types == ["sensor.camera.rgb", "sensor.other.gnss", "sensor.other.imu", "sensor.speedometer"]
 
 
+@pytest.mark.slow  # renders and reads 40 frames per weather (~20 s)
 def test_sees_cars_by_day_and_loses_them_at_night_in_fog(gl_ok):
     """The perception network finds the vehicles the ground truth shows in a clear-day frame; in the
     same view at night in fog its vehicle mask is mostly wrong (what fusion has to restore). Scored

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from distill.policy_data import Episode, collect_episode, default_episodes, load_shards, seg_target, shard_version
+from distill.policy.data import Episode, collect_episode, default_episodes, load_shards, seg_target, shard_version
 from harness.errors import ConfigError
 from harness.render import RENDER_VERSION
 from harness.scenario import load_scenario
@@ -36,9 +36,10 @@ def test_policy_never_trains_or_validates_on_an_evaluation_or_selection_route():
     assert {e.weather for e in train} == {"clear", "clear_noon", "cloudy"}
 
 
+@pytest.mark.slow  # collects expert frames and trains a tiny network (~10 s alone, more beside other tests)
 def test_collect_and_train_tiny(gl_ok, tmp_path):
     from agents.rgb_policy.agent import load_perception
-    from distill.train_policy import TrainConfig, train
+    from distill.policy.train import TrainConfig, train
 
     data = tmp_path / "data"
     ep = Episode("town01", "0", "clear", 5)
@@ -83,7 +84,7 @@ def test_collect_and_train_tiny(gl_ok, tmp_path):
 
 def test_missing_data_and_weights_say_how_to_make_them(tmp_path):
     from agents.rgb_policy.agent import load_perception
-    from distill.train_policy import TrainConfig, train
+    from distill.policy.train import TrainConfig, train
 
     with pytest.raises(ConfigError, match="collect-policy-data"):
         train(TrainConfig(data=str(tmp_path)), tmp_path / "w", progress=False)
@@ -96,7 +97,7 @@ def test_missing_data_and_weights_say_how_to_make_them(tmp_path):
 
 
 def test_light_targets_mark_only_the_own_lamp_cell():
-    from distill.train_policy import LAMP_WEIGHT, light_targets
+    from distill.policy.train import LAMP_WEIGHT, light_targets
 
     uv = np.array([[81.5, 41.5], [81.5, 41.5], [np.nan, np.nan], [500.0, 41.5]], np.float32)
     cls, wt, near = light_targets(uv, np.array([0, 2, 0, 1], np.uint8), (13, 40))
@@ -112,7 +113,7 @@ def test_light_targets_mark_only_the_own_lamp_cell():
 def test_light_loss_punishes_the_wrong_colour_next_to_the_lamp_not_the_right_one():
     import torch
 
-    from distill.train_policy import light_loss, light_targets
+    from distill.policy.train import light_loss, light_targets
 
     cls, wt, near = light_targets(np.array([[81.5, 41.5]], np.float32), np.array([2], np.uint8), (13, 40))
     base = torch.zeros((1, 3, 13, 40))
@@ -144,7 +145,7 @@ def test_augment_darkens_keeps_labels_and_is_seeded():
     labels untouched, and repeats exactly under the same generator."""
     import torch
 
-    from distill.train_policy import augment
+    from distill.policy.augment import augment
 
     x = torch.full((256, 3, 8, 8), 0.5)
     y = torch.randint(0, 3, (256, 4, 4))
@@ -162,7 +163,7 @@ def test_augment_darkens_keeps_labels_and_is_seeded():
 def test_cast_shadows_darken_only_the_ground():
     import torch
 
-    from distill.train_policy import cast_shadows
+    from distill.policy.augment import cast_shadows
 
     x = torch.full((64, 3, 40, 80), 0.8)
     out = cast_shadows(x, torch.Generator().manual_seed(0), p=1.0)
@@ -178,7 +179,8 @@ def test_shift_frames_moves_image_mask_and_lamp_together():
     unshifted frames are untouched, and the draw is seeded."""
     import torch
 
-    from distill.train_policy import SHIFT_STEPS_PX, TrainConfig, shift_frames
+    from distill.policy.augment import SHIFT_STEPS_PX, shift_frames
+    from distill.policy.train import TrainConfig
 
     b, h, w = 32, 40, 80
     x = torch.zeros((b, 3, h, w))
@@ -216,7 +218,8 @@ def test_shift_frames_moves_image_mask_and_lamp_together():
 def test_exposure_min_widens_the_brightness_jitter_only_downwards():
     import torch
 
-    from distill.train_policy import TrainConfig, augment
+    from distill.policy.augment import augment
+    from distill.policy.train import TrainConfig
 
     x = torch.full((64, 3, 8, 8), 0.5)
     y = torch.zeros(64, 4, 4, dtype=torch.long)
@@ -233,7 +236,7 @@ def test_exposure_min_widens_the_brightness_jitter_only_downwards():
 
 
 def test_light_context_picks_the_light_branch():
-    from distill.train_policy import TrainConfig
+    from distill.policy.train import TrainConfig
 
     assert TrainConfig(light_context="local").net_config().light_local
     assert not TrainConfig(light_context="wide").net_config().light_local
@@ -246,7 +249,7 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
     import re
 
     from distill.cli import build_parser
-    from distill.train_policy import TrainConfig
+    from distill.policy.train import TrainConfig
 
     sub = next(a for a in build_parser()._subparsers._group_actions if a.dest == "command").choices["train-policy"]
     def value(text: str):
@@ -265,7 +268,7 @@ def test_train_policy_cli_defaults_are_train_config_defaults():
 
 
 def test_manifest_commit_says_dirty_wherever_the_weights_go(tmp_path, monkeypatch):
-    from distill.train_policy import _commit
+    from distill.policy.train import _commit
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -286,7 +289,7 @@ def test_manifest_commit_says_dirty_wherever_the_weights_go(tmp_path, monkeypatc
 
 
 def test_training_names_shards_outside_the_documented_episodes(tmp_path):
-    from distill.train_policy import _warn_unlisted
+    from distill.policy.train import _warn_unlisted
 
     keys = {e.key for e in default_episodes("train")}
     listed = sorted(keys)
@@ -303,7 +306,7 @@ def test_training_names_shards_outside_the_documented_episodes(tmp_path):
 
 
 def test_linger_holds_once_per_red_wait_and_only_at_the_line():
-    from distill.policy_data import LINGER_S, Linger
+    from distill.policy.data import LINGER_S, Linger
 
     lo, hi = (int(s * 20) for s in LINGER_S)
     linger = Linger(seed=3)
@@ -346,7 +349,8 @@ def test_use_clean_swaps_whole_frames_for_their_clean_image():
     nothing and 1 everything; the config keeps the share within [0, 1]."""
     import torch
 
-    from distill.train_policy import TrainConfig, use_clean
+    from distill.policy.augment import use_clean
+    from distill.policy.train import TrainConfig
 
     b = 64
     x, clean = torch.zeros((b, 3, 4, 6)), torch.ones((b, 3, 4, 6))

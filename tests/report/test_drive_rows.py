@@ -1,4 +1,4 @@
-"""results/reference/agents/summary.py pools seeds only over drives of the same policy weights."""
+"""harness.report.drive_rows pools seeds only over drives of the same policy weights."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+
+from harness.errors import ConfigError
+from harness.report.drive_rows import print_summary
 
 
 def _write(folder: Path, name: str, weights: str | None, ds: float, agent: str = "rgb_policy") -> None:
@@ -17,13 +20,12 @@ def _write(folder: Path, name: str, weights: str | None, ds: float, agent: str =
     (folder / f"{name}.json").write_text(json.dumps(run))
 
 
-def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys, reference_script):
-    mod = reference_script("agents/summary.py")
+def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys):
     _write(tmp_path, "policy_clear_noon_rgb", "aaaa", 80.0)
     _write(tmp_path, "policy_clear_noon_rgb_seed1", None, 70.0)  # a file from before drives named their weights
     _write(tmp_path, "policy_night_fog_oracle_clean", "aaaa", 72.0)
     _write(tmp_path, "expert_clear_noon", None, 90.0, agent="expert")
-    mod.main(tmp_path)
+    print_summary(tmp_path)
     out = capsys.readouterr().out
     assert "| policy_clear_noon_rgb | 0, 1 | 80.0, 70.0 | 75.0" in out
     assert "72.0 / 80.0 = 90% over seeds [0]" in out
@@ -35,13 +37,13 @@ def test_summary_refuses_policy_rows_of_different_weights(tmp_path, capsys, refe
     for r, (stood, by) in zip(night["routes"], (({"nothing": 200.0}, "nothing"), ({"actor": 190.0, "red_light": 10.0}, "actor"))):
         r.update(standing_s=stood, blocked_by=by)
     (tmp_path / "policy_night_fog_oracle_clean.json").write_text(json.dumps(night))
-    mod.main(tmp_path)
+    print_summary(tmp_path)
     out = capsys.readouterr().out
     assert "| policy_night_fog_oracle_clean | 5.0 | 95.0 | 100.0 | 2 | 0 / 1 / 1 |" in out
     assert "ended blocked, nothing ahead +4.0, ended blocked behind an actor +4.0" in out
-    mod.main(tmp_path, plot=tmp_path / "loss.png")
+    print_summary(tmp_path, plot=tmp_path / "loss.png")
     assert "plot: " in capsys.readouterr().out and (tmp_path / "loss.png").stat().st_size > 1000
     _write(tmp_path, "policy_night_fog_oracle_clean_seed1", "bbbb", 60.0)
-    with pytest.raises(SystemExit, match="different weights") as err:
-        mod.main(tmp_path)
+    with pytest.raises(ConfigError, match="different weights") as err:
+        print_summary(tmp_path)
     assert "policy_night_fog_oracle_clean_seed1.json" in str(err.value) and "bbbb" in str(err.value)

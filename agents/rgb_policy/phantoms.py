@@ -1,9 +1,10 @@
 """What the frozen RGB policy's network sees that is not there, by weather:
-``python results/reference/phantoms/phantoms.py [WEIGHTS ...] [--json OUT]``.
+``python -m agents.rgb_policy.phantoms [WEIGHTS ...] [--json OUT]`` (the committed figures:
+``results/reference/phantoms/run.sh``).
 
 The expert drives town05 routes 15-19 (the selection routes: no training frame comes from them and
 they are not evaluation routes), traffic seed 0, 1,200 steps, under ``clear_noon``, ``night_fog``
-and ``night``; every 10th frame is kept with its true mask (``distill.policy_data.collect_episode``;
+and ``night``; every 10th frame is kept with its true mask (``distill.policy.data.collect_episode``;
 cached in ``data/phantoms``, about 4 min the first time). The expert drives the same way in every
 weather, so the three sets show the same places. For each weights file (default: the committed
 weights) it prints, per weather:
@@ -27,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: data/ lives there
 
 WEATHERS = ("clear_noon", "night_fog", "night")
 ROUTES = tuple(str(r) for r in range(15, 20))
@@ -36,7 +36,7 @@ DARKEN = (0.5, 0.3)
 
 
 def frames(cache: Path) -> dict[str, list[Path]]:
-    from distill.policy_data import Episode, collect_episode
+    from distill.policy.data import Episode, collect_episode
 
     out: dict[str, list[Path]] = {}
     for w in WEATHERS:
@@ -91,13 +91,15 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     from tqdm import tqdm
 
+    from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+
     shards = frames(args.cache)
     out = {}
     for w in tqdm(args.weights or [None], desc="weights", unit="file", disable=len(args.weights) < 2):
         path = None if w is None else (Path(w) / "perception.pt" if Path(w).is_dir() else Path(w))
         if path is not None and not path.is_file():
             sys.exit(f"phantoms: no weights file at {path}")
-        f = path or ROOT / "agents" / "rgb_policy" / "weights" / "perception.pt"
+        f = path or WEIGHTS_DIR / WEIGHTS_FILE
         h = hashlib.sha256(f.read_bytes()).hexdigest()[:8]
         out[h] = measure(None if path is None else str(path), shards)
     print("| weights | weather | frames | phantom cells / frame | obstacle recall | phantom stops | clear noon at 0.5x / 0.3x |")

@@ -1,4 +1,4 @@
-"""results/reference/phantoms/phantoms.py counts what a network marks that is not there."""
+"""agents.rgb_policy.phantoms counts what a network marks that is not there."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ class _BlockNet(torch.nn.Module):
         return logits, None
 
 
-def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch, reference_script):
+def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
     from agents.rgb_policy import agent
+    from agents.rgb_policy import phantoms as mod
 
-    mod = reference_script("phantoms/phantoms.py")
     monkeypatch.setattr(agent, "load_perception", lambda path=None: (_BlockNet(), {}))
     n, h, w = 4, 160, 320
     seg = np.zeros((n, h // 2, w // 2), np.uint8)

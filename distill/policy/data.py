@@ -39,7 +39,7 @@ COLLECT_OPTIONS = ("every", "max_steps", "linger")  # stored in each shard (scal
 VEHICLE_IDS = (Sem.CAR, Sem.TRUCK, Sem.BUS, Sem.TRAIN, Sem.MOTORCYCLE, Sem.BICYCLE)
 PEDESTRIAN_IDS = (Sem.PEDESTRIAN, Sem.RIDER)
 DAY_WEATHERS = ("clear", "clear_noon", "cloudy")  # the policy sees clear days only
-ROUTES_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "routes"
+ROUTES_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "routes"
 
 _LUT = np.zeros(256, np.uint8)
 _LUT[list(VEHICLE_IDS)] = 1
@@ -130,7 +130,7 @@ def own_lamp_pixel(backend, lamps: np.ndarray, sig: int | None, state: int | Non
     if sig is None or state is None or state > 2:
         return math.nan, math.nan
     w = backend.world
-    cam = backend.scenario.rig.rgb
+    cam = backend.rig.rgb  # the camera rendering now (an agent may declare its own)
     pos, yaw, pitch, roll = camera_world_pose((w.ego.x, w.ego.y), w.ego.yaw, cam)
     uv, z = project_points(lamps[3 * sig + state][None], pos, yaw, pitch, roll, cam)
     u, v = float(uv[0, 0]), float(uv[0, 1])
