@@ -5,6 +5,11 @@ Two passes per step: the RGB camera (lit image, clean clear-noon image, semantic
 depth, as five render targets of one draw) and the thermal camera at its own pose, resolution and
 field of view (ids and depth only; :mod:`harness.sensors.thermal` turns those into a thermal image,
 the same way a CARLA backend would from its semantic, instance and depth cameras).
+
+Over 400 lines on purpose: one class owns one GL context and the order of its draws (culling,
+instance upload, lamps, lighting uniforms, read-back); split, the pieces would pass the context and
+its buffers back and forth. Shaders (:mod:`.shaders`), meshes (:mod:`.meshes`) and the camera maths
+(:mod:`.camera`) are already their own modules.
 """
 
 from __future__ import annotations

@@ -1,3 +1,3 @@
-"""Town registry (names only here; specs and generation live in harness.world.town)."""
+"""Town registry (names only here; specs live in harness.world.town, generation in harness.world.town_gen)."""
 
 TOWN_NAMES: tuple[str, ...] = ("town01", "town02", "town05")

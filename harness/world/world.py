@@ -3,6 +3,11 @@ events and the ego. Knows nothing of rendering, gymnasium or torch.
 
 Step order (20 Hz): ego control -> ego kinematics -> collisions (ego pose reverted on hard contact)
 -> signals -> NPC vehicles -> pedestrians -> scripted events -> red lights, lanes, route progress.
+
+Over 400 lines on purpose: the step order is the world's contract, and it reads best in one class
+(as HighwayEnv's abstract env keeps its step in one place). What each part does lives beside it:
+vehicles, pedestrians, signals, events and infractions have their own modules; this one orders them
+and answers the ground-truth questions that need all of them (``standing_for``, ``next_stop_line``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Tests of the radiometric thermal camera model (harness.sensors.thermal)."""
+"""Tests of the radiometric thermal camera model (harness.sensors.thermal) through its public functions.
+
+The gain control on its own is tested in test_thermal_gain.py.
+"""
 
 from __future__ import annotations
 
