@@ -2,27 +2,33 @@
 
 Poses follow CARLA: metres relative to the vehicle's centre on the ground, x forward, y right, z up;
 angles in degrees (pitch up positive, yaw clockwise seen from above, i.e. towards +y).
+
+Every field is defined once, with :func:`harness.fields.spec` (unit, range, doc).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 from harness.errors import ConfigError
+from harness.fields import check_fields, spec
 
-MAX_SIDE = 4096
+MAX_SIDE = 4096  # [px] largest camera side
 
 
 @dataclass(frozen=True)
 class Pose:
-    x: float = 0.0  # [m] forward
-    y: float = 0.0  # [m] right
-    z: float = 0.0  # [m] up
-    roll: float = 0.0  # [deg]
-    pitch: float = 0.0  # [deg] up positive
-    yaw: float = 0.0  # [deg] towards +y positive
+    x: float = spec(0.0, unit="m", doc="forward of the vehicle's centre")
+    y: float = spec(0.0, unit="m", doc="right of the vehicle's centre")
+    z: float = spec(0.0, unit="m", doc="up from the ground")
+    roll: float = spec(0.0, unit="deg", doc="roll")
+    pitch: float = spec(0.0, unit="deg", doc="up positive")
+    yaw: float = spec(0.0, unit="deg", doc="towards +y (right) positive")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -30,16 +36,13 @@ class Pose:
 
 @dataclass(frozen=True)
 class CameraSpec:
-    width: int = 320  # [px]
-    height: int = 160  # [px]
-    fov: float = 90.0  # [deg] horizontal field of view, as CARLA's sensor attribute
-    pose: Pose = field(default_factory=lambda: Pose(x=1.3, y=0.0, z=2.3))
+    width: int = spec(320, unit="px", ge=8, le=MAX_SIDE, doc="image width")
+    height: int = spec(160, unit="px", ge=8, le=MAX_SIDE, doc="image height")
+    fov: float = spec(90.0, unit="deg", ge=5, le=170, doc="horizontal field of view, as CARLA's sensor attribute")
+    pose: Pose = spec(default_factory=lambda: Pose(x=1.3, y=0.0, z=2.3), doc="mounting pose on the ego vehicle")
 
     def __post_init__(self) -> None:
-        if not (8 <= self.width <= MAX_SIDE and 8 <= self.height <= MAX_SIDE):
-            raise ConfigError(f"camera size must be within 8..{MAX_SIDE} px per side, got {self.width}x{self.height}")
-        if not 5.0 <= self.fov <= 170.0:
-            raise ConfigError(f"camera fov must be within [5, 170] deg, got {self.fov}")
+        check_fields(self)
 
     @property
     def focal_px(self) -> float:
@@ -60,41 +63,37 @@ class CameraSpec:
 class ThermalSpec:
     """Thermal camera: geometry plus the sensor's radiometric properties."""
 
-    camera: CameraSpec = field(
-        default_factory=lambda: CameraSpec(width=320, height=160, fov=95.0, pose=Pose(x=1.3, y=0.25, z=2.2))
+    camera: CameraSpec = spec(
+        default_factory=lambda: CameraSpec(width=320, height=160, fov=95.0, pose=Pose(x=1.3, y=0.25, z=2.2)),
+        doc="the thermal camera's geometry, keys as for `rgb`",
     )
-    netd_mk: float = 50.0  # [mK] noise-equivalent temperature difference at 300 K
-    fpn_percent: float = 0.5  # [%] fixed-pattern gain non-uniformity (1 sigma)
-    blur_sigma_px: float = 0.7  # [px] optics + detector blur at the thermal camera's resolution
-    agc_low_pct: float = 1.0  # [%] automatic gain control: percentile mapped to 0
-    agc_high_pct: float = 99.5  # [%] percentile mapped to 255
-    agc_smoothing: float = 0.8  # [0..1) weight of the previous frame's AGC mapping (temporal smoothing)
-    agc_mode: str = "plateau"  # "plateau": plateau histogram equalisation (FLIR's default) | "linear": percentile window
-    agc_plateau_pct: float = 5.0  # [%] most pixels one 0.16 K histogram bin may claim ("plateau" mode)
+    netd_mk: float = spec(50.0, unit="mK", ge=0, le=2000, doc="noise-equivalent temperature difference at 300 K")
+    fpn_percent: float = spec(0.5, unit="%", ge=0, le=20, doc="fixed-pattern gain non-uniformity (1 sigma)")
+    blur_sigma_px: float = spec(0.7, unit="px", ge=0, le=10,
+                                doc="optics and detector blur at the thermal camera's resolution")
+    agc_low_pct: float = spec(1.0, unit="%", ge=0, le=100, doc="automatic gain control: percentile mapped to 0")
+    agc_high_pct: float = spec(99.5, unit="%", ge=0, le=100,
+                               doc="percentile mapped to 255; above `agc_low_pct` (`linear` mode)")
+    agc_smoothing: float = spec(0.8, ge=0, lt=1, doc="weight of the previous frame's AGC mapping (temporal smoothing)")
+    agc_mode: Literal["plateau", "linear"] = spec(
+        "plateau", doc="`plateau`: plateau histogram equalisation (FLIR's default); `linear`: percentile window")
+    agc_plateau_pct: float = spec(5.0, unit="%", ge=0.1, le=100,
+                                  doc="most pixels one 0.16 K histogram bin may claim (`plateau` mode)")
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.netd_mk <= 2000.0:
-            raise ConfigError(f"thermal netd_mk must be within [0, 2000] mK, got {self.netd_mk}")
-        if not 0.0 <= self.fpn_percent <= 20.0:
-            raise ConfigError(f"thermal fpn_percent must be within [0, 20] %, got {self.fpn_percent}")
-        if not 0.0 <= self.blur_sigma_px <= 10.0:
-            raise ConfigError(f"thermal blur_sigma_px must be within [0, 10] px, got {self.blur_sigma_px}")
-        if not 0.0 <= self.agc_low_pct < self.agc_high_pct <= 100.0:
-            raise ConfigError(
-                f"thermal AGC percentiles need 0 <= low < high <= 100, got {self.agc_low_pct}, {self.agc_high_pct}"
-            )
-        if self.agc_mode not in ("plateau", "linear"):
-            raise ConfigError(f"thermal agc_mode must be 'plateau' or 'linear', got {self.agc_mode!r}")
-        if not 0.1 <= self.agc_plateau_pct <= 100.0:
-            raise ConfigError(f"thermal agc_plateau_pct must be within [0.1, 100] %, got {self.agc_plateau_pct}")
-        if not 0.0 <= self.agc_smoothing < 1.0:
-            raise ConfigError(f"thermal agc_smoothing must be within [0, 1), got {self.agc_smoothing}")
+        check_fields(self)
+        if not self.agc_low_pct < self.agc_high_pct:
+            raise ConfigError(f"ThermalSpec: AGC percentiles need low < high, got agc_low_pct={self.agc_low_pct!r}, "
+                              f"agc_high_pct={self.agc_high_pct!r}")
 
 
 @dataclass(frozen=True)
 class Rig:
-    rgb: CameraSpec = field(default_factory=CameraSpec)
-    thermal: ThermalSpec = field(default_factory=ThermalSpec)
+    rgb: CameraSpec = spec(default_factory=CameraSpec, doc="the RGB camera")
+    thermal: ThermalSpec = spec(default_factory=ThermalSpec, doc="the thermal camera")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

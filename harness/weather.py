@@ -11,37 +11,28 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.fields import check_fields, spec
 
-CLEAR_VISIBILITY_M = 10_000.0  # meteorological visibility treated as "no fog"
+CLEAR_VISIBILITY_M = 10_000.0  # [m] meteorological visibility treated as "no fog"
 
 
 @dataclass(frozen=True)
 class Weather:
-    sun_altitude_deg: float = 60.0  # [deg] sun elevation; < 0 is night, CARLA's sun_altitude_angle
-    sun_azimuth_deg: float = 45.0  # [deg] compass direction the sunlight comes from, CARLA convention
-    fog_visibility_m: float = CLEAR_VISIBILITY_M  # [m] distance at which contrast falls to 2 %
-    cloudiness: float = 0.1  # [0..1] dims direct sun, warms the sky in thermal
-    street_lights: bool | None = None  # None: on when the sun is below 2 deg
-    headlights: bool | None = None  # None: on when the sun is below 5 deg or visibility < 200 m
-    air_temperature_k: float = 293.0  # [K]
-    relative_humidity: float = 0.5  # [0..1] raises LWIR absorption slightly
-    thermal_fog_ratio: float = 0.25  # [-] LWIR fog extinction / visible fog extinction
-    rgb_noise: float = 1.0  # [-] scale of the RGB sensor's shot/read noise (0 turns it off)
+    sun_altitude_deg: float = spec(60.0, unit="deg", ge=-90, le=90,
+                                   doc="sun elevation; below 0 is night (CARLA's `sun_altitude_angle`)")
+    sun_azimuth_deg: float = spec(45.0, unit="deg", doc="compass direction the sunlight comes from, CARLA convention")
+    fog_visibility_m: float = spec(CLEAR_VISIBILITY_M, unit="m", ge=1,
+                                   doc=f"distance at which contrast falls to 2 %; {CLEAR_VISIBILITY_M:g} means no fog")
+    cloudiness: float = spec(0.1, ge=0, le=1, doc="dims direct sun, warms the sky in thermal")
+    street_lights: bool | None = spec(None, doc="`null`: on when the sun is below 2 deg")
+    headlights: bool | None = spec(None, doc="`null`: on when the sun is below 5 deg or visibility < 200 m")
+    air_temperature_k: float = spec(293.0, unit="K", ge=200, le=340, doc="air temperature")
+    relative_humidity: float = spec(0.5, ge=0, le=1, doc="raises LWIR absorption slightly")
+    thermal_fog_ratio: float = spec(0.25, ge=0, le=1, doc="LWIR fog extinction / visible fog extinction")
+    rgb_noise: float = spec(1.0, ge=0, le=10, doc="scale of the RGB sensor's shot and read noise; 0 turns it off")
 
     def __post_init__(self) -> None:
-        checks = [
-            ("sun_altitude_deg", -90.0 <= self.sun_altitude_deg <= 90.0, "within [-90, 90]"),
-            ("fog_visibility_m", self.fog_visibility_m >= 1.0, ">= 1 m"),
-            ("cloudiness", 0.0 <= self.cloudiness <= 1.0, "within [0, 1]"),
-            ("air_temperature_k", 200.0 <= self.air_temperature_k <= 340.0, "within [200, 340] K"),
-            ("relative_humidity", 0.0 <= self.relative_humidity <= 1.0, "within [0, 1]"),
-            ("thermal_fog_ratio", 0.0 <= self.thermal_fog_ratio <= 1.0, "within [0, 1]"),
-            ("rgb_noise", 0.0 <= self.rgb_noise <= 10.0, "within [0, 10]"),
-        ]
-        for name, ok, expected in checks:
-            value = getattr(self, name)
-            if not ok or (isinstance(value, float) and math.isnan(value)):
-                raise ConfigError(f"weather.{name}: expected {expected}, got {value!r}")
+        check_fields(self)
 
     # Derived quantities used by both sensors.
     @property
