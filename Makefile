@@ -24,6 +24,8 @@ SEEDS   ?=
 EXECUTOR ?= local
 AXIS    ?= fog
 VALUES  ?=
+# more options for the harness command, e.g. ARGS='--latency measured --max-steps 600'
+ARGS    ?=
 EVAL_OUT = $(or $(OUT),results/eval/$(SCENARIO))
 SWEEP_OUT = $(or $(OUT),results/sweep/$(SCENARIO)_$(AXIS))
 
@@ -58,20 +60,20 @@ test-fast: $(STAMP)
 # same command continues (or reuses) the run in its folder: finished routes are kept, never rerun.
 eval: $(STAMP)
 	$(VPY) -m harness eval --scenario $(SCENARIO) --variants $(VARIANTS) --routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		--workers $(WORKERS) --executor $(EXECUTOR) --out $(EVAL_OUT) --resume
+		--workers $(WORKERS) --executor $(EXECUTOR) --out $(EVAL_OUT) --resume $(ARGS)
 
 plots: $(STAMP)
 	$(VPY) -m harness report --out $(EVAL_OUT)
 
 sweep: $(STAMP)
 	$(VPY) -m harness sweep --scenario $(SCENARIO) --axis $(AXIS) $(if $(VALUES),--values $(VALUES)) --variants $(VARIANTS) \
-		--routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) --out $(SWEEP_OUT) --resume
+		--routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) --out $(SWEEP_OUT) --resume $(ARGS)
 
 render: $(STAMP)
-	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(or $(OUT),results/render)
+	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(or $(OUT),results/render) $(ARGS)
 
 bench-sim: $(STAMP)
-	$(VPY) -m harness bench-sim --scenario $(SCENARIO) --json
+	$(VPY) -m harness bench-sim --scenario $(SCENARIO) --json $(ARGS)
 
 # town05 has 20: routes 5-8 are policy training routes, 9 validation, 15-19 for choosing between trained policies by driving
 # (select_clear_noon_town05); 0-4 and 10-14 are held out for evaluation
@@ -90,7 +92,7 @@ train-policy: $(STAMP)
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does
 drive: $(STAMP)
-	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(or $(ROUTES),0-4) --workers $(WORKERS) --json
+	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(or $(ROUTES),0-4) --workers $(WORKERS) $(if $(OUT),--out $(OUT)) --resume --json $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

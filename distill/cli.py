@@ -7,12 +7,9 @@ the user can fix print one line ``error: ...`` and exit with status 2.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-from harness.cli import _positive_int
-from harness.errors import HarnessError
+from harness.cli.args import positive_int as _positive_int, run_main
 
 DEFAULT_POLICY_DATA = Path("data/policy")
 
@@ -47,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--linger", action="store_true", help="the expert keeps standing at the stop line for 2-8 s after "
                    "each red it waited at turns green, so standing at a line is not always stop (see distill.policy.data.Linger)")
     c.add_argument("--json", action="store_true", help="print a final JSON line with the dataset figures")
-    c.set_defaults(func=_cmd_collect)
+    c.set_defaults(run=_cmd_collect)
     t = sub.add_parser("train-policy", help="train the frozen RGB policy's perception network")
     t.add_argument("--data", type=Path, default=DEFAULT_POLICY_DATA, help="folder from collect-policy-data (default: %(default)s)")
     t.add_argument("--out", type=Path, default=Path("agents/rgb_policy/weights"), help="weights + manifest folder (default: %(default)s)")
@@ -68,17 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "or 34 px (default: TrainConfig.light_context, wide; see agents.rgb_policy.model)")
     t.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: TrainConfig.threads, 2)")
     t.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
-    t.set_defaults(func=_cmd_train_policy)
+    t.set_defaults(run=_cmd_train_policy)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        result = args.func(args)
-    except HarnessError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if getattr(args, "json", False):
-        print(json.dumps(result))
-    return 0
+    return run_main(build_parser(), argv)

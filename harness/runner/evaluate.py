@@ -15,6 +15,7 @@ import platform
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from harness.errors import ConfigError
 from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
 from harness.runner.jobs import (NO_VARIANT, EvalJob, Fault, build_matrix, check_checkpoint, input_fingerprint,
-                                 parse_latency, route_digests)
+                                 parse_latency, route_digests, select_routes)
 from harness.runner.store import ResultStore
 from harness.runner.worker import CONFIG_ERROR, FAILURE_STATUS, OK
 from harness.sensors.registration import Calibration
@@ -93,9 +94,13 @@ def failed_record(job: EvalJob, key: str, failures: list[dict]) -> dict:
             "result": {"score": score.to_dict(), "steps": 0, "wall_s": 0.0, "agent_ms": None, "latency_ms": {}}}
 
 
+RecordHook = Callable[[EvalJob, str, dict], None]  # (job, key, record) once a record is in the store
+
+
 def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: RunOptions = RunOptions(),
-             desc: str = "eval") -> RunStats:
-    """Run every job whose key has no record yet; returns what happened."""
+             desc: str = "eval", on_record: RecordHook | None = None) -> RunStats:
+    """Run every job whose key has no record yet; returns what happened. ``on_record`` sees each
+    record (finished or quarantined) the moment it is written, for callers that print as they go."""
     from tqdm import tqdm
 
     store.prepare()
@@ -120,9 +125,12 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
             for o in executor.poll(0.5):
                 key = keyof[id(o.job)]
                 if o.kind == OK:
-                    store.write(key, {"version": RECORD_VERSION, "key": key, "job": o.job.spec(), "quarantined": False,
-                                      "failure": None, "failures": failures.get(key, []), "attempts": o.attempt + 1,
-                                      "worker": f"{platform.node()}/{o.worker}", "result": o.payload})
+                    record = {"version": RECORD_VERSION, "key": key, "job": o.job.spec(), "quarantined": False,
+                              "failure": None, "failures": failures.get(key, []), "attempts": o.attempt + 1,
+                              "worker": f"{platform.node()}/{o.worker}", "result": o.payload}
+                    store.write(key, record)
+                    if on_record is not None:
+                        on_record(o.job, key, record)
                     stats.finished += 1
                     bar.update()
                     s = o.payload["score"]
@@ -139,7 +147,10 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
                     stats.retried += 1
                     todo.appendleft((o.job, key, o.attempt + 1))
                 else:
-                    store.quarantine(key, failed_record(o.job, key, failures[key]))
+                    record = failed_record(o.job, key, failures[key])
+                    store.quarantine(key, record)
+                    if on_record is not None:
+                        on_record(o.job, key, record)
                     stats.quarantined += 1
                     bar.update()
                     tqdm.write(f"{o.job.label}: quarantined after {o.attempt + 1} attempts", file=sys.stderr)
@@ -180,13 +191,10 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     from agents.registry import check_agent_name
     from fusion.registry import get_variant
     from harness.metrics.rules import rule_set
-    from harness.runner.drive import parse_routes
     from harness.scenario import load_scenario
 
     scenario = load_scenario(req.scenario)
-    routes_in_file = [r.id for r in scenario.load_routes()]
-    available = [r for r in routes_in_file if scenario.route_ids is None or r in scenario.route_ids]
-    routes = parse_routes(req.routes, routes_in_file if req.routes.strip() != "all" else available)
+    routes = select_routes(scenario, req.routes)
     if not req.variants:
         raise ConfigError("no variants given; pass e.g. --variants rgb,thermal (or none for the agent alone)")
     dup = sorted({v for v in req.variants if req.variants.count(v) > 1})
@@ -228,9 +236,10 @@ def check_out_dir(out: Path, resume: bool) -> None:
         raise ConfigError(f"--out {out} is a file; pass a folder (it is created if missing)")
     store = ResultStore(out)
     if store.has_run() and not resume:
-        raise ConfigError(f"{out} already holds an evaluation; pass --resume to continue it, or choose another --out")
+        raise ConfigError(f"{out} already holds a run (run.json); pass --resume to continue it, or choose another --out")
     if not store.has_run() and out.is_dir() and any(out.iterdir()) and not resume:
-        raise ConfigError(f"{out} is not empty and holds no evaluation (run.json missing); choose a new or empty --out")
+        raise ConfigError(f"{out} is not empty and holds no run of eval, sweep or drive (run.json missing); choose a "
+                          "new or empty --out")
 
 
 def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(), resume: bool = False,

@@ -4,7 +4,10 @@ An executor owns ``workers`` slots, each holding one simulator. ``submit`` hands
 slot; ``poll`` returns the outcomes that arrived and enforces the two watchdogs:
 
 - step watchdog: a busy slot whose heartbeat is older than ``step_timeout_s`` is hung; its process
-  (or actor) is killed and replaced, and the job's outcome is ``timeout``;
+  (or actor) is killed and replaced, and the job's outcome is ``timeout``. Until a job's first step
+  the worker is loading (a process starting, imports, the town, the GL context, the agent's
+  weights: seconds alone, a minute or more on a loaded machine), and the limit is the longer
+  ``LOAD_TIMEOUT_S``: a short step watchdog must not kill workers that are still starting;
 - route limit: a job running longer than ``route_timeout_s`` of wall-clock time is killed the same way.
 
 A slot whose process dies (segfault, OOM kill) gives ``simulation_crash``. Retrying and quarantine
@@ -26,6 +29,7 @@ from harness.runner.worker import SIM_CRASH, TIMEOUT, process_main
 
 DEFAULT_STEP_TIMEOUT_S = 120.0  # [s] no heartbeat for this long = hung (loading a town takes ~10 s)
 DEFAULT_ROUTE_TIMEOUT_S = 3600.0  # [s] wall clock per route
+LOAD_TIMEOUT_S = 300.0  # [s] most silence while a worker loads, before the job's first step (or step_timeout_s if longer)
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,15 @@ class _Slots:
         slot.job = None
         return out
 
-    def _overdue(self, slot: _Slot, silent: float, now: float) -> str | None:
-        """Why the slot's job must be killed (watchdog or route limit), or None."""
-        if silent > self.step_timeout_s:
+    def _overdue(self, slot: _Slot, beat: float, now: float) -> str | None:
+        """Why the slot's job must be killed (watchdog or route limit), or None. ``beat`` is the
+        worker's heartbeat (:data:`harness.runner.worker.Beat`: negative while loading)."""
+        silent = now - abs(beat)
+        if beat < 0:
+            limit = max(LOAD_TIMEOUT_S, self.step_timeout_s)
+            if silent > limit:
+                return f"no sign of life for {silent:.1f} s while loading (limit {limit:g} s)"
+        elif silent > self.step_timeout_s:
             return f"no simulation step for {silent:.1f} s (watchdog {self.step_timeout_s:g} s)"
         if now - slot.started > self.route_timeout_s:
             return f"route ran past {self.route_timeout_s:g} s of wall clock"
@@ -100,7 +110,7 @@ class LocalExecutor(_Slots):
 
     def _start(self, i: int) -> None:
         parent, child = self._ctx.Pipe()
-        beat = self._ctx.Value("d", time.monotonic(), lock=False)
+        beat = self._ctx.Value("d", -time.monotonic(), lock=False)  # loading
         proc = self._ctx.Process(target=process_main, args=(child, beat), daemon=True, name=f"harness-worker-{i}")
         proc.start()
         child.close()
@@ -122,7 +132,7 @@ class LocalExecutor(_Slots):
             if self._procs[i] is not None:
                 self._kill(i)
             self._start(i)
-        self._beats[i].value = time.monotonic()
+        self._beats[i].value = -time.monotonic()  # loading until the job's first step
         self._conns[i].send((job, attempt))
 
     def poll(self, timeout: float = 0.5) -> list[Outcome]:
@@ -156,7 +166,7 @@ class LocalExecutor(_Slots):
         for s in self._slots:
             if s.job is None:
                 continue
-            why = self._overdue(s, now - self._beats[s.index].value, now)
+            why = self._overdue(s, self._beats[s.index].value, now)
             if why:
                 self._kill(s.index)
                 self.restarts += 1
@@ -256,13 +266,14 @@ class RayExecutor(_Slots):
         for s in self._slots:
             if s.job is None:
                 continue
-            try:
-                silent = ray.get(self._actors[s.index].silence.remote(), timeout=self.step_timeout_s)
+            try:  # the actor's own clock: the silence it measured, signed as its heartbeat is
+                silent, loading = ray.get(self._actors[s.index].silence.remote(), timeout=self.step_timeout_s)
+                beat = -(now - silent) if loading else now - silent
             except ray.exceptions.GetTimeoutError:
-                silent = float("inf")
+                beat = 0.0  # no answer within the watchdog: hung whatever it was doing
             except ray.exceptions.RayError:
                 continue  # died: the next wait() reports it
-            why = self._overdue(s, silent, now)
+            why = self._overdue(s, beat, now)
             if why:
                 self._replace(s.index)
                 outcomes.append(self._finish(s, TIMEOUT, why))
@@ -289,19 +300,19 @@ class _RayWorker:
     def __init__(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.value = time.monotonic()  # the heartbeat (worker.Beat)
+        self.value = -time.monotonic()  # the heartbeat (worker.Beat: negative while loading)
         self._sim_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulator")
         import harness  # noqa: F401  (the agents path merge)
 
     def run(self, job: EvalJob, attempt: int):
         from harness.runner.worker import run_job
 
-        self.value = time.monotonic()
+        self.value = -time.monotonic()
         return self._sim_thread.submit(run_job, job, attempt, self).result()
 
-    def silence(self) -> float:
-        """[s] since the last heartbeat (measured here: clocks of different machines never mix)."""
-        return time.monotonic() - self.value
+    def silence(self) -> tuple[float, bool]:
+        """([s] since the last heartbeat, still loading), measured here: clocks of different machines never mix."""
+        return time.monotonic() - abs(self.value), self.value < 0
 
 
 def make_executor(name: str, workers: int, step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,

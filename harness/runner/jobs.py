@@ -160,6 +160,34 @@ def agent_weights_file(agent: str, agent_config: str = "") -> Path | None:
     return Path(agent_config) if agent_config else None
 
 
+def select_routes(scenario, text: str) -> list[str]:
+    """The route ids ``text`` names (``"0-3"``, ``"0,2,5"`` or ``"all"``) among the routes ``scenario``
+    runs (its ``route_ids``, else every route of its file), each once, in the order given.
+
+    The one place a route selection is read: eval, sweep, drive, render and bench-sim all call it."""
+    available = [r.id for r in scenario.load_routes()]  # already restricted to route_ids
+    if text.strip() == "all":
+        return available
+    out: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part and all(p.strip().isdigit() for p in part.split("-", 1)):
+            lo, hi = (int(p) for p in part.split("-", 1))
+            if hi < lo:
+                raise ConfigError(f"route range {part!r} runs backwards; write LOW-HIGH, e.g. 0-3")
+            out += [str(i) for i in range(lo, hi + 1)]
+        elif part:
+            out.append(part)
+    if not out:
+        raise ConfigError(f"no route ids in {text!r}; use e.g. 0-3, 0,2,5 or all")
+    unknown = [r for r in out if r not in available]
+    if unknown:
+        where = (f"among the routes scenario {scenario.name} runs (its route_ids)" if scenario.route_ids is not None
+                 else f"in the scenario's route file {scenario.routes_path.name}")
+        raise ConfigError(f"route ids {unknown} are not {where}; available: {', '.join(available)}")
+    return list(dict.fromkeys(out))
+
+
 def build_matrix(scenario: str, routes: list[str], variants: list[str | None], seeds: list[int], **common) -> list[EvalJob]:
     """Jobs in the order they run: seed, route, then variant, so the variants of one (route, seed)
     pair finish close together and a partial run still holds complete pairs."""

@@ -30,7 +30,9 @@ FAILURE_STATUS = {AGENT_ERROR: "Agent_runtime", SIM_CRASH: "Simulation", TIMEOUT
 
 
 class Beat(Protocol):
-    value: float  # time.monotonic() of the last sign of life
+    # time.monotonic() of the last sign of life: negative while loading (before the job's first
+    # step, where the supervisor allows a longer silence), positive from the first step on
+    value: float
 
 
 class _LocalBeat:
@@ -84,9 +86,9 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
     from harness.runner.episode import run_episode
 
     beat = beat if beat is not None else _LocalBeat()
-    beat.value = time.monotonic()
+    beat.value = -time.monotonic()  # loading
     backend = cached_backend(job.scenario, job.weather)
-    beat.value = time.monotonic()
+    beat.value = -time.monotonic()
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration,
                        conf=job.agent_config, latency=job.latency)
     count = [0]

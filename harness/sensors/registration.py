@@ -21,6 +21,11 @@ from harness.render.camera import view_matrix
 from harness.rig import CameraSpec, Pose
 
 NOMINAL_PLANE_M = 15.0  # [m] depth at which registration is exact
+# Bounds of an injected calibration error: a shift beyond the largest RGB image (4096 px a side, what
+# the renderer takes) moves the thermal content out of view whatever the size, so larger ones are
+# typing mistakes; any in-plane rotation is within a half turn either way.
+MAX_SHIFT_PX = 4096.0  # [px]
+MAX_ROT_DEG = 180.0  # [deg]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,12 @@ class Calibration:
         for name in ("dx_px", "dy_px", "rot_deg", "plane_m"):
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"Calibration.{name} must be finite, got {getattr(self, name)}")
+        for name, bound, unit in (("dx_px", MAX_SHIFT_PX, "px"), ("dy_px", MAX_SHIFT_PX, "px"),
+                                  ("rot_deg", MAX_ROT_DEG, "deg")):
+            if abs(getattr(self, name)) > bound:
+                raise ConfigError(f"Calibration.{name} must be within [{-bound:g}, {bound:g}] {unit}, got "
+                                  f"{getattr(self, name):g}; a misalignment is at most the image's size "
+                                  f"({MAX_SHIFT_PX:g} px) and half a turn ({MAX_ROT_DEG:g} deg)")
         if self.plane_m <= 0:
             raise ConfigError(f"Calibration.plane_m must be > 0 m, got {self.plane_m}")
 

@@ -103,6 +103,7 @@ def test_two_workers_give_the_same_results(reference, tmp_path):
     same(scores(ref_out), scores(tmp_path / "w2"))
 
 
+@pytest.mark.slow  # starts a local Ray and two actors (~30 s here, on 2 shared cores)
 def test_ray_executor_gives_the_same_results(reference, tmp_path):
     pytest.importorskip("ray", reason="Ray is the optional distributed executor: pip install -e '.[ray]'")
     scenario, ref_out, _, _ = reference
@@ -151,6 +152,7 @@ def _eval_cmd(scenario: str, out: Path, resume: bool) -> list[str]:
     return cmd + (["--resume"] if resume else [])
 
 
+@pytest.mark.slow  # at least six eval processes, five of them killed mid-run (~80 s on 2 shared cores)
 def test_resume_after_repeated_kill_9_loses_and_duplicates_nothing(reference, tmp_path):
     scenario, ref_out, _, _ = reference
     out = tmp_path / "killed"

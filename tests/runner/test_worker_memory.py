@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
@@ -27,10 +29,9 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # 50 routes of 10 steps in one worker (~25 s on 2 shared cores)
 def test_fifty_routes_in_one_worker_do_not_grow_its_memory(eval_scenario):
     if not Path("/proc/self/status").is_file():
-        import pytest
-
         pytest.skip("reads RSS from /proc (Linux)")
     res = subprocess.run([sys.executable, "-c", SCRIPT, eval_scenario], cwd=REPO, capture_output=True, text=True,
                          timeout=600)

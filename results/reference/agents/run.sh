@@ -2,7 +2,8 @@
 # The issue-3 figures: the privileged expert and the frozen RGB policy (behind the fusion variants
 # rgb, oracle_clean, thermal) on the 10 held-out town05 routes (0-4 and 10-14), traffic seed 0, two
 # simulator processes.
-# Each line writes <name>.json (the final JSON line of `harness drive --json`) and <name>.log.
+# Each line writes <name>.json (the final JSON line of `harness drive --json`) and <name>.log; the route
+# records go to results/drive/agents/<name> (a killed row continues where it stopped when run again).
 # About 90 minutes on a 2-core machine (routes 10-14 alone: 56 min); pass names to run only those.
 # SEED=N (default 0) drives with traffic seed N and writes <name>_seed<N>.json/.log (seed 0: <name>.json).
 set -euo pipefail
@@ -14,7 +15,7 @@ ONLY=("$@")  # optional: names to run, e.g. policy_clear_rgb
 run() {  # name scenario agent [variant]
   if [ ${#ONLY[@]} -gt 0 ] && [[ ! " ${ONLY[*]} " =~ " $1 " ]]; then return; fi
   .venv/bin/python -m harness drive --scenario "$2" --agent "$3" ${4:+--variant "$4"} --routes 0-4,10-14 --seed "$SEED" \
-    --workers 2 --json 2> "$OUT/$1$SUFFIX.log" | tail -1 > "$OUT/$1$SUFFIX.json"
+    --workers 2 --out "results/drive/agents/$1$SUFFIX" --resume --json 2> "$OUT/$1$SUFFIX.log" | tail -1 > "$OUT/$1$SUFFIX.json"
 }
 run expert_clear clear_town05 expert
 run policy_clear_rgb clear_town05 rgb_policy rgb
