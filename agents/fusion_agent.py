@@ -18,6 +18,7 @@ waits for its own image (the world is paused while the module computes).
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Any
@@ -25,8 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from fusion.base import FusionModule
-from fusion.registry import Variant, get_variant
+from fusion.base import Fuser
+from fusion.io import fuse_images, fusion_generator
+from fusion.registry import Variant, build_cached, get_variant
 from harness.errors import AgentError, ConfigError
 from harness.rig import CameraSpec, Rig
 from harness.runner.jobs import parse_latency
@@ -34,7 +36,17 @@ from harness.sensors.registration import Calibration, Registrar
 from harness.sensors.suite import CLEAN, RGB, THERMAL, bgra_to_rgb, parse_sensors, to_bgra
 
 THERMAL_ID = "_fusion_thermal"
+FUSION_THREADS_ENV = "HARNESS_FUSION_THREADS"  # the runner sets it per worker: cores / workers
 CLEAN_ID = "_fusion_clean_rgb"
+
+
+def default_fusion_threads() -> int:
+    """Threads a CPU fusion module runs on: ``$HARNESS_FUSION_THREADS`` (the runner sets it to
+    cores / workers in each worker), else every core of this machine."""
+    try:
+        return max(1, int(os.environ.get(FUSION_THREADS_ENV, "0"))) if os.environ.get(FUSION_THREADS_ENV) else max(1, os.cpu_count() or 1)
+    except ValueError:
+        raise ConfigError(f"${FUSION_THREADS_ENV} must be a positive integer, got {os.environ[FUSION_THREADS_ENV]!r}") from None
 
 
 def _camera_dict(kind: str, sid: str, cam: CameraSpec) -> dict[str, Any]:
@@ -47,15 +59,22 @@ class FusionAgent:
     """Wraps ``agent`` (anything with setup/sensors/run_step/destroy) with fusion ``variant``."""
 
     def __init__(self, agent: Any, variant: str | Variant, rig: Rig = Rig(), calibration: Calibration = Calibration(),
-                 module: FusionModule | None = None, latency: str | float = "none") -> None:
+                 module: Fuser | None = None, latency: str | float = "none", device: str = "cpu",
+                 precision: str = "fp32", runtime: str = "torch", threads: int | None = None) -> None:
         missing = [m for m in ("sensors", "run_step", "destroy") if not callable(getattr(agent, m, None))]
         if missing:
             raise ConfigError(f"FusionAgent wraps a leaderboard agent; {type(agent).__name__} lacks {', '.join(missing)}()")
         self.agent = agent
         self.variant = variant if isinstance(variant, Variant) else get_variant(variant)
-        self.module = module if module is not None else (self.variant.build() if self.variant.build else None)
-        if self.module is not None:
+        # built once per process (build_cached): the routes a worker drives share the module
+        self.module = module if module is not None else build_cached(self.variant, device, precision, runtime)
+        if isinstance(self.module, torch.nn.Module):
             self.module.eval()
+        self.device = device
+        # torch's threads are per process, and the policy takes one (deterministic, one core per
+        # worker): the fusion module gets its own count while it runs, then the policy's is restored
+        self.threads = threads if threads is not None else default_fusion_threads()
+        self.seed = 0  # the job's traffic seed (bind() reads it from the backend): stochastic modules' noise
         self.rig = rig
         self.calibration = calibration
         self._rgb_id: str | None = None
@@ -104,6 +123,7 @@ class FusionAgent:
             self.agent.set_global_plan(global_plan_gps, global_plan_world_coord)
 
     def bind(self, backend) -> None:
+        self.seed = int(getattr(backend, "seed", 0) or 0)
         if hasattr(self.agent, "bind"):
             self.agent.bind(backend)
 
@@ -139,15 +159,21 @@ class FusionAgent:
             t0 = time.perf_counter()
             thermal = self._registrar(input_data[THERMAL_ID][1])
             self.register_ms.append(1e3 * (time.perf_counter() - t0))
+        frame = int(input_data[self._rgb_id][0])
+        g = fusion_generator(self.seed, frame, self.device) if self.variant.stochastic else None
         t0 = time.perf_counter()
-        with torch.inference_mode():
-            x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div_(255.0)
-            th = (torch.from_numpy(thermal)[None, None].float().div_(255.0) if thermal is not None
-                  else torch.zeros((1, 1, *rgb.shape[:2])))
-            out = self.module(x, th)
-            fused = out[0].clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        before = torch.get_num_threads()
+        if before != self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            fused = fuse_images(self.module, rgb, thermal, generator=g)
+            if self.device.startswith("cuda"):
+                torch.cuda.synchronize()  # the time is the module's, not the launch's
+        finally:
+            if before != self.threads:
+                torch.set_num_threads(before)
         self.fusion_ms.append(1e3 * (time.perf_counter() - t0))
-        return np.ascontiguousarray(fused)
+        return fused
 
     def _delayed(self, fused: np.ndarray, timestamp: float, ms: float) -> np.ndarray:
         """The newest image ready at ``timestamp`` [s] when this frame's takes ``ms`` to compute."""

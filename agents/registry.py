@@ -38,9 +38,10 @@ def check_agent_name(name: str) -> None:
 
 
 def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig = Rig(),
-               calibration: Calibration = Calibration(), conf: str = "", latency: str = "none") -> Any:
+               calibration: Calibration = Calibration(), conf: str = "", latency: str = "none",
+               device: str = "cpu", precision: str = "fp32", runtime: str = "torch") -> Any:
     """Build agent ``name``; with ``variant`` it is wrapped in a :class:`FusionAgent` (``latency``:
-    see its latency-aware mode)."""
+    see its latency-aware mode) whose module runs on ``device`` in ``precision`` with ``runtime``."""
     check_agent_name(name)
     if variant is not None:
         from fusion.registry import get_variant
@@ -51,4 +52,5 @@ def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig =
         return agent
     from agents.fusion_agent import FusionAgent
 
-    return FusionAgent(agent, variant, rig=rig, calibration=calibration, latency=latency)
+    return FusionAgent(agent, variant, rig=rig, calibration=calibration, latency=latency, device=device,
+                       precision=precision, runtime=runtime)

@@ -1,13 +1,82 @@
-"""The fusion module interface: one ``fuse`` function per variant, a thin ``nn.Module`` shell."""
+"""The fusion interface: what any fusion module is (:class:`Fuser`), and the torch shell of ours.
+
+Contract (DESIGN.md): ``rgb (B, 3, H, W)`` and ``thermal (B, 1, H, W)``, float in ``[0, 1]``, the
+thermal image already registered to the RGB view; the output is ``(B, 3, H, W)`` float in ``[0, 1]``,
+the RGB camera's size. A :class:`Fuser` is anything called that way: a torch ``nn.Module``, an ONNX
+Runtime or TensorRT session behind a small wrapper, a user's function. Our own modules subclass
+:class:`FusionModule` (the work in a plain function, the module a thin shell that checks its inputs).
+
+A module that draws noise (the diffusion teacher) sets ``stochastic = True`` and takes a
+``generator`` keyword: the caller seeds it from (job seed, frame), so a drive is reproducible.
+"""
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One keyword parameter of a fusion module, as its constructor takes it and as a variant name
+    gives it (``gff:r1=30``): the registry parses and checks names with it, the module its keywords."""
+
+    name: str
+    type: type  # int or float (an int is accepted for a float)
+    default: int | float
+    doc: str = ""  # what it is, with its unit
+    low: float | None = None  # inclusive unless low_exclusive
+    high: float | None = None  # inclusive
+    low_exclusive: bool = False
+
+    def describe(self) -> str:
+        """The accepted values in words: ``an int >= 0``, ``a float in (0, 1]``, ..."""
+        kind = "an int" if self.type is int else "a float"
+        if self.low is not None and self.high is not None:
+            return f"{kind} in {'(' if self.low_exclusive else '['}{self.low:g}, {self.high:g}]"
+        if self.low is not None:
+            return f"{kind} {'>' if self.low_exclusive else '>='} {self.low:g}"
+        if self.high is not None:
+            return f"{kind} <= {self.high:g}"
+        return kind
+
+    def check(self, op: str, value: Any) -> int | float:
+        """The value, as ``self.type``; ConfigError when it is not one this parameter accepts."""
+        ok_type = isinstance(value, int) if self.type is int else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type:
+            raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}), got {value!r} "
+                              f"of type {type(value).__name__}; e.g. {self.name}={self.default!r}")
+        value = self.type(value)
+        bad = (not math.isfinite(value)
+               or (self.low is not None and (value <= self.low if self.low_exclusive else value < self.low))
+               or (self.high is not None and value > self.high))
+        if bad:
+            raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}), got {value!r}; "
+                              f"e.g. {self.name}={self.default!r}")
+        return value
+
+    def parse(self, op: str, text: str) -> int | float:
+        """A value written as text (``"45"``, ``"1e-6"``), checked."""
+        try:
+            value = self.type(text)
+        except ValueError as err:
+            raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}), got the text {text!r}; "
+                              f"e.g. {self.name}={self.default!r}") from err
+        return self.check(op, value)
+
+
+@runtime_checkable
+class Fuser(Protocol):
+    """``fuser(rgb (B,3,H,W), thermal (B,1,H,W)) -> (B,3,H,W)``, float in ``[0, 1]``, any runtime."""
+
+    def __call__(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor: ...
 
 
 def check_inputs(rgb: torch.Tensor, thermal: torch.Tensor) -> None:
@@ -24,12 +93,18 @@ def check_inputs(rgb: torch.Tensor, thermal: torch.Tensor) -> None:
 
 
 class FusionModule(nn.Module, ABC):
-    """``forward(rgb (B,3,H,W), thermal (B,1,H,W)) -> (B,3,H,W)``, all float in [0, 1]."""
+    """``forward(rgb (B,3,H,W), thermal (B,1,H,W)) -> (B,3,H,W)``, all float in [0, 1].
+
+    ``stochastic`` modules take ``forward(rgb, thermal, generator=g)`` and must draw every random
+    number from ``g`` (a ``torch.Generator`` on the module's device)."""
 
     name: str = "abstract"
+    stochastic: bool = False
 
-    def forward(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
+    def forward(self, rgb: torch.Tensor, thermal: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         check_inputs(rgb, thermal)
+        if self.stochastic:
+            return self.fuse(rgb, thermal, generator=generator)
         return self.fuse(rgb, thermal)
 
     @abstractmethod

@@ -108,3 +108,22 @@ def pytest_collection_modifyitems(config, items) -> None:
         for item in carla:
             item.add_marker(pytest.mark.skip(reason="needs a running CARLA server at $CARLA_HOST:$CARLA_PORT "
                                                     "(default localhost:2000); start CarlaUE4.sh -RenderOffScreen"))
+
+
+SMALL_EVAL_YAML = """\
+description: "tests: clear town01, light traffic, three routes"
+town: town01
+routes: {routes}
+route_ids: ["0", "1", "2"]
+weather: {{preset: clear}}
+traffic: {{vehicles: 8, pedestrians: 10}}
+seeds: [0]
+max_steps: 40
+"""
+
+
+@pytest.fixture(scope="session")
+def eval_scenario(tmp_path_factory, gl_ok) -> str:
+    path = tmp_path_factory.mktemp("scenario") / "small_town01.yaml"
+    path.write_text(SMALL_EVAL_YAML.format(routes=REPO / "scenarios" / "routes" / "town01.xml"))
+    return str(path)

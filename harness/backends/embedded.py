@@ -36,6 +36,7 @@ class EmbeddedBackend(Backend):
         self._routes: dict[str, Route] = {}
         self._renderer: Renderer | None = None
         self.world: World | None = None
+        self.seed = 0
         self._thermal: ThermalCamera | None = None
         self._reset_done = False
         self.reset_timing()
@@ -77,6 +78,7 @@ class EmbeddedBackend(Backend):
 
     def load(self, route_id: str, seed: int) -> Route:
         route = self.route(str(route_id))
+        self.seed = int(seed)  # the job's traffic seed (a stochastic fusion module seeds its noise from it)
         self.world = World(self.town, route, seed, self.scenario.traffic, self.scenario.events)
         self._thermal = ThermalCamera(self.rig.thermal, seed=seed)
         self._reset_done = False

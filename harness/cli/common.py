@@ -39,6 +39,22 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    f"(default {DEFAULT_STEP_TIMEOUT_S:g})")
     p.add_argument("--route-timeout", type=T.positive_float, default=DEFAULT_ROUTE_TIMEOUT_S,
                    help=f"wall-clock seconds per route (default {DEFAULT_ROUTE_TIMEOUT_S:g})")
+    add_fusion_target(p)
+    p.add_argument("--gpus-per-worker", type=T.within(0.0, 8.0, ""), default=0.0,
+                   help="with --executor ray: the share of a GPU each actor asks Ray for (e.g. 0.5 with --device cuda)")
+
+
+def add_fusion_target(p: argparse.ArgumentParser) -> None:
+    """Where and how fusion modules run (these enter the job key when not the defaults)."""
+    p.add_argument("--device", default="cpu", help="where fusion modules run: cpu (default), cuda or cuda:N")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
+                   help="fusion modules' precision (default fp32)")
+    p.add_argument("--runtime", choices=("torch", "onnx", "tensorrt"), default="torch",
+                   help="torch (default), onnx (ONNX Runtime; torch modules are exported first) or tensorrt (optional)")
+
+
+def fusion_target(args) -> dict:
+    return {"device": args.device, "precision": args.precision, "runtime": args.runtime}
 
 
 def calibration(args):
@@ -51,7 +67,8 @@ def run_options(args):
     from harness.runner.evaluate import RunOptions
 
     return RunOptions(workers=args.workers, executor=args.executor, ray_address=args.ray_address, retries=args.retries,
-                      step_timeout_s=args.step_timeout, route_timeout_s=args.route_timeout)
+                      step_timeout_s=args.step_timeout, route_timeout_s=args.route_timeout,
+                      gpus_per_worker=args.gpus_per_worker)
 
 
 def stats_dict(stats) -> dict:

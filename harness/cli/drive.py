@@ -39,7 +39,8 @@ def request(args):
     checkpoint = str(Path(args.checkpoint).resolve()) if args.checkpoint else ""
     return EvalRequest(scenario=args.scenario, variants=(args.variant or NO_VARIANT,), routes=args.routes,
                        seeds=(args.seed,), agent=args.agent, checkpoint=checkpoint,
-                       calibration=common.calibration(args), latency=args.latency, max_steps=args.max_steps)
+                       calibration=common.calibration(args), latency=args.latency, max_steps=args.max_steps,
+                       **common.fusion_target(args))
 
 
 def route_line(route) -> str:

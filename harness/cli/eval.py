@@ -41,7 +41,7 @@ def request(args):
     return EvalRequest(scenario=args.scenario, variants=tuple(args.variants), routes=args.routes, seeds=args.seeds,
                        agent=args.agent, checkpoint=args.checkpoint, calibration=common.calibration(args),
                        latency=args.latency, rules=args.rules, max_steps=args.max_steps, fault=fault,
-                       fault_routes=fault_routes, clips=args.clips)
+                       fault_routes=fault_routes, clips=args.clips, **common.fusion_target(args))
 
 
 def register(sub) -> None:

@@ -25,14 +25,14 @@ def write_snapshot(scenario: str, out: str | Path, route: str | None = None, ste
     from PIL import Image
     from tqdm import tqdm
 
-    from fusion.registry import get_variant
+    from fusion.registry import check_variant
     from harness.backends.bench import one_route, sized_scenario
     from harness.backends.embedded import EmbeddedBackend
     from harness.semantics import colorize
     from harness.world.autopilot import lane_keeper
 
     out = Path(out)
-    fusions = [get_variant(v) for v in variants]
+    fusions = [check_variant(v) for v in variants]
     sc = sized_scenario(scenario, size)
     route_id = one_route(sc, route)
     with EmbeddedBackend(sc, privileged=True) as be:
@@ -57,21 +57,22 @@ def write_snapshot(scenario: str, out: str | Path, route: str | None = None, ste
 def write_fused(frame, rig, variants, out: Path) -> list[str]:
     """thermal_registered.png (thermal warped into the RGB view) and fused_<variant>.png per variant
     that is a fusion module; returns the fused files' names."""
-    import torch
+    import re
+
     from PIL import Image
 
+    from fusion.io import fuse_images, fusion_generator
     from harness.sensors.registration import Registrar
 
     registered = Registrar(rig.rgb, rig.thermal.camera)(frame.thermal)
     Image.fromarray(registered).save(out / "thermal_registered.png")
-    rgb = torch.from_numpy(frame.rgb).permute(2, 0, 1)[None].float() / 255.0  # (1,3,H,W) in [0,1]
-    th = torch.from_numpy(registered)[None, None].float() / 255.0  # (1,1,H,W) in [0,1]
     written = []
     for v in variants:
-        if v.build is None:  # oracle_clean is the clean image, already written
+        fuser = v.build()
+        if fuser is None:  # oracle_clean is the clean image, already written
             continue
-        with torch.inference_mode():
-            img = v.build().eval()(rgb, th)[0].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-        Image.fromarray(img).save(out / f"fused_{v.name}.png")
-        written.append(f"fused_{v.name}.png")
+        g = fusion_generator(0, frame.frame) if v.stochastic else None
+        name = f"fused_{re.sub(r'[^A-Za-z0-9_.,=+-]', '_', v.name)}.png"
+        Image.fromarray(fuse_images(fuser, frame.rgb, registered, generator=g)).save(out / name)
+        written.append(name)
     return written

@@ -22,7 +22,7 @@ from pathlib import Path
 from harness.errors import ConfigError
 from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
-from harness.runner.jobs import (NO_VARIANT, EvalJob, Fault, build_matrix, check_checkpoint, input_fingerprint,
+from harness.runner.jobs import (NO_VARIANT, variant_fingerprint, with_fusion, EvalJob, Fault, build_matrix, check_checkpoint, input_fingerprint,
                                  parse_latency, route_digests, select_routes)
 from harness.runner.store import ResultStore
 from harness.runner.worker import CONFIG_ERROR, FAILURE_STATUS, OK
@@ -40,6 +40,7 @@ class RunOptions:
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S  # [s] watchdog: longest silence of a worker
     route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S  # [s] wall clock per route
     progress: bool = True
+    gpus_per_worker: float = 0.0  # Ray: the share of a GPU each actor asks for (a fusion module on --device cuda)
 
 
 @dataclass
@@ -60,6 +61,7 @@ def job_keys(jobs: list[EvalJob]) -> list[str]:
 
     prints: dict[tuple, str] = {}
     scenarios: dict[str, tuple] = {}  # name -> (scenario, route digests)
+    fusions: dict[str | None, str] = {}  # variant -> what it is made of (weights, source), '' for code-only ones
     keys = []
     for job in jobs:
         k = (job.scenario, job.route_id, job.agent, job.agent_config)
@@ -69,7 +71,9 @@ def job_keys(jobs: list[EvalJob]) -> list[str]:
                 scenarios[job.scenario] = (sc, route_digests(sc))
             sc, digests = scenarios[job.scenario]
             prints[k] = input_fingerprint(sc, job.route_id, job.agent_config, job.agent, digests)
-        keys.append(job.key(prints[k]))
+        if job.variant not in fusions:
+            fusions[job.variant] = variant_fingerprint(job.variant)
+        keys.append(job.key(with_fusion(prints[k], fusions[job.variant])))
     if len(set(keys)) != len(keys):
         raise ConfigError("the job matrix lists the same job twice (repeated route, variant or seed); list each once")
     return keys
@@ -111,7 +115,7 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
     if not todo:
         return stats
     executor = make_executor(opts.executor, min(opts.workers, len(todo)), opts.step_timeout_s, opts.route_timeout_s,
-                             opts.ray_address)
+                             opts.ray_address, opts.gpus_per_worker)
     keyof = {id(job): key for job, key, _ in todo}
     failures: dict[str, list[dict]] = {}
     bar = tqdm(total=len(unique), initial=stats.skipped, desc=desc, unit="route", file=sys.stderr,
@@ -184,12 +188,15 @@ class EvalRequest:
     fault: Fault | None = None  # test-only: inject a fault into the jobs of fault_routes
     fault_routes: tuple[str, ...] = ()
     clips: bool = False  # write infraction clips (MP4) into OUT/clips
+    device: str = "cpu"  # where fusion modules run: cpu | cuda | cuda:N
+    precision: str = "fp32"  # fusion modules' precision: fp32 | fp16 | bf16
+    runtime: str = "torch"  # torch | onnx | tensorrt
 
 
 def plan(req: EvalRequest) -> list[EvalJob]:
     """The job matrix of ``req``; ConfigError (one line, with the fix) for any bad input."""
     from agents.registry import check_agent_name
-    from fusion.registry import get_variant
+    from fusion.registry import check_variant, get_variant
     from harness.metrics.rules import rule_set
     from harness.scenario import load_scenario
 
@@ -197,12 +204,11 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     routes = select_routes(scenario, req.routes)
     if not req.variants:
         raise ConfigError("no variants given; pass e.g. --variants rgb,thermal (or none for the agent alone)")
-    dup = sorted({v for v in req.variants if req.variants.count(v) > 1})
+    # canonical names (gff:r1=45 is gff): the name enters the key, so one variant has one name
+    names = [v if v == NO_VARIANT else check_variant(v, req.device, req.precision, req.runtime).name for v in req.variants]
+    dup = sorted({v for v in names if names.count(v) > 1})
     if dup:
         raise ConfigError(f"variants {dup} are listed twice; list each once")
-    for v in req.variants:
-        if v != NO_VARIANT:
-            get_variant(v)
     check_agent_name(req.agent)
     check_checkpoint(req.agent, req.checkpoint)
     seeds = tuple(scenario.seeds if req.seeds is None else req.seeds)
@@ -215,15 +221,18 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     unknown = [r for r in req.fault_routes if r not in routes]
     if unknown:
         raise ConfigError(f"fault routes {unknown} are not among the routes run ({', '.join(routes)})")
-    variants = [None if v == NO_VARIANT else v for v in req.variants]
+    variants = [None if v == NO_VARIANT else v for v in names]
     jobs = build_matrix(req.scenario, routes, variants, list(seeds), agent=req.agent, agent_config=req.checkpoint,
                         calibration=req.calibration, weather=tuple(sorted(req.weather)), latency=parse_latency(req.latency),
-                        rules=req.rules, max_steps=req.max_steps)
-    # what a variant does not use does not enter its key: rgb ignores the thermal calibration, and
-    # the agent alone has no fusion latency, so a sweep over those reuses one record
+                        rules=req.rules, max_steps=req.max_steps, device=req.device, precision=req.precision,
+                        runtime=req.runtime)
+    # what a variant does not use does not enter its key: rgb ignores the thermal calibration, the
+    # agent alone has no fusion latency, oracle_clean no module, so a sweep over those reuses one record
     jobs = [replace(j, calibration=Calibration()) if j.variant is None or not get_variant(j.variant).needs_thermal else j
             for j in jobs]
     jobs = [replace(j, latency="none") if j.variant is None else j for j in jobs]
+    jobs = [replace(j, device="cpu", precision="fp32", runtime="torch")
+            if j.variant is None or not get_variant(j.variant).is_module else j for j in jobs]
     if req.fault is not None:
         hit = set(req.fault_routes) or set(routes)
         jobs = [replace(j, fault=req.fault) if j.route_id in hit else j for j in jobs]
@@ -275,6 +284,8 @@ def opts_check(opts: RunOptions) -> None:
         raise ConfigError(f"--executor must be 'local' or 'ray', got {opts.executor!r}")
     if opts.ray_address and opts.executor != "ray":
         raise ConfigError("--ray-address is for --executor ray")
+    if opts.gpus_per_worker and opts.executor != "ray":
+        raise ConfigError("--gpus-per-worker is for --executor ray (local workers see this machine's GPUs)")
 
 
 def _request_dict(req: EvalRequest) -> dict:

@@ -25,7 +25,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.runner.jobs import EvalJob
-from harness.runner.worker import SIM_CRASH, TIMEOUT, process_main
+from harness.runner.worker import SIM_CRASH, TIMEOUT, fusion_threads_per_worker, process_main
 
 DEFAULT_STEP_TIMEOUT_S = 120.0  # [s] no heartbeat for this long = hung (loading a town takes ~10 s)
 DEFAULT_ROUTE_TIMEOUT_S = 3600.0  # [s] wall clock per route
@@ -111,7 +111,8 @@ class LocalExecutor(_Slots):
     def _start(self, i: int) -> None:
         parent, child = self._ctx.Pipe()
         beat = self._ctx.Value("d", -time.monotonic(), lock=False)  # loading
-        proc = self._ctx.Process(target=process_main, args=(child, beat), daemon=True, name=f"harness-worker-{i}")
+        proc = self._ctx.Process(target=process_main, args=(child, beat, fusion_threads_per_worker(self.workers)),
+                                 daemon=True, name=f"harness-worker-{i}")
         proc.start()
         child.close()
         self._procs[i], self._conns[i], self._beats[i] = proc, parent, beat
@@ -197,7 +198,11 @@ class RayExecutor(_Slots):
     name = "ray"
 
     def __init__(self, workers: int = 1, step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
-                 route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, address: str | None = None) -> None:
+                 route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, address: str | None = None,
+                 gpus_per_worker: float = 0.0, cpus_per_worker: int = 1) -> None:
+        if not (0.0 <= gpus_per_worker <= 8.0) or cpus_per_worker < 1:
+            raise ConfigError(f"--gpus-per-worker must be within [0, 8] and cpus per worker >= 1, got "
+                              f"{gpus_per_worker}, {cpus_per_worker}")
         try:
             import ray
         except ImportError as err:
@@ -219,14 +224,18 @@ class RayExecutor(_Slots):
                 raise ConfigError(f"cannot start or reach Ray at {address or 'a new local instance'}: "
                                   f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from err
             self._owns = True
-        self._actor_cls = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=0)(_RayWorker)
+        # an actor asks Ray for its cores and (for a fusion module on CUDA) a share of a GPU: Ray
+        # places it on a node that has them and sets CUDA_VISIBLE_DEVICES; its fusion module gets its cores
+        self._actor_cls = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker, max_concurrency=2,
+                                     max_restarts=0)(_RayWorker)
+        self._fusion_threads = cpus_per_worker
         self._actors: list[Any] = [None] * workers
         self._refs: list[Any] = [None] * workers
 
     def submit(self, job: EvalJob, attempt: int) -> None:
         i = self._take(job, attempt).index
         if self._actors[i] is None:
-            self._actors[i] = self._actor_cls.remote()
+            self._actors[i] = self._actor_cls.remote(self._fusion_threads)
         self._refs[i] = self._actors[i].run.remote(job, attempt)
 
     def _finish(self, slot: _Slot, kind: str, payload: Any) -> Outcome:
@@ -297,9 +306,12 @@ class _RayWorker:
     Ray serves a threaded actor's calls from a pool of threads, but an OpenGL context belongs to the
     thread that made it current: every job runs on one dedicated thread, the pool only waits for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, fusion_threads: int = 1) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        from harness.runner.worker import set_fusion_threads
+
+        set_fusion_threads(fusion_threads)
         self.value = -time.monotonic()  # the heartbeat (worker.Beat: negative while loading)
         self._sim_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulator")
         import harness  # noqa: F401  (the agents path merge)
@@ -316,11 +328,14 @@ class _RayWorker:
 
 
 def make_executor(name: str, workers: int, step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
-                  route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, address: str | None = None):
+                  route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, address: str | None = None,
+                  gpus_per_worker: float = 0.0):
     if name == "local":
         if address:
             raise ConfigError("--ray-address is for --executor ray")
+        if gpus_per_worker:
+            raise ConfigError("--gpus-per-worker is for --executor ray (local workers see this machine's GPUs)")
         return LocalExecutor(workers, step_timeout_s, route_timeout_s)
     if name == "ray":
-        return RayExecutor(workers, step_timeout_s, route_timeout_s, address)
+        return RayExecutor(workers, step_timeout_s, route_timeout_s, address, gpus_per_worker)
     raise ConfigError(f"executor must be 'local' or 'ray', got {name!r}")

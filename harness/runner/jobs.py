@@ -76,6 +76,9 @@ def parse_latency(text: str) -> str:
     return "none" if ms == 0 else f"{ms:g}"
 
 
+LATER_FIELDS = {"device": "cpu", "precision": "fp32", "runtime": "torch"}  # in the key only when not these
+
+
 @dataclass(frozen=True)
 class EvalJob:
     scenario: str  # name in scenarios/ or path of a YAML file
@@ -89,15 +92,23 @@ class EvalJob:
     latency: str = "none"  # none | measured | <ms>: delay of the fused image the agent acts on
     rules: str = "2.x"  # leaderboard scoring version
     max_steps: int | None = None  # cap per route [20 Hz steps]
+    device: str = "cpu"  # where the fusion module runs: cpu | cuda | cuda:N
+    precision: str = "fp32"  # the fusion module's: fp32 | fp16 | bf16
+    runtime: str = "torch"  # torch | onnx | tensorrt
     fault: Fault | None = field(default=None, compare=False)  # test-only; not part of the key
     clips: str = field(default="", compare=False)  # folder for infraction clips ('' = none); not part of the key
 
     def spec(self) -> dict:
-        """Everything that determines the result (fault and clip folder excluded), JSON-ready."""
+        """Everything that determines the result (fault and clip folder excluded), JSON-ready. The
+        fusion module's device, precision and runtime (fields since RESULTS_VERSION 5) are left out
+        at their defaults, so records made before them keep their keys."""
         d = asdict(self)
         d.pop("fault")
         d.pop("clips")
         d["weather"] = {k: v for k, v in self.weather}
+        for name, default in LATER_FIELDS.items():
+            if d[name] == default:
+                del d[name]
         return d
 
     def key(self, fingerprint: str) -> str:
@@ -135,6 +146,22 @@ def input_fingerprint(scenario, route_id: str, agent_config: str = "", agent: st
     if (weights := agent_weights_file(agent, agent_config)) is not None:
         parts.append(file_digest(weights))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def variant_fingerprint(variant: str | None) -> str:
+    """What a fusion variant is made of beyond its name (weights, a ``py:`` module's source and
+    state, an ``onnx:`` file), hashed; '' for the agent alone and for code-only variants."""
+    if variant is None:
+        return ""
+    from fusion.registry import get_variant
+
+    return get_variant(variant).fingerprint()
+
+
+def with_fusion(fingerprint: str, fusion: str) -> str:
+    """The inputs' fingerprint with the fusion module's; unchanged for code-only variants, so records
+    made before fusion weights entered the key keep theirs."""
+    return hashlib.sha256(f"{fingerprint}|fusion:{fusion}".encode()).hexdigest() if fusion else fingerprint
 
 
 def check_checkpoint(agent: str, checkpoint: str) -> None:

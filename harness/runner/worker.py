@@ -68,6 +68,18 @@ def drop_backend() -> None:
             pass
 
 
+def set_fusion_threads(threads: int | None) -> None:
+    """Tell this worker's fusion agents how many torch threads their module gets
+    (``agents.fusion_agent.default_fusion_threads`` reads it)."""
+    if threads is not None:
+        os.environ["HARNESS_FUSION_THREADS"] = str(max(1, int(threads)))
+
+
+def fusion_threads_per_worker(workers: int) -> int:
+    """This machine's cores shared among ``workers`` simulators (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 def _inject(job: EvalJob, attempt: int, step: int) -> None:
     f = job.fault
     if f is None or attempt >= f.attempts or step != f.step:
@@ -90,7 +102,8 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
     backend = cached_backend(job.scenario, job.weather)
     beat.value = -time.monotonic()
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration,
-                       conf=job.agent_config, latency=job.latency)
+                       conf=job.agent_config, latency=job.latency, device=job.device, precision=job.precision,
+                       runtime=job.runtime)
     count = [0]
     clips = None
     if job.clips:
@@ -136,9 +149,11 @@ def run_job(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> tuple[s
         return SIM_CRASH, f"{type(err).__name__}: {err}{where}"
 
 
-def process_main(conn, beat) -> None:
-    """A local worker process: jobs in through ``conn``, classified results out, until ``None``."""
+def process_main(conn, beat, fusion_threads: int | None = None) -> None:
+    """A local worker process: jobs in through ``conn``, classified results out, until ``None``.
+    ``fusion_threads``: torch threads for a CPU fusion module (the supervisor's share of cores)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    set_fusion_threads(fusion_threads)
     import harness  # noqa: F401  (the agents path merge)
 
     while True:

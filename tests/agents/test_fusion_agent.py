@@ -147,3 +147,74 @@ def test_measured_latency_delays_by_the_modules_own_time(third_party_agent, monk
 def test_bad_latency_is_refused(third_party_agent):
     with pytest.raises(ConfigError, match="latency must be"):
         FusionAgent(third_party_agent, "rgb", latency="-5")
+
+
+class _Noisy:
+    """A stochastic fusion module: the RGB image plus noise drawn from the generator it is given."""
+
+    stochastic = True
+
+    def __call__(self, rgb, thermal, generator=None):
+        import torch
+
+        if generator is None:
+            raise AssertionError("a stochastic module must receive its generator")
+        return (rgb + 0.2 * torch.rand(rgb.shape, generator=generator)).clamp(0, 1)
+
+
+def _noisy_variant():
+    from fusion.registry import Variant
+
+    return Variant("noisy", "rgb plus seeded noise", lambda: _Noisy(), needs_thermal=False, stochastic=True)
+
+
+def test_a_stochastic_module_gets_noise_seeded_from_job_seed_and_frame(third_party_agent):
+    class Backend:
+        seed = 3
+
+    rgb = np.full((160, 320, 3), 100, np.uint8)
+
+    def fused(seed: int, frame: int) -> np.ndarray:
+        wrapper = FusionAgent(third_party_agent, _noisy_variant(), module=_Noisy())
+        wrapper.sensors()
+        Backend.seed = seed
+        wrapper.bind(Backend())
+        wrapper.run_step({"Center": (frame, to_bgra(rgb)), "SPEED": (frame, {"speed": 0.0})}, 0.05)
+        return bgra_to_rgb(third_party_agent.received[-1]["Center"][1])
+
+    assert np.array_equal(fused(3, 10), fused(3, 10)), "same job seed and frame: the same noise, run after run"
+    assert not np.array_equal(fused(3, 10), fused(3, 11)), "another frame: other noise"
+    assert not np.array_equal(fused(3, 10), fused(4, 10)), "another job seed: other noise"
+
+
+def test_the_fusion_module_gets_its_own_threads_and_the_policy_keeps_one(third_party_agent, monkeypatch):
+    """The policy sets torch to one thread per worker; the fusion module runs on the worker's share
+    of the cores, and the policy's setting is back after each frame."""
+    import torch
+
+    seen = []
+
+    class Counting:
+        def __call__(self, rgb, thermal):
+            seen.append(torch.get_num_threads())
+            return rgb
+
+    monkeypatch.setenv("HARNESS_FUSION_THREADS", "2")
+    from fusion.registry import Variant
+
+    wrapper = FusionAgent(third_party_agent, Variant("counting", "", lambda: Counting(), needs_thermal=False), module=Counting())
+    wrapper.sensors()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rgb = np.zeros((160, 320, 3), np.uint8)
+        wrapper.run_step({"Center": (1, to_bgra(rgb)), "SPEED": (1, {"speed": 0.0})}, 0.05)
+        assert seen == [2] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_bad_fusion_threads_setting_is_one_line(third_party_agent, monkeypatch):
+    monkeypatch.setenv("HARNESS_FUSION_THREADS", "lots")
+    with pytest.raises(ConfigError, match="HARNESS_FUSION_THREADS must be a positive integer"):
+        FusionAgent(third_party_agent, "rgb")
