@@ -196,7 +196,7 @@ def probe(scenario: str, variants: list[str], frames: int = 200, every: int = 10
         if out is not None:
             from fusion.probe_plots import grid
 
-            grid(out / f"probe_{_file_name(name)}.png", name, data, fused, mask)
+            grid(out / f"probe_{_file_name(name)}.jpg", name, data, fused, mask)
     if out is not None:
         (out / "perception.json").write_text(json.dumps(result, indent=1) + "\n")
     return result

@@ -41,5 +41,5 @@ def grid(path: Path, name: str, data: dict[str, np.ndarray], fused: np.ndarray, 
     out.paste(head, (0, 0))
     out.paste(sheet, (0, head.height))
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.save(path)
+    out.save(path, quality=88)  # JPEG: the sensor noise makes a PNG of it 1 MB
     return path

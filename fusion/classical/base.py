@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 
@@ -70,13 +70,15 @@ def compute_dtype(x: torch.Tensor) -> torch.dtype:
 class ClassicalFusion(FusionModule):
     """The shell every classical op shares: a parameter table, ``params``, ``from_params`` and ``flops``.
 
-    A subclass sets ``name``, ``PARAMS`` and ``needs_thermal``, stores its checked parameters in
-    ``__init__`` through ``_set_params`` and implements ``fuse`` (a call to its function) and
-    ``_flops``.
+    A subclass sets ``name``, ``PARAMS``, ``needs_thermal``, ``function`` (the op) and ``flops_of``
+    (its cost), and stores its checked parameters in ``__init__`` through ``_set_params``; ``fuse``
+    calls the function (a module that keeps buffers between frames overrides it).
     """
 
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     needs_thermal: ClassVar[bool] = True
+    function: ClassVar[Callable[..., torch.Tensor]]  # the op: function(rgb, thermal, **params)
+    flops_of: ClassVar[Callable[..., float]]  # its cost: flops_of(h, w, **params)
 
     def _set_params(self, **values: Any) -> None:
         self._params = check_params(self.name, self.PARAMS, values)
@@ -119,6 +121,9 @@ class ClassicalFusion(FusionModule):
             raise ConfigError(f"{cls.name}: flops needs a positive int frame size, got h={h!r}, w={w!r}")
         return int(cls._flops(int(h), int(w), **check_params(cls.name, cls.PARAMS, params)))
 
-    @staticmethod
-    def _flops(h: int, w: int, **params: Any) -> float:
-        raise NotImplementedError
+    @classmethod
+    def _flops(cls, h: int, w: int, **params: Any) -> float:
+        return cls.flops_of(h, w, **params)
+
+    def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
+        return type(self).function(rgb, thermal, **self._params)

@@ -128,6 +128,7 @@ class GFF(ClassicalFusion):
     name = "gff"
     PARAMS = GFF_PARAMS
     needs_thermal = True
+    flops_of = staticmethod(gff_flops)
 
     def __init__(self, *, r1: int = 45, eps1: float = 0.3, r2: int = 7, eps2: float = 1e-6) -> None:
         super().__init__()
@@ -136,7 +137,3 @@ class GFF(ClassicalFusion):
 
     def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
         return gff(rgb, thermal, **self._params, scratch=self._scratch)
-
-    @staticmethod
-    def _flops(h: int, w: int, **params) -> float:
-        return gff_flops(h, w, **params)

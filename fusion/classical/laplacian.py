@@ -118,14 +118,9 @@ class LaplacianFusion(ClassicalFusion):
     name = "laplacian"
     PARAMS = LAPLACIAN_PARAMS
     needs_thermal = True
+    function = staticmethod(laplacian_fusion)
+    flops_of = staticmethod(laplacian_flops)
 
     def __init__(self, *, levels: int = 0) -> None:
         super().__init__()
         self._set_params(levels=levels)
-
-    def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
-        return laplacian_fusion(rgb, thermal, **self._params)
-
-    @staticmethod
-    def _flops(h: int, w: int, **params) -> float:
-        return laplacian_flops(h, w, **params)

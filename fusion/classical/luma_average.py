@@ -57,14 +57,9 @@ class LumaAverage(ClassicalFusion):
     name = "luma_average"
     PARAMS = LUMA_AVERAGE_PARAMS
     needs_thermal = True
+    function = staticmethod(luma_average)
+    flops_of = staticmethod(luma_average_flops)
 
     def __init__(self, *, weight: float = 0.5) -> None:
         super().__init__()
         self._set_params(weight=weight)
-
-    def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
-        return luma_average(rgb, thermal, **self._params)
-
-    @staticmethod
-    def _flops(h: int, w: int, **params) -> float:
-        return luma_average_flops(h, w, **params)

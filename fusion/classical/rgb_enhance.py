@@ -185,6 +185,7 @@ class RGBEnhance(ClassicalFusion):
     name = "rgb_enhance"
     PARAMS = RGB_ENHANCE_PARAMS
     needs_thermal = False
+    flops_of = staticmethod(rgb_enhance_flops)
 
     def __init__(self, *, patch_radius: int = 7, omega: float = 0.95, t_min: float = 0.25,
                  airlight_min: float = 0.3, haze_lo: float = 0.1, haze_hi: float = 0.3, gf_radius: int = 20,
@@ -200,7 +201,3 @@ class RGBEnhance(ClassicalFusion):
 
     def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
         return rgb_enhance(rgb, **self._params, scratch=self._scratch)
-
-    @staticmethod
-    def _flops(h: int, w: int, **params) -> float:
-        return rgb_enhance_flops(h, w, **params)

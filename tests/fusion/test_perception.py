@@ -37,7 +37,7 @@ def test_probe_on_a_small_scenario_reuses_its_frames(eval_scenario, tmp_path):
     for figures in v.values():
         for k in ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc"):
             assert k in figures and (math.isnan(figures[k]) or 0.0 <= figures[k] <= 1.0)
-    assert (tmp_path / "out" / "probe_rgb.png").stat().st_size > 1000
+    assert (tmp_path / "out" / "probe_rgb.jpg").stat().st_size > 1000
     cached = list((tmp_path / "cache").iterdir())
     mtime = cached[0].stat().st_mtime_ns
     second = probe(eval_scenario, ["thermal"], frames=6, every=5, cache=tmp_path / "cache", progress=False)
