@@ -13,6 +13,18 @@ import numpy as np  # noqa: E402
 from harness.metrics.rules import INFRACTION_KINDS, OUTSIDE_ROUTE_LANES  # noqa: E402
 
 DPI = 120
+LABEL_CHARS = 28  # longest tick label; longer variant names (onnx:/a/long/path.onnx) are shortened
+
+
+def short_label(name: str) -> str:
+    """A variant's name as a plot label: ``onnx:`` by its file name, ``py:`` by its object's name,
+    anything else cut to ``LABEL_CHARS`` (the report's tables keep the full names)."""
+    name = str(name)
+    if name.startswith("onnx:"):
+        name = "onnx:" + Path(name[5:]).name
+    elif name.startswith("py:"):
+        name = "py:" + name.rsplit(":", 1)[-1]
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
 
 
 def _save(fig, path: Path) -> str:
@@ -35,7 +47,7 @@ def plot_scores(out: Path, summ: dict) -> str:
         mean = np.array([summ["variants"][v][m] for v in variants])
         ci = np.array([summ["variants"][v][f"{m}_ci"] for v in variants])
         ax.bar(x, mean, color=colors, yerr=np.abs(np.stack([mean - ci[:, 0], ci[:, 1] - mean])), capsize=4)
-        ax.set_xticks(x, variants, rotation=30, ha="right")
+        ax.set_xticks(x, [short_label(v) for v in variants], rotation=30, ha="right")
         ax.set_ylim(0, top * 1.05)
         ax.set_title(label)
         ax.grid(axis="y", alpha=0.3)
@@ -56,7 +68,7 @@ def plot_infractions(out: Path, summ: dict) -> str | None:
     x = np.arange(len(kinds))
     for i, v in enumerate(variants):
         ax.bar(x + (i - (len(variants) - 1) / 2) * width, [summ["variants"][v]["infractions_per_km"][k] for k in kinds],
-               width, label=v)
+               width, label=short_label(v))
     ax.set_xticks(x, [k.replace("_", " ") for k in kinds], rotation=20, ha="right")
     ax.set_ylabel("per km driven")
     ax.legend(fontsize=8)
@@ -70,10 +82,12 @@ def plot_routes(out: Path, records) -> str | None:
     if records.empty:
         return None
     table = records.pivot_table(index="variant", columns="route", values="DS", aggfunc="mean", sort=False)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * table.shape[1], 0.8 + 0.45 * table.shape[0]))
+    labels = [short_label(v) for v in table.index]
+    width = 1.6 + 0.07 * max(map(len, labels)) + 0.7 * table.shape[1]  # [in] labels, cells, colour bar
+    fig, ax = plt.subplots(figsize=(max(3.5, width), 1.0 + 0.45 * table.shape[0]))
     im = ax.imshow(table.values, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
-    ax.set_yticks(range(table.shape[0]), list(table.index))
+    ax.set_yticks(range(table.shape[0]), labels)
     ax.set_xlabel("route")
     for (i, j), val in np.ndenumerate(table.values):
         if np.isfinite(val):
@@ -99,7 +113,8 @@ def plot_loss_bars(path: Path, losses: dict[str, dict], title: str, xlabel: str)
     cols = loss_columns(losses)
     if not cols:
         return None
-    fig, ax = plt.subplots(figsize=(6.0 + 0.07 * max(map(len, losses)), 1.2 + 0.55 * len(losses)))
+    labels = [short_label(k) for k in losses]
+    fig, ax = plt.subplots(figsize=(6.0 + 0.07 * max(map(len, labels)), 1.2 + 0.55 * len(losses)))
     colors = plt.get_cmap("tab10")(np.arange(len(cols)) % 10)
     y = np.arange(len(losses))
     right, left = np.zeros(len(losses)), np.zeros(len(losses))
@@ -110,7 +125,7 @@ def plot_loss_bars(path: Path, losses: dict[str, dict], title: str, xlabel: str)
         right, left = right + np.maximum(v, 0), left + np.minimum(v, 0)
     ax.scatter([d["loss"] for d in losses.values()], y, marker="|", s=400, color="black", zorder=3, label="net loss")
     ax.axvline(0.0, color="black", lw=0.8)
-    ax.set_yticks(y, list(losses))
+    ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))

@@ -70,3 +70,12 @@ def test_standing_still_by_what_was_ahead_in_summary_records_and_report():
     text = render(s, [], rec)
     assert "## Standing still, and what was ahead" in text and "| `thermal` | 6.0 | 90.5 | 95.0 | 0 / 1 / 1 |" in text
     assert "| `rgb` | 0.0" not in text
+
+
+def test_long_variant_names_are_short_labels_in_plots():
+    from harness.report.plots import LABEL_CHARS, short_label
+
+    assert short_label("onnx:/home/me/models/night/v3/fusion.onnx") == "onnx:fusion.onnx"
+    assert short_label("py:mypkg.fusion.models:MyFusion") == "py:MyFusion"
+    assert short_label("gff:eps1=0.1,eps2=1e-05,r1=30,r2=9") == "gff:eps1=0.1,eps2=1e-05,r1=…"
+    assert len(short_label("x" * 100)) == LABEL_CHARS and short_label("rgb") == "rgb"
