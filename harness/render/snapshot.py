@@ -49,12 +49,12 @@ def write_snapshot(scenario: str, out: str | Path, route: str | None = None, ste
         Image.fromarray(colorize(pv.semantic)).save(out / "semantic.png")
         np.save(out / "semantic_ids.npy", pv.semantic.astype(np.uint8))
         np.save(out / "thermal_kelvin.npy", frame.thermal_kelvin.astype(np.float32))
-        fused = write_fused(frame, be.scenario.rig, fusions, out)
+        fused = write_fused(frame, be.scenario.rig, fusions, out, seed)
         return {"fused": fused, "out": str(out), "scenario": be.scenario.name, "route": route_id, "step": step,
                 "frame": frame.frame, "ego_pose": list(pv.ego_pose), "renderer": be.renderer.info["GL_RENDERER"]}
 
 
-def write_fused(frame, rig, variants, out: Path) -> list[str]:
+def write_fused(frame, rig, variants, out: Path, seed: int = 0) -> list[str]:
     """thermal_registered.png (thermal warped into the RGB view) and fused_<variant>.png per variant
     that is a fusion module; returns the fused files' names."""
     import re
@@ -71,7 +71,7 @@ def write_fused(frame, rig, variants, out: Path) -> list[str]:
         fuser = v.build()
         if fuser is None:  # oracle_clean is the clean image, already written
             continue
-        g = fusion_generator(0, frame.frame) if v.stochastic else None
+        g = fusion_generator(seed, frame.frame) if v.stochastic else None
         name = f"fused_{re.sub(r'[^A-Za-z0-9_.,=+-]', '_', v.name)}.png"
         Image.fromarray(fuse_images(fuser, frame.rgb, registered, generator=g)).save(out / name)
         written.append(name)
