@@ -43,10 +43,12 @@ CLEAN_ID = "_fusion_clean_rgb"
 def default_fusion_threads() -> int:
     """Threads a CPU fusion module runs on: ``$HARNESS_FUSION_THREADS`` (the runner sets it to
     cores / workers in each worker), else every core of this machine."""
-    try:
-        return max(1, int(os.environ.get(FUSION_THREADS_ENV, "0"))) if os.environ.get(FUSION_THREADS_ENV) else max(1, os.cpu_count() or 1)
-    except ValueError:
-        raise ConfigError(f"${FUSION_THREADS_ENV} must be a positive integer, got {os.environ[FUSION_THREADS_ENV]!r}") from None
+    text = os.environ.get(FUSION_THREADS_ENV, "").strip()
+    if not text:
+        return max(1, os.cpu_count() or 1)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"${FUSION_THREADS_ENV} must be a positive integer, got {text!r}")
+    return int(text)
 
 
 def _camera_dict(kind: str, sid: str, cam: CameraSpec) -> dict[str, Any]:
