@@ -2,8 +2,8 @@
 
 Blocks tagged otherwise (```text, ```console) are output, long jobs or commands that rewrite committed
 files, and are not run. Drives are shortened, never changed otherwise: harness commands that drive get
-``--max-steps 20`` (through ``ARGS`` for make targets), bench-sim a short repeat, in-process episodes
-``max_steps=20``; every output folder is moved under the test's temporary folder (the same folder for
+``--max-steps 20`` (through ``ARGS`` for make targets), bench-sim and fusion bench a short repeat, the
+perception probe 6 frames, in-process episodes ``max_steps=20``; every output folder is moved under the test's temporary folder (the same folder for
 the same name, so ``make plots OUT=x`` reads what ``make eval OUT=x`` wrote).
 """
 
@@ -65,6 +65,16 @@ def shortened(cmd: str, tmp: Path) -> list[str]:
         if target == "bench-sim":
             argv.append(f"ARGS={SHORT_BENCH}")
         return argv
+    if "-m" in argv and argv[argv.index("-m") + 1] == "fusion":
+        sub = argv[argv.index("-m") + 2]
+        if "--out" in argv:
+            i = argv.index("--out")
+            argv[i + 1] = moved(argv[i + 1])
+        if sub == "perception":  # a few frames (their own cache, under tmp) instead of the figure's 200
+            argv = [a for k, a in enumerate(argv) if a != "--frames" and (k == 0 or argv[k - 1] != "--frames")]
+            argv += ["--frames", "6", "--cache", str(tmp / "perception_cache")]
+        if sub == "bench":
+            argv += ["--repeats", "5", "--warmup", "1"]
     if "-m" in argv and argv[argv.index("-m") + 1] == "harness":
         sub = argv[argv.index("-m") + 2]
         if "--out" in argv:
@@ -91,6 +101,8 @@ def test_shortening_moves_outputs_and_caps_drives(tmp_path):
     assert shortened("make plots OUT=results/nf", tmp_path)[-1] == f"OUT={tmp_path / 'results_nf'}"
     argv = shortened(".venv/bin/python -m harness eval --scenario s --out results/x --json", tmp_path)
     assert argv[argv.index("--out") + 1] == str(tmp_path / "results_x") and argv[-2:] == SHORT_DRIVE.split()
+    argv = shortened(".venv/bin/python -m fusion perception --scenario s --variants rgb --frames 40 --out o", tmp_path)
+    assert "40" not in argv and argv[argv.index("--frames") + 1] == "6" and argv[argv.index("--out") + 1] == str(tmp_path / "o")
 
 
 @pytest.mark.slow  # drives every example (shortened), Ray included: a few minutes
