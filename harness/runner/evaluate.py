@@ -204,6 +204,9 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     routes = select_routes(scenario, req.routes)
     if not req.variants:
         raise ConfigError("no variants given; pass e.g. --variants rgb,thermal (or none for the agent alone)")
+    from fusion.runtimes import check_target
+
+    check_target(req.device, req.precision, req.runtime)  # also where no variant is a module: a typo is a typo
     # canonical names (gff:r1=45 is gff): the name enters the key, so one variant has one name
     names = [v if v == NO_VARIANT else check_variant(v, req.device, req.precision, req.runtime).name for v in req.variants]
     dup = sorted({v for v in names if names.count(v) > 1})
