@@ -26,13 +26,11 @@ class _NotSet:
 
 NOT_SET: Any = _NotSet()  # "no value", where None is a value (FieldSpec.yaml_default)
 
+
 @dataclass(frozen=True)
 class FieldSpec:
-    """What a record field means, beyond the name, type and default the dataclass gives it.
-
-    Used by harness.rig, harness.weather and harness.scenario. It is defined here because it must import
-    nothing from ``harness.scenario`` (which imports this module); a module of its own would suit it.
-    """
+    """What a record field means, beyond the name, type and default the dataclass gives it. Used by
+    harness.rig, harness.weather and harness.scenario; this module imports none of them."""
 
     doc: str  # one line, for scenarios/SCHEMA.md
     unit: str = ""  # e.g. "m", "deg", "px"; "" for a plain number or none
