@@ -1,8 +1,10 @@
-"""The supervisor's watchdog: a short step watchdog for stepping workers, a longer limit while loading."""
+"""The supervisor: a short step watchdog for stepping workers, a longer limit while loading; Ray placement."""
 
 from __future__ import annotations
 
 import time
+
+import pytest
 
 from harness.runner.executors import LOAD_TIMEOUT_S, _Slots
 from harness.runner.jobs import EvalJob
@@ -35,3 +37,18 @@ def test_a_step_watchdog_longer_than_the_load_limit_applies_while_loading_too():
     slots, slot = _busy_slot(step_timeout_s=LOAD_TIMEOUT_S * 2)
     now = time.monotonic()
     assert slots._overdue(slot, -(now - LOAD_TIMEOUT_S - 1.0), now) is None
+
+
+@pytest.mark.slow  # starts a local Ray
+def test_ray_actors_ask_for_their_share_of_a_gpu():
+    """``--gpus-per-worker`` reaches Ray's placement: each actor asks for that share of a GPU (and a
+    core), so a fusion module on --device cuda gets one on a cluster."""
+    pytest.importorskip("ray", reason="Ray is the optional distributed executor: pip install -e '.[ray]'")
+    from harness.runner.executors import make_executor
+
+    executor = make_executor("ray", 2, gpus_per_worker=0.5)
+    try:
+        assert executor._actor_cls._default_options["num_gpus"] == 0.5
+        assert executor._actor_cls._default_options["num_cpus"] == 1
+    finally:
+        executor.close()
