@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 from harness.cli import args as T
 from harness.errors import ConfigError
+
+
+def route_pick(text: str) -> tuple[Path, tuple[str, ...]]:
+    """``FILE:IDS``: a route file and route ids in it, ``0-3``, ``5,7`` or both (``0-3,7``)."""
+    expected = f"expected FILE:IDS such as scenarios/routes/town05.xml:5-9, got {text!r}"
+    path, sep, ids = text.rpartition(":")
+    if not sep or not path:
+        raise argparse.ArgumentTypeError(expected)
+    out: list[str] = []
+    for part in (p.strip() for p in ids.split(",")):
+        lo, dash, hi = part.partition("-")
+        if dash and lo.strip().isdigit() and hi.strip().isdigit():
+            if int(hi) < int(lo):
+                raise argparse.ArgumentTypeError(f"route range {part!r} runs backwards; write LOW-HIGH, e.g. 5-9")
+            out += [str(i) for i in range(int(lo), int(hi) + 1)]
+        elif part:
+            out.append(part)
+    if not out:
+        raise argparse.ArgumentTypeError(expected)
+    return Path(path), tuple(dict.fromkeys(out))
 
 
 def register(sub) -> None:
@@ -15,6 +37,13 @@ def register(sub) -> None:
     p.add_argument("--seed", type=T.nonneg_int, default=0)
     p.add_argument("--min-m", type=T.positive_float, default=500.0, help="shortest route [m] (default 500)")
     p.add_argument("--max-m", type=T.positive_float, default=2000.0, help="longest route [m], >= --min-m (default 2000)")
+    p.add_argument("--signalised", action="store_true",
+                   help="keep only routes that cross at least one stop line under a traffic light")
+    p.add_argument("--avoid", type=route_pick, action="append", default=[], metavar="FILE:IDS",
+                   help="never drive on the roads (either direction) of these routes, e.g. "
+                        "scenarios/routes/town05.xml:5-9; repeatable")
+    p.add_argument("--shun", type=route_pick, action="append", default=[], metavar="FILE:IDS",
+                   help="like --avoid, but only start on or turn into those roads a tenth as often; repeatable")
     p.add_argument("--format", choices=("2.x", "1.0"), default="2.x")
     p.add_argument("--out", required=True, type=T.out_file, help="the route XML file to write")
     p.set_defaults(run=run)
@@ -22,13 +51,16 @@ def register(sub) -> None:
 
 def run(args) -> dict:
     from harness.scenario import write_routes
-    from harness.world.routing import generate_routes
+    from harness.world.routing import generate_routes, route_file_roads
     from harness.world.town import load_town
 
     if args.max_m < args.min_m:
         raise ConfigError(f"--min-m {args.min_m:g} .. --max-m {args.max_m:g} runs backwards; give --max-m >= --min-m")
     town = load_town(args.town)
-    routes = generate_routes(town, args.count, args.seed, args.min_m, args.max_m)
+    avoid = set().union(*(route_file_roads(town, path, ids) for path, ids in args.avoid))
+    shun = set().union(*(route_file_roads(town, path, ids) for path, ids in args.shun)) - avoid
+    routes = generate_routes(town, args.count, args.seed, args.min_m, args.max_m,
+                             signalised=args.signalised, avoid_roads=avoid, shun_roads=shun)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_routes(args.out, [r.to_spec() for r in routes], fmt=args.format)
     lengths = [round(r.length) for r in routes]

@@ -3,25 +3,31 @@ generation per town.
 
 A route as the leaderboard gives it is a few sparse waypoints; :func:`plan_route` turns them into a
 :class:`Route` (points every metre with the lane and the CARLA ``RoadOption`` at each), the same way
-CARLA's GlobalRoutePlanner densifies a leaderboard route.
+CARLA's GlobalRoutePlanner densifies a leaderboard route. :func:`generate_routes` writes a town's
+route files; its options keep new routes on signalised junctions and off the roads of other routes
+(:func:`route_file_roads`), so that routes held out from training share no street with it.
 """
 
 from __future__ import annotations
 
 import heapq
+import os
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from itertools import pairwise
 
 import numpy as np
 
 from harness.errors import RouteError
-from harness.scenario.routes_xml import RouteSpec, Waypoint
+from harness.scenario.routes_xml import RouteSpec, Waypoint, read_routes
 from harness.world.geometry import right_of
 from harness.world.town import Town
 
 LANE_CHANGE_COST_M = 25.0
 LANE_CHANGE_LEN_M = 20.0
 POINT_STEP_M = 1.0
+SHUN_WEIGHT = 0.1  # generate_routes: relative odds of starting on or turning into a shunned road
 
 
 class RoadOption(IntEnum):
@@ -198,30 +204,55 @@ def _densify(town: Town, route_id: str, seq: list[int], s_start: float, s_end: f
                  np.concatenate(opts)[keep].astype(np.int8), s, tuple(seq))
 
 
-def generate_routes(town: Town, count: int, seed: int, min_m: float = 500.0, max_m: float = 2000.0) -> list[Route]:
-    """``count`` routes of ``min_m``..``max_m`` metres, a deterministic function of town and seed.
+def generate_routes(town: Town, count: int, seed: int, min_m: float = 500.0, max_m: float = 2000.0, *,
+                    signalised: bool = False, avoid_roads: Collection[int] = (),
+                    shun_roads: Collection[int] = ()) -> list[Route]:
+    """``count`` routes of ``min_m``..``max_m`` metres, a deterministic function of town, seed and options.
 
     Random walks over the lane graph from random road lanes, turning at junctions, preferring not to
-    revisit a junction; a walk is kept when its length lands in range.
+    revisit a junction; a walk is kept when its length lands in range and it is not a lane sequence
+    already kept. Options, for routes held out from those of another file:
+
+    - ``signalised``: keep only walks that cross at least one stop line under a traffic light;
+    - ``avoid_roads``: road ids (:func:`route_roads`) never driven, in either direction; a junction
+      those roads meet may still be crossed, on another movement;
+    - ``shun_roads``: road ids a walk starts on or turns into ``SHUN_WEIGHT`` times as often as
+      another road (few routes there, but not none).
+
+    With the options left out, the draws are those of the generator before it had options, so the
+    committed route files (none of which repeats a route) regenerate unchanged.
     """
+    avoid, shun = frozenset(avoid_roads), frozenset(shun_roads)
     rng = np.random.default_rng([seed, sum(map(ord, town.name))])
-    road_lanes = [l.id for l in town.lanes if not l.is_connector and l.length > 40.0]
+    road_lanes = [l.id for l in town.lanes if not l.is_connector and l.length > 40.0 and l.road not in avoid]
+    if not road_lanes:
+        raise RouteError(town.name, "routes", "every road is avoided; there is no lane left to start a route on")
+    start_p = None
+    if shun:  # drawn with probabilities only when needed: another draw would change the default routes
+        w = np.array([SHUN_WEIGHT if town.lanes[lid].road in shun else 1.0 for lid in road_lanes])
+        start_p = w / w.sum()
     routes: list[Route] = []
+    kept: set[tuple[int, ...]] = set()
     tries = 0
     while len(routes) < count:
         tries += 1
         if tries > 200 * count:
-            raise RouteError(town.name, "routes", f"could not generate {count} routes of {min_m}-{max_m} m")
+            what = f"{count} distinct{' signalised' if signalised else ''} routes of {min_m:g}-{max_m:g} m"
+            raise RouteError(town.name, "routes", f"could not generate {what}"
+                             + (f" off {len(avoid)} avoided roads" if avoid else ""))
         target = rng.uniform(min_m, max_m)
-        lid = int(rng.choice(road_lanes))
+        lid = int(rng.choice(road_lanes, p=start_p))
         seq, length, seen = [lid], town.lanes[lid].length - 15.0, {town.lanes[lid].to_node}
         while length < target:
             lane = town.lanes[seq[-1]]
-            options = [c for c in lane.successors if town.lanes[town.lanes[c].successors[0]].to_node not in seen]
+            options = [c for c in lane.successors if town.lanes[town.lanes[c].successors[0]].to_node not in seen
+                       and town.lanes[town.lanes[c].successors[0]].road not in avoid]
             if not options:
                 break
             # prefer straight slightly, as the leaderboard's routes do
-            weights = np.array([2.0 if town.lanes[c].turn == "straight" else 1.0 for c in options])
+            weights = np.array([(2.0 if town.lanes[c].turn == "straight" else 1.0)
+                                * (SHUN_WEIGHT if town.lanes[town.lanes[c].successors[0]].road in shun else 1.0)
+                                for c in options])
             c = int(options[rng.choice(len(options), p=weights / weights.sum())])
             out = town.lanes[c].successors[0]
             seq += [c, out]
@@ -233,9 +264,46 @@ def generate_routes(town: Town, count: int, seed: int, min_m: float = 500.0, max
         over = length - target
         s_end = float(np.clip(end_lane.length - over, 10.0, end_lane.length - 12.0))
         route = _densify(town, str(len(routes)), seq, 15.0, s_end)
-        if min_m <= route.length <= max_m:
-            routes.append(route)
+        if not min_m <= route.length <= max_m or route.lane_seq in kept:
+            continue
+        if signalised and not signals_passed(town, route):
+            continue
+        routes.append(route)
+        kept.add(route.lane_seq)
     return routes
+
+
+def route_roads(town: Town, route: Route) -> set[int]:
+    """Ids of the roads ``route`` drives on (junction connectors belong to no road)."""
+    return {town.lanes[lid].road for lid in route.lane_seq if town.lanes[lid].road >= 0}
+
+
+def route_file_roads(town: Town, path: str | os.PathLike[str], ids: Iterable[str]) -> set[int]:
+    """Ids of the roads the routes ``ids`` of the route file ``path`` drive on, planned in ``town``:
+    what ``generate_routes`` takes as ``avoid_roads`` or ``shun_roads`` to keep new routes off them.
+
+    Raises:
+        RouteError: the file cannot be read, an id is not in it, or a route is in another town.
+    """
+    specs = {s.id: s for s in read_routes(path)}
+    out: set[int] = set()
+    for rid in ids:
+        spec = specs.get(rid)
+        if spec is None:
+            raise RouteError(path, "routes", f"no route id {rid!r}; the file has {', '.join(specs)}")
+        if spec.town.lower() != town.name:
+            raise RouteError(path, f"route[id={rid}].town", f"is {spec.town}, not {town.name}; "
+                             f"pick routes of {town.name}")
+        out |= route_roads(town, plan_route(town, spec, str(path)))
+    return out
+
+
+def signals_passed(town: Town, route: Route) -> list[int]:
+    """Ids of the traffic-light heads whose stop lines ``route`` crosses, in driving order: each road
+    lane of the route that leads into a junction connector and carries a signal."""
+    seq = route.lane_seq
+    return [town.lanes[a].signal for a, b in pairwise(seq)
+            if town.lanes[a].signal >= 0 and town.lanes[b].is_connector]
 
 
 class RouteProgress:
@@ -270,4 +338,5 @@ def local_frame(points: np.ndarray, xy: np.ndarray, yaw_rad: float) -> np.ndarra
     return np.stack([d[:, 0] * c + d[:, 1] * s, -d[:, 0] * s + d[:, 1] * c], axis=-1)
 
 
-__all__ = ["Route", "RoadOption", "RouteProgress", "plan_route", "generate_routes", "local_frame", "right_of"]
+__all__ = ["Route", "RoadOption", "RouteProgress", "plan_route", "generate_routes", "route_file_roads", "route_roads",
+           "signals_passed", "local_frame", "right_of"]
