@@ -29,7 +29,7 @@ ARGS    ?=
 EVAL_OUT = $(or $(OUT),results/eval/$(SCENARIO))
 SWEEP_OUT = $(or $(OUT),results/sweep/$(SCENARIO)_$(AXIS))
 
-.PHONY: setup system-deps mesa-backports test test-fast eval plots sweep render bench-sim routes policy-data train-policy drive clean
+.PHONY: setup system-deps mesa-backports test test-fast eval plots sweep render bench-sim routes policy-data train-policy fusion-data train-teacher drive clean
 
 setup: $(STAMP)
 
@@ -76,10 +76,13 @@ bench-sim: $(STAMP)
 	$(VPY) -m harness bench-sim --scenario $(SCENARIO) --json $(ARGS)
 
 # town05 has 20: routes 5-8 are policy training routes, 9 validation, 15-19 for choosing between trained policies by driving
-# (select_clear_noon_town05); 0-4 and 10-14 are held out for evaluation
+# (select_clear_noon_town05); 0-4 and 10-14 are held out for evaluation. town05_short: 10 routes of 255-300 m (one auto event
+# each at 2 per km), each through a traffic light, on no road of routes 5-9 and rarely on one of 15-19 (the short_ scenarios)
 routes: $(STAMP)
 	for t in town01 town02; do $(VPY) -m harness routes --town $$t --out scenarios/routes/$$t.xml; done
 	$(VPY) -m harness routes --town town05 --count 20 --out scenarios/routes/town05.xml
+	$(VPY) -m harness routes --town town05 --count 10 --min-m 255 --max-m 300 --signalised --avoid scenarios/routes/town05.xml:5-9 \
+		--shun scenarios/routes/town05.xml:15-19 --out scenarios/routes/town05_short.xml
 
 # the frozen RGB policy, as the committed weights were made: expert frames on clear days, 3 min per episode, the expert
 # lingering 2-8 s at the line after each red turns green (about 9 min with 2 workers; 11,604 training frames), then
@@ -89,6 +92,16 @@ policy-data: $(STAMP)
 
 train-policy: $(STAMP)
 	$(VPY) -m distill train-policy --data data/policy --out agents/rgb_policy/weights --threads 2 --shadows 0.6
+
+# the diffusion teacher, as the committed weights were made: expert frames at night, dusk and in fog on training routes
+# (distill/fusion_data.py), then training in runs/teacher (resumes when stopped); the weights and manifest are then
+# copied into fusion/teacher/weights/, which is what the `teacher` variant loads
+fusion-data: $(STAMP)
+	$(VPY) -m distill collect-fusion-data --out data/fusion --workers $(WORKERS)
+
+train-teacher: $(STAMP)
+	$(VPY) -m distill train-teacher --data data/fusion --out runs/teacher --threads 2
+	mkdir -p fusion/teacher/weights && cp runs/teacher/teacher.pt runs/teacher/manifest.json fusion/teacher/weights/
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does
 drive: $(STAMP)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.args import positive_int as _positive_int, run_main
+from harness.cli.args import Parser, in_file, out_folder, positive_int as _positive_int, run_main
 
 DEFAULT_POLICY_DATA = Path("data/policy")
+DEFAULT_FUSION_DATA = Path("data/fusion")
 
 
 def _cmd_collect(args) -> dict:
@@ -25,6 +26,25 @@ def _cmd_collect(args) -> dict:
     return out
 
 
+def _cmd_collect_fusion(args) -> dict:
+    from distill.fusion_data import collect
+
+    return collect(args.out, workers=args.workers, every=args.every, max_steps=args.max_steps, progress=not args.json)
+
+
+def _cmd_train_teacher(args) -> dict:
+    import shlex
+    import sys
+
+    from distill.train_teacher import TeacherTrainConfig, train
+
+    keys = ("steps", "batch", "crop", "lr", "seed", "threads", "val_every", "ckpt_every", "residual_scale", "warmup")
+    given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    cfg = TeacherTrainConfig(data=str(args.data), init=str(args.init or ""), **given)
+    command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return train(cfg, Path(args.out), progress=not args.json, command=command)
+
+
 def _cmd_train_policy(args) -> dict:
     from distill.policy.train import TrainConfig, train
 
@@ -34,7 +54,7 @@ def _cmd_train_policy(args) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m distill", description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m distill", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect-policy-data", help="drive the expert on clear-day training routes and store labelled RGB frames")
     c.add_argument("--out", type=Path, default=DEFAULT_POLICY_DATA, help="folder for the .npz shards (default: %(default)s)")
@@ -45,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "each red it waited at turns green, so standing at a line is not always stop (see distill.policy.data.Linger)")
     c.add_argument("--json", action="store_true", help="print a final JSON line with the dataset figures")
     c.set_defaults(run=_cmd_collect)
+    f = sub.add_parser("collect-fusion-data", help="drive the expert on training routes at night, dusk and in fog and store "
+                       "RGB, thermal (raw and registered), the clean clear-noon target, semantics and depth")
+    f.add_argument("--out", type=out_folder, default=DEFAULT_FUSION_DATA, help="folder for the shards and manifest.json (default: %(default)s)")
+    f.add_argument("--workers", type=_positive_int, default=2, help="parallel processes (default: %(default)s)")
+    f.add_argument("--every", type=_positive_int, default=8, help="keep every N-th 20 Hz frame (default: %(default)s)")
+    f.add_argument("--max-steps", type=_positive_int, default=1200, help="steps per episode (default: %(default)s)")
+    f.add_argument("--json", action="store_true", help="print a final JSON line with the manifest")
+    f.set_defaults(run=_cmd_collect_fusion)
     t = sub.add_parser("train-policy", help="train the frozen RGB policy's perception network")
     t.add_argument("--data", type=Path, default=DEFAULT_POLICY_DATA, help="folder from collect-policy-data (default: %(default)s)")
     t.add_argument("--out", type=Path, default=Path("agents/rgb_policy/weights"), help="weights + manifest folder (default: %(default)s)")
@@ -66,6 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: TrainConfig.threads, 2)")
     t.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
     t.set_defaults(run=_cmd_train_policy)
+    d = sub.add_parser("train-teacher", help="train the diffusion fusion teacher (regression + residual denoiser) "
+                       "on the fusion data; resumes from OUT/ckpt.pt")
+    d.add_argument("--data", type=Path, default=DEFAULT_FUSION_DATA, help="folder from collect-fusion-data (default: %(default)s)")
+    d.add_argument("--out", type=out_folder, default=Path("runs/teacher"), help="checkpoint, log, validation grids, "
+                   "teacher.pt and manifest.json (default: %(default)s)")
+    # defaults live in distill.train_teacher.TeacherTrainConfig (imported lazily: it pulls in torch)
+    d.add_argument("--steps", type=_positive_int, help="optimiser steps (default: TeacherTrainConfig.steps, 3000)")
+    d.add_argument("--batch", type=_positive_int, help="crops per step (default: 12)")
+    d.add_argument("--crop", type=_positive_int, help="square crop side [px], a multiple of 16 (default: 128)")
+    d.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3)")
+    d.add_argument("--seed", type=int, help="(default: 0)")
+    d.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
+    d.add_argument("--val-every", type=_positive_int, help="steps between validation grids (default: 500)")
+    d.add_argument("--ckpt-every", type=_positive_int, help="steps between checkpoints (default: 100)")
+    d.add_argument("--init", type=in_file, default=None, help="teacher weights (a teacher.pt) to start from: "
+                   "train an existing teacher longer, with a fresh learning-rate schedule")
+    d.add_argument("--warmup", type=_positive_int, help="learning-rate warm-up steps (default: 150)")
+    d.add_argument("--residual-scale", type=float, help="the residual is divided by this before noising (default: 0.25)")
+    d.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
+    d.set_defaults(run=_cmd_train_teacher)
     return p
 
 

@@ -7,7 +7,9 @@
   them (:mod:`fusion.metrics`), means and ``--per-image CSV``;
 - ``bench --variant V --size WxH``: frames per second (:mod:`fusion.bench`);
 - ``perception --scenario S --variants a,b``: what the frozen policy's network makes of each
-  variant's fused frames, against ground truth (:mod:`fusion.perception`).
+  variant's fused frames, against ground truth (:mod:`fusion.perception`);
+- ``ensemble --scenario S``: the diffusion teacher's K samples on the probe's frames: seconds per
+  frame, where its pixel variance is, a picture grid (:mod:`fusion.teacher.analysis`).
 
 Every command that measures prints, with ``--json``, one final JSON line; errors the user can fix
 print one line ``error: ...`` and exit with status 2, before anything is written.
@@ -82,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="cpu", help="where fusion modules run (default cpu)")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(run=cmd_perception)
+
+    en = sub.add_parser("ensemble", help="the diffusion teacher's K samples on the perception probe's frames: "
+                        "seconds per frame, pixel variance by region, a picture grid")
+    en.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    en.add_argument("--frames", type=T.positive_int, default=200, help="frames over the held-out routes (default 200)")
+    en.add_argument("--every", type=T.positive_int, default=10, help="keep every N-th 20 Hz step (default 10)")
+    en.add_argument("--k", type=T.positive_int, default=None, help="samples per frame (default: the teacher's, 8)")
+    en.add_argument("--steps", type=T.positive_int, default=None, help="DDIM steps per sample (default: the teacher's, 4)")
+    en.add_argument("--weights", type=T.in_file, default=None, help="teacher weights (default: the committed ones)")
+    en.add_argument("--out", type=T.out_folder, default=None, help="also write the picture grid here")
+    en.add_argument("--cache", type=T.out_folder, default=Path("data/perception"), help="frame cache (default data/perception)")
+    en.add_argument("--threads", type=T.positive_int, default=None, help="torch CPU threads (default: torch's own)")
+    en.add_argument("--json", action="store_true")
+    en.set_defaults(run=cmd_ensemble)
     return p
 
 
@@ -173,6 +189,20 @@ def cmd_perception(args) -> dict:
     for name, v in r["variants"].items():
         print(f"{name:>16} {v['vehicle_iou']:>11.3f} {v['pedestrian_iou']:>8.3f} {v['pedestrian_recall']:>10.3f} "
               f"{v['phantom_rate']:>8.4f} {v['light_acc']:>9.3f}  {v['n_frames']}", file=sys.stderr)
+    return r
+
+
+def cmd_ensemble(args) -> dict:
+    import torch
+
+    from fusion.teacher.analysis import ensemble_report
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    r = ensemble_report(args.scenario, args.frames, args.every, args.k, args.steps, args.out, args.cache, args.weights)
+    print(f"teacher k={r['k']} steps={r['steps']}: {r['seconds_per_frame']:.2f} s/frame ({r['threads']} threads); "
+          f"pixel variance where fog hides a thermally flat scene {r['var_hidden_flat']:.5f}, on salient people and "
+          f"vehicles {r['var_salient']:.5f} (ratio {r['ratio']:.2f})", file=sys.stderr)
     return r
 
 

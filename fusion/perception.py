@@ -5,8 +5,9 @@ expert drives the scenario's held-out routes (the scenario's own route ids, its 
 and every ``every``-th frame is kept with its ground truth: the RGB frame, the thermal frame
 registered to the RGB view, the privileged clean image, the policy's segmentation target (0
 background, 1 vehicle, 2 pedestrian, at the mask's half resolution) and the state of the ego's own
-signal where its lit lamp is in view. The frames are cached by content (scenario file, routes,
-options, renderer version) in ``data/perception/``, so a second call with other variants only fuses.
+signal where its lit lamp is in view, and the RGB view's semantic ids and depth (float16, metres).
+The frames are cached by content (scenario file, routes, options, renderer version) in
+``data/perception/``, so a second call with other variants only fuses.
 
 Each variant fuses each frame; the frozen policy's network reads the result. Per variant:
 
@@ -33,8 +34,8 @@ import numpy as np
 from harness.errors import ConfigError
 
 CACHE = Path("data") / "perception"
-PROBE_VERSION = 1  # bump when what a frame holds changes
-FIELDS = ("rgb", "thermal", "clean", "seg", "light_state")
+PROBE_VERSION = 2  # bump when what a frame holds changes (2: semantic ids and depth, for the teacher's variance)
+FIELDS = ("rgb", "thermal", "clean", "seg", "light_state", "semantic", "depth")
 
 
 def frames_key(scenario, frames: int, every: int) -> str:
@@ -72,7 +73,7 @@ def collect_frames(scenario_name: str, frames: int = 200, every: int = 10, cache
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **{k: np.stack(v) for k, v in got.items()}, scenario=scenario.name,
-                        routes=np.array(routes), every=every)
+                        routes=np.array(routes), every=every, visibility_m=scenario.weather.fog_visibility_m)
     os.replace(tmp, path)
     return path
 
@@ -105,6 +106,8 @@ def _drive(scenario, route: str, seed: int, n: int, every: int, got: dict, tick)
                 got["clean"].append(frame.privileged.clean_rgb)
                 got["seg"].append(seg_target(frame.privileged.semantic))
                 got["light_state"].append(255 if state is None or math.isnan(u) else state)
+                got["semantic"].append(frame.privileged.semantic)
+                got["depth"].append(np.minimum(frame.privileged.depth, 60000.0).astype(np.float16))
                 kept += 1
                 tick()
             frame, ev = backend.step(expert.run_step({}, frame.timestamp))
@@ -114,8 +117,11 @@ def _drive(scenario, route: str, seed: int, n: int, every: int, got: dict, tick)
 
 
 def load_frames(path: Path) -> dict[str, np.ndarray]:
+    """The frames' FIELDS, plus ``visibility_m`` (N,): the scenario's fog visibility [m]."""
     with np.load(path) as z:
-        return {k: z[k] for k in FIELDS}
+        out = {k: z[k] for k in FIELDS}
+        out["visibility_m"] = np.full(len(out["rgb"]), float(z["visibility_m"]), np.float32)
+    return out
 
 
 def fuse_all(variant: str, data: dict[str, np.ndarray], device: str = "cpu", batch: int = 16) -> np.ndarray:
@@ -142,8 +148,10 @@ def fuse_all(variant: str, data: dict[str, np.ndarray], device: str = "cpu", bat
     return np.concatenate(out)
 
 
-def read(images: np.ndarray, net, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """The policy network on ``(N, H, W, 3) uint8``: (mask ``(N, H/2, W/2)`` classes, stop probability ``(N,)``)."""
+def read(images, net, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """The policy network on ``(N, H, W, 3) uint8`` images, or on a float tensor ``(N, 3, H, W)`` in
+    [0, 1] (frames changed in float, e.g. darkened): (mask ``(N, H/2, W/2)`` classes, stop
+    probability ``(N,)``)."""
     import torch
 
     from agents.rgb_policy.model import stop_probability
@@ -151,7 +159,10 @@ def read(images: np.ndarray, net, batch: int = 32) -> tuple[np.ndarray, np.ndarr
     masks, stops = [], []
     with torch.inference_mode():
         for i in range(0, len(images), batch):
-            x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).permute(0, 3, 1, 2).float().div_(255.0)
+            if isinstance(images, torch.Tensor):
+                x = images[i:i + batch].float()
+            else:
+                x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).permute(0, 3, 1, 2).float().div_(255.0)
             seg, lights = net(x)
             masks.append(seg.argmax(1).to(torch.uint8).numpy())
             stops.append(stop_probability(lights).numpy())

@@ -31,6 +31,7 @@ from torch import nn
 
 from fusion.base import Param
 from fusion.classical import GFF, LaplacianFusion, LumaAverage, RGBEnhance
+from fusion.teacher.sampler import WEIGHTS as TEACHER_WEIGHTS, TeacherFusion
 from fusion.trivial import RGBOnly, ThermalOnly
 from harness.errors import ConfigError
 
@@ -180,6 +181,9 @@ VARIANTS: dict[str, Variant] = {
                             "RGB chroma kept"),
     "luma_average": _classical(LumaAverage, "average of visible luma and thermal; RGB chroma kept"),
     "rgb_enhance": _classical(RGBEnhance, "RGB only: dark-channel dehazing and local contrast (is thermal needed?)"),
+    "teacher": Variant("teacher", "diffusion teacher: the mean of k DDIM samples (regression estimate + residual "
+                       "diffusion); slow", TeacherFusion, params=TeacherFusion.PARAMS, stochastic=True, cost="iterative",
+                       weights=(str(TEACHER_WEIGHTS),)),
 }
 
 

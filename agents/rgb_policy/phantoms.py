@@ -14,6 +14,8 @@ weights) it prints, per weather:
 - obstacle recall: the share of true vehicle and pedestrian cells it marks as their class;
 - phantom stops: frames where the predicted mask puts an obstacle within 15 m along a straight path
   ahead (the planner's own corridor test, ``Planner.obstacle_gap``) and the true mask none within 25 m;
+- the perception probe's figures on the same frames (``fusion.perception.scores``: vehicle and
+  pedestrian IoU, pedestrian recall, phantom rate, light accuracy), under ``probe``;
 - on the clear-noon frames darkened to 0.5x and 0.3x (every 4th frame), phantom cells per frame:
   how much of the night's phantoms darkness alone explains.
 """
@@ -49,6 +51,7 @@ def measure(weights: str | None, shards: dict[str, list[Path]]) -> dict:
 
     from agents.rgb_policy.agent import load_perception
     from agents.rgb_policy.planner import Planner
+    from fusion.perception import read, scores
     from harness.rig import Rig
 
     torch.set_num_threads(2)
@@ -56,9 +59,8 @@ def measure(weights: str | None, shards: dict[str, list[Path]]) -> dict:
     planner = Planner(Rig().rgb)
     straight = np.stack([np.arange(0.0, 45.0), np.zeros(45)], -1)
 
-    @torch.inference_mode()
     def masks(rgb: torch.Tensor) -> np.ndarray:
-        return torch.cat([net(rgb[i:i + 32])[0] for i in range(0, len(rgb), 32)]).argmax(1).numpy()
+        return read(rgb, net)[0]  # the perception probe's reading (fusion.perception), on float frames
 
     def phantom_cells(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
         return ((pred > 0) & (pred != true)).sum((1, 2))
@@ -68,14 +70,17 @@ def measure(weights: str | None, shards: dict[str, list[Path]]) -> dict:
         data = [np.load(p) for p in paths]
         rgb = torch.from_numpy(np.concatenate([d["rgb"] for d in data])).permute(0, 3, 1, 2).float().div_(255.0)
         true = np.concatenate([d["seg"] for d in data])
-        pred = masks(rgb)
+        lamp_seen = ~np.isnan(np.concatenate([d["lamp_uv"] for d in data])[:, 0])
+        light_state = np.where(lamp_seen, np.concatenate([d["signal_state"] for d in data]), 255)
+        pred, stop = read(rgb, net)
         stops = 0
         for m, t in zip(pred, true):
             if planner.obstacle_gap(m.astype(np.uint8), straight) < 15.0 and not planner.obstacle_gap(t.astype(np.uint8), straight) < 25.0:
                 stops += 1
         row = {"frames": len(pred), "phantom_cells_per_frame": round(float(phantom_cells(pred, true).mean()), 1),
                "obstacle_recall": round(float(((pred > 0) & (pred == true)).sum() / max((true > 0).sum(), 1)), 3),
-               "phantom_stops": stops}
+               "phantom_stops": stops,
+               "probe": scores(pred, stop, true, light_state)}  # the perception probe's figures on these frames
         if w == "clear_noon":
             for k in DARKEN:
                 row[f"phantom_cells_per_frame_darkened_{k}"] = round(float(phantom_cells(masks(rgb[::4] * k), true[::4]).mean()), 1)

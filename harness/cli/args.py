@@ -238,6 +238,14 @@ out_folder = _as_type(check_out_folder)
 out_file = _as_type(check_out_file)
 
 
+def in_file(text: str) -> Path:
+    """An existing file to read (weights, a model)."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file {text!r}")
+    return path
+
+
 def run_folder(text: str) -> Path:
     """A folder an earlier ``eval``, ``sweep`` or ``drive`` wrote (``report`` rewrites its outputs)."""
     path = Path(text)

@@ -1,0 +1,283 @@
+"""Training the diffusion teacher: ``python -m distill train-teacher``.
+
+One loop trains both networks of :class:`fusion.teacher.denoiser.TeacherNet` on random crops of the
+fusion data (``distill.fusion_data``), toward the privileged clean clear-noon image:
+
+- the regression estimate ``mu`` with an L1 loss;
+- the residual denoiser with the v-prediction MSE (cosine schedule, ``t`` uniform in [0, 1]) on
+  ``(clean - mu) / residual_scale``, ``mu`` detached (so the diffusion never pulls the estimate).
+
+An exponential moving average of the weights is what gets sampled and saved. The output folder holds
+``ckpt.pt`` (model, EMA, optimiser, step, random states: a stopped run resumes from it),
+``train_log.csv``, a validation grid ``val_<step>.png`` every ``val_every`` steps
+(rgb | thermal | teacher mean | pixel variance | clean target), and at the end ``teacher.pt`` (the
+EMA weights and config only) with ``manifest.json`` (command, config, seed, commit, data manifest,
+validation figures).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TeacherTrainConfig:
+    data: str = "data/fusion"
+    steps: int = 3000  # optimiser steps
+    batch: int = 12
+    crop: int = 128  # [px] square training crops
+    lr: float = 2e-3  # peak, after a linear warm-up, cosine decay to 0
+    warmup: int = 150
+    weight_decay: float = 1e-4
+    ema: float = 0.998
+    diffusion_weight: float = 1.0  # of the v-loss beside the regression L1
+    seed: int = 0
+    threads: int = 2
+    val_every: int = 500
+    ckpt_every: int = 100
+    val_frames: int = 8  # held-out frames in the grid and figures
+    val_k: int = 4
+    val_steps: int = 4
+    widths: tuple[int, ...] = (32, 64, 96)
+    reg_widths: tuple[int, ...] = (48, 96, 128)
+    head: int = 8
+    residual_scale: float = 0.25
+    init: str = ""  # teacher weights (teacher.pt) to start from instead of random ones: training longer
+
+    def teacher_config(self):
+        from fusion.teacher.denoiser import TeacherConfig
+
+        return TeacherConfig(widths=tuple(self.widths), reg_widths=tuple(self.reg_widths), head=self.head,
+                             residual_scale=self.residual_scale)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _git_commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class Crops:
+    """Random crops (and horizontal flips) of the frames, as float tensors in [0, 1]."""
+
+    def __init__(self, data: dict[str, np.ndarray], crop: int, rng: np.random.Generator) -> None:
+        self.rgb, self.th, self.clean = data["rgb"], data["thermal"], data["clean"]
+        self.n, self.h, self.w = self.rgb.shape[:3]
+        if crop > min(self.h, self.w):
+            raise ConfigError(f"--crop {crop} is larger than the frames ({self.w}x{self.h})")
+        self.crop, self.rng = crop, rng
+
+    def batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        c = self.crop
+        idx = self.rng.integers(0, self.n, b)
+        ys = self.rng.integers(0, self.h - c + 1, b)
+        xs = self.rng.integers(0, self.w - c + 1, b)
+        flip = self.rng.random(b) < 0.5
+        rgb = np.empty((b, c, c, 3), np.uint8)
+        th = np.empty((b, c, c), np.uint8)
+        clean = np.empty((b, c, c, 3), np.uint8)
+        for j, (i, y, x, f) in enumerate(zip(idx, ys, xs, flip)):
+            s = (slice(y, y + c), slice(x, x + c) if not f else slice(x + c - 1, x - 1 if x else None, -1))
+            rgb[j], th[j], clean[j] = self.rgb[i][s], self.th[i][s], self.clean[i][s]
+        to = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)  # noqa: E731
+        return to(rgb), torch.from_numpy(th)[:, None].float().div_(255.0), to(clean)
+
+
+def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, generator: torch.Generator | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(regression L1, diffusion v-MSE) of one batch."""
+    from fusion.teacher.schedule import noise
+
+    mu = net.estimate(rgb, th)
+    l_reg = (mu - clean).abs().mean()
+    mu_d = mu.detach()
+    r = (clean - mu_d) / net.cfg.residual_scale
+    t = torch.rand(r.shape[0], generator=generator)
+    eps = torch.randn(r.shape, generator=generator)
+    r_t, v = noise(r, t, eps)
+    v_hat = net.velocity(r_t, t, net.condition(rgb, th, mu_d))
+    return l_reg, F.mse_loss(v_hat, v)
+
+
+NOT_RESUME_KEY = ("threads", "val_every", "ckpt_every")  # may change between a run and its resumption
+
+
+def _resume_key(cfg: TeacherTrainConfig) -> str:
+    return json.dumps({k: v for k, v in cfg.to_dict().items() if k not in NOT_RESUME_KEY}, sort_keys=True)
+
+
+def _lr(cfg: TeacherTrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    p = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Path | None) -> dict[str, float]:
+    """Figures on the fixed validation frames (full size): mu's L1 and PSNR, the ensemble mean's
+    PSNR, the mean pixel variance; a picture grid at ``path``."""
+    from fusion.io import image_tensor
+    from fusion.teacher.sampler import Teacher
+
+    rgb = torch.cat([image_tensor(x) for x in val["rgb"]])
+    th = torch.cat([image_tensor(x) for x in val["thermal"]])
+    clean = torch.cat([image_tensor(x) for x in val["clean"]])
+    teacher = Teacher(net)
+    with torch.no_grad():
+        mu = teacher.estimate(rgb, th)
+        stats = teacher.sample(rgb, th, cfg.val_k, cfg.val_steps, torch.Generator().manual_seed(0))
+    out = {"val_mu_l1": round(float((mu - clean).abs().mean()), 5), "val_mu_psnr": round(_psnr(mu, clean), 3),
+           "val_mean_psnr": round(_psnr(stats.mean, clean), 3), "val_pixel_var": round(float(stats.pixel_var.mean()), 6)}
+    if path is not None:
+        _grid(path, rgb, th, stats, clean)
+    return out
+
+
+def _grid(path: Path, rgb, th, stats, clean) -> None:
+    from PIL import Image
+
+    var = stats.pixel_var
+    var = (var / var.flatten(1).quantile(0.99, dim=1).clamp_min(1e-8)[:, None, None, None]).clamp(0, 1)
+    rows = [torch.cat([rgb[i], th[i].expand(3, -1, -1), stats.mean[i], var[i].expand(3, -1, -1), clean[i]], dim=2)
+            for i in range(rgb.shape[0])]
+    img = (torch.cat(rows, dim=1).permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(path)
+
+
+def _save(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: str = "train()") -> dict:
+    """Train (or resume) into ``out``; returns the final validation figures."""
+    from tqdm import tqdm
+
+    from distill.fusion_data import load_shards, split_paths
+    from fusion.teacher.denoiser import TeacherNet, parameter_count
+
+    torch.set_num_threads(cfg.threads)
+    data_root = Path(cfg.data)
+    train_data = load_shards(split_paths(data_root, "train"))
+    val_all = load_shards(split_paths(data_root, "val"))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pick = np.linspace(0, len(val_all["rgb"]) - 1, cfg.val_frames).round().astype(int)
+    val = {k: v[pick] for k, v in val_all.items()}
+    torch.manual_seed(cfg.seed)
+    net = TeacherNet(cfg.teacher_config())
+    if cfg.init:
+        from fusion.teacher.sampler import load_net
+
+        start = load_net(cfg.init)
+        if start.cfg != net.cfg:
+            raise ConfigError(f"--init {cfg.init} has another architecture ({start.cfg}) than this run ({net.cfg})")
+        net.load_state_dict(start.state_dict())
+    ema = copy.deepcopy(net).eval()
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step = 0
+    ckpt = out / "ckpt.pt"
+    if ckpt.exists():
+        blob = torch.load(ckpt, weights_only=False)  # our own checkpoint: optimiser and random states
+        if blob["train_config"] != _resume_key(cfg):
+            raise ConfigError(f"{ckpt} was written with another configuration; use another --out, or delete it to start over")
+        net.load_state_dict(blob["model"])
+        ema.load_state_dict(blob["ema"])
+        opt.load_state_dict(blob["opt"])
+        step = int(blob["step"])
+        rng.bit_generator.state = blob["rng"]
+        gen.set_state(blob["gen"])
+    crops = Crops(train_data, cfg.crop, rng)
+    log_path = out / "train_log.csv"
+    new_log = not log_path.exists() or step == 0
+    log = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "loss_reg", "loss_diff", "lr", "s_per_step"])
+    bar = tqdm(total=cfg.steps, initial=step, desc="train-teacher", unit="step", disable=not progress)
+    net.train()
+    t_last = time.perf_counter()
+    while step < cfg.steps:
+        for g in opt.param_groups:
+            g["lr"] = _lr(cfg, step)
+        rgb, th, clean = crops.batch(cfg.batch)
+        l_reg, l_diff = losses(net, rgb, th, clean, gen)
+        loss = l_reg + cfg.diffusion_weight * l_diff
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pe, p in zip(ema.parameters(), net.parameters()):
+                pe.lerp_(p, 1 - cfg.ema)
+        step += 1
+        now = time.perf_counter()
+        l_reg, l_diff = float(l_reg.detach()), float(l_diff.detach())
+        writer.writerow([step, f"{l_reg:.5f}", f"{l_diff:.5f}", f"{_lr(cfg, step - 1):.6f}", f"{now - t_last:.3f}"])
+        t_last = now
+        bar.update()
+        bar.set_postfix(reg=f"{l_reg:.4f}", diff=f"{l_diff:.4f}")
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            log.flush()
+            _save(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                         "rng": rng.bit_generator.state, "gen": gen.get_state(),
+                         "train_config": _resume_key(cfg)})
+        if step % cfg.val_every == 0 and step < cfg.steps:
+            figs = validate(ema, val, cfg, out / f"val_{step:06d}.png")
+            if progress:
+                bar.write(f"step {step}: {figs}")
+    bar.close()
+    log.close()
+    figs = validate(ema, val, cfg, out / f"val_{step:06d}.png")
+    weights = out / "teacher.pt"
+    # fp16 on disk (half the size; the sampler loads it into float32)
+    _save(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},
+                    "config": json.dumps(cfg.teacher_config().to_dict())})
+    manifest_path = data_root / "manifest.json"
+    manifest = {
+        "command": command,
+        "config": cfg.to_dict(), "seed": cfg.seed, "commit": _git_commit(),
+        "data_manifest": json.loads(manifest_path.read_text()) if manifest_path.exists() else None,
+        "parameters": {"regression": parameter_count(ema.regression), "denoiser": parameter_count(ema.denoiser)},
+        "validation": figs, "train_frames": int(len(train_data["rgb"])),
+        "init_sha256": _sha256(Path(cfg.init)) if cfg.init else None,
+        "sha256": _sha256(weights),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return figs
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,113 @@
+"""Teacher training end to end on a tiny synthetic dataset: it learns, checkpoints, resumes to the
+same weights as an uninterrupted run, and writes weights the sampler loads with a manifest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from distill.fusion_data import FIELDS
+from distill.train_teacher import Crops, TeacherTrainConfig, train
+from harness.errors import ConfigError
+from harness.render import RENDER_VERSION
+
+
+def _shard(path, n, seed):
+    """Frames where the clean image is a function of the inputs (so there is something to learn)."""
+    rng = np.random.default_rng(seed)
+    th = rng.integers(0, 256, (n, 32, 48), dtype=np.uint8)
+    rgb = (rng.integers(0, 60, (n, 32, 48, 3))).astype(np.uint8)
+    clean = np.stack([th, 255 - th, rgb[..., 0] * 4], axis=-1).astype(np.uint8)
+    extra = {"thermal_raw": th, "calib": np.zeros((n, 3), np.float32), "semantic": np.zeros((n, 32, 48), np.uint8),
+             "depth": np.zeros((n, 32, 48), np.float16)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, rgb=rgb, thermal=th, clean=clean, render_version=np.int64(RENDER_VERSION), **extra)
+    assert set(FIELDS) <= {"rgb", "thermal", "clean", *extra}
+
+
+@pytest.fixture
+def data(tmp_path):
+    _shard(tmp_path / "data" / "train" / "a.npz", 12, 0)
+    _shard(tmp_path / "data" / "val" / "b.npz", 4, 1)
+    return tmp_path / "data"
+
+
+def _cfg(data, **kw) -> TeacherTrainConfig:
+    base = dict(data=str(data), steps=6, batch=4, crop=16, lr=5e-3, warmup=2, seed=3, threads=1, val_every=3,
+                ckpt_every=1, val_frames=2, val_k=2, val_steps=2, widths=(8, 16), reg_widths=(8, 16), head=4)
+    return TeacherTrainConfig(**(base | kw))
+
+
+def test_crops_flip_all_three_images_together():
+    rng = np.random.default_rng(0)
+    img = np.arange(8 * 8, dtype=np.uint8).reshape(1, 8, 8)
+    data = {"rgb": np.repeat(img[..., None], 3, -1), "thermal": img.copy(), "clean": np.repeat(img[..., None], 3, -1)}
+    crops = Crops(data, 4, rng)
+    for _ in range(10):
+        rgb, th, clean = crops.batch(3)
+        torch.testing.assert_close(rgb[:, :1], th)
+        torch.testing.assert_close(clean, rgb)
+    with pytest.raises(ConfigError, match="larger than the frames"):
+        Crops(data, 16, rng)
+
+
+def test_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch):
+    whole = train(_cfg(data), tmp_path / "whole", progress=False)
+    import distill.train_teacher as tt
+
+    calls = {"n": 0}
+    real = tt.Crops.batch
+
+    def stop_after_four(self, b):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real(self, b)
+
+    monkeypatch.setattr(tt.Crops, "batch", stop_after_four)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(data), tmp_path / "split", progress=False)
+    monkeypatch.setattr(tt.Crops, "batch", real)
+    resumed = train(_cfg(data, threads=1, val_every=2), tmp_path / "split", progress=False)  # val/threads may change
+    a = torch.load(tmp_path / "whole" / "teacher.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "split" / "teacher.pt", weights_only=True)["model"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+    assert resumed == whole
+    log = (tmp_path / "split" / "train_log.csv").read_text().splitlines()
+    assert [int(r.split(",")[0]) for r in log[1:]] == [1, 2, 3, 4, 5, 6]
+    with pytest.raises(ConfigError, match="another configuration"):
+        train(_cfg(data, lr=1e-3), tmp_path / "split", progress=False)
+
+
+def test_training_learns_and_its_weights_load(data, tmp_path):
+    from fusion.teacher.sampler import Teacher
+
+    figs_short = train(_cfg(data, steps=2, ema=0.0), tmp_path / "short", progress=False)
+    figs = train(_cfg(data, steps=60, lr=2e-2, ema=0.0, val_every=100), tmp_path / "long", progress=False)
+    assert figs["val_mu_l1"] < 0.7 * figs_short["val_mu_l1"], (figs, figs_short)
+    manifest = json.loads((tmp_path / "long" / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["validation"] == figs and manifest["train_frames"] == 12
+    assert manifest["config"]["steps"] == 60 and len(manifest["sha256"]) == 64
+    assert sorted(p.name for p in (tmp_path / "long").glob("val_*.png")) == ["val_000060.png"]
+    teacher = Teacher.load(tmp_path / "long" / "teacher.pt")
+    stats = teacher.sample(torch.rand(1, 3, 32, 48), torch.rand(1, 1, 32, 48), k=2, steps=2,
+                           generator=torch.Generator().manual_seed(0))
+    assert stats.mean.shape == (1, 3, 32, 48)
+
+
+def test_init_starts_from_given_weights(data, tmp_path):
+    train(_cfg(data, steps=3), tmp_path / "first", progress=False)
+    first = tmp_path / "first" / "teacher.pt"
+    train(_cfg(data, steps=1, lr=1e-12, warmup=1, ema=0.0, init=str(first)), tmp_path / "more", progress=False)
+    a = torch.load(first, weights_only=True)["model"]
+    b = torch.load(tmp_path / "more" / "teacher.pt", weights_only=True)["model"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-3, rtol=0)  # fp16 on disk; a step of lr 1e-12
+    manifest = json.loads((tmp_path / "more" / "manifest.json").read_text())
+    assert manifest["config"]["init"] == str(first) and len(manifest["init_sha256"]) == 64
+    with pytest.raises(ConfigError, match="another architecture"):
+        train(_cfg(data, steps=1, widths=(8, 24), init=str(first)), tmp_path / "other", progress=False)
