@@ -185,6 +185,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     from fusion.teacher.denoiser import TeacherNet, parameter_count
 
     torch.set_num_threads(cfg.threads)
+    commit = _git_commit()  # the code that trains, as it is at the start (the tree may change while it runs)
     data_root = Path(cfg.data)
     train_data = load_shards(split_paths(data_root, "train"))
     val_all = load_shards(split_paths(data_root, "val"))
@@ -266,7 +267,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     manifest_path = data_root / "manifest.json"
     manifest = {
         "command": command,
-        "config": cfg.to_dict(), "seed": cfg.seed, "commit": _git_commit(),
+        "config": cfg.to_dict(), "seed": cfg.seed, "commit": commit,
         "data_manifest": json.loads(manifest_path.read_text()) if manifest_path.exists() else None,
         "parameters": {"regression": parameter_count(ema.regression), "denoiser": parameter_count(ema.denoiser)},
         "validation": figs, "train_frames": int(len(train_data["rgb"])),

@@ -15,7 +15,9 @@ class _BlockNet(torch.nn.Module):
         logits[:, 0] = 1.0
         dark = x.mean((1, 2, 3)) < 0.3
         logits[dark, 1, -10:, w // 4 - 8: w // 4 + 8] = 5.0
-        return logits, None
+        lights = torch.zeros(b, 3, h // 8, w // 8)
+        lights[:, 2] = 5.0  # reads every lamp as go
+        return logits, lights
 
 
 def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
@@ -28,8 +30,10 @@ def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
     seg[:, 10:20, 0:20] = 2  # a true pedestrian, top left: the net misses it
     bright = np.full((n, h, w, 3), 200, np.uint8)
     dark = np.full((n, h, w, 3), 20, np.uint8)
-    np.savez(tmp_path / "day.npz", rgb=bright, seg=seg)
-    np.savez(tmp_path / "night.npz", rgb=dark, seg=seg)
+    lamps = {"signal_state": np.array([0, 2, 255, 0], np.uint8),  # red in view, green in view, none, red out of view
+             "lamp_uv": np.array([[10, 20], [30, 40], [np.nan, np.nan], [np.nan, np.nan]], np.float32)}
+    np.savez(tmp_path / "day.npz", rgb=bright, seg=seg, **lamps)
+    np.savez(tmp_path / "night.npz", rgb=dark, seg=seg, **lamps)
     res = mod.measure(None, {"clear_noon": [tmp_path / "day.npz"], "night": [tmp_path / "night.npz"]})
     day, night = res["clear_noon"], res["night"]
     assert day["frames"] == night["frames"] == n
@@ -40,3 +44,8 @@ def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
     # darkened clear-noon frames (every 4th: one of the four) turn dark: 0.3x of 200 is under 0.3 of full scale
     assert day["phantom_cells_per_frame_darkened_0.3"] == 160
     assert day["phantom_cells_per_frame_darkened_0.5"] == 0
+    # the perception probe's figures on the same frames: the lamps in view are one red, one green, all read go
+    assert day["probe"]["light_frames"] == night["probe"]["light_frames"] == 2
+    assert day["probe"]["light_acc"] == night["probe"]["light_acc"] == 0.5
+    assert day["probe"]["phantom_rate"] == 0 and night["probe"]["phantom_rate"] > 0
+    assert night["probe"]["pedestrian_recall"] == 0.0
