@@ -23,7 +23,7 @@ from harness.errors import ConfigError
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS = WEIGHTS_DIR / "teacher.pt"
 DEFAULT_K = 8  # samples per frame (the ensemble cache; closed loop may take fewer)
-DEFAULT_STEPS = 4  # DDIM steps per sample: the residual needs few (see the README's measurements)
+DEFAULT_STEPS = 4  # DDIM steps per sample: a residual over mu needs few (steps against quality is not swept yet)
 DEFAULT_ETA = 1.0  # fresh noise at every step: the samples differ where the inputs leave the answer open
 
 
