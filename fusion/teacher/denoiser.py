@@ -15,7 +15,7 @@ Fully convolutional: any size (padded to a multiple of :data:`MULTIPLE` and crop
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F

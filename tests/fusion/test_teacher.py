@@ -3,8 +3,6 @@ padding), and the trained weights where they are committed (the variance test)."
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
