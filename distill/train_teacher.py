@@ -22,7 +22,6 @@ import csv
 import json
 import math
 import os
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from distill import provenance
 from harness.errors import ConfigError
+from harness.runner.jobs import file_digest
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,6 @@ class TeacherTrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                               check=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 class Crops:
@@ -185,7 +176,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     from fusion.teacher.denoiser import TeacherNet, parameter_count
 
     torch.set_num_threads(cfg.threads)
-    commit = _git_commit()  # the code that trains, as it is at the start (the tree may change while it runs)
+    commit = provenance.commit(Path(out))  # the code that trains, as it is at the start (the tree may change while it runs)
     data_root = Path(cfg.data)
     train_data = load_shards(split_paths(data_root, "train"))
     val_all = load_shards(split_paths(data_root, "val"))
@@ -271,14 +262,9 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         "data_manifest": json.loads(manifest_path.read_text()) if manifest_path.exists() else None,
         "parameters": {"regression": parameter_count(ema.regression), "denoiser": parameter_count(ema.denoiser)},
         "validation": figs, "train_frames": int(len(train_data["rgb"])),
-        "init_sha256": _sha256(Path(cfg.init)) if cfg.init else None,
-        "sha256": _sha256(weights),
+        "init_sha256": file_digest(cfg.init) if cfg.init else None,
+        "sha256": file_digest(weights),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return figs
 
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()

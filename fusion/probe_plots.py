@@ -22,24 +22,35 @@ def _overlay(image: np.ndarray, mask: np.ndarray, truth: np.ndarray) -> np.ndarr
     return out.clip(0, 255).astype(np.uint8)
 
 
-def grid(path: Path, name: str, data: dict[str, np.ndarray], fused: np.ndarray, mask: np.ndarray, rows: int = 4) -> Path:
-    """Write the picture of one variant: ``rows`` frames, those with the most true obstacles first
-    among evenly spaced picks, so the figure shows what there is to find."""
+def picks(seg: np.ndarray, rows: int = 4) -> list[int]:
+    """``rows`` frame indices: those with the most true obstacles among evenly spaced candidates, in
+    order, so a figure shows what there is to find."""
+    n = len(seg)
+    cand = np.linspace(0, n - 1, min(n, 4 * rows)).astype(int)
+    return sorted(sorted(cand, key=lambda i: -int((seg[i] > 0).sum()))[:rows])
+
+
+def sheet(path: Path, lines: list[np.ndarray], titles: tuple[str, ...]) -> Path:
+    """Rows of equal-width panels under a white header naming each column; JPEG (the sensor noise
+    makes a PNG of it 1 MB)."""
     from PIL import Image, ImageDraw
 
-    n = len(fused)
-    picks = np.linspace(0, n - 1, min(n, 4 * rows)).astype(int)
-    picks = sorted(sorted(picks, key=lambda i: -int((data["seg"][i] > 0).sum()))[:rows])
-    lines = [np.concatenate([data["rgb"][i], fused[i], _overlay(fused[i], mask[i], data["seg"][i])], 1) for i in picks]
-    sheet = Image.fromarray(np.concatenate(lines, 0))
-    head = Image.new("RGB", (sheet.width, 18), (255, 255, 255))
-    w = sheet.width // 3
+    body = Image.fromarray(np.concatenate(lines, 0))
+    head = Image.new("RGB", (body.width, 18), (255, 255, 255))
+    w = body.width // len(titles)
     draw = ImageDraw.Draw(head)
-    for k, text in enumerate(("camera (RGB)", f"fused: {name}", "what the policy marks (white: truth)")):
+    for k, text in enumerate(titles):
         draw.text((k * w + 4, 3), text, fill=(0, 0, 0))
-    out = Image.new("RGB", (sheet.width, sheet.height + head.height))
+    out = Image.new("RGB", (body.width, body.height + head.height))
     out.paste(head, (0, 0))
-    out.paste(sheet, (0, head.height))
+    out.paste(body, (0, head.height))
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.save(path, quality=88)  # JPEG: the sensor noise makes a PNG of it 1 MB
+    out.save(path, quality=88)
     return path
+
+
+def grid(path: Path, name: str, data: dict[str, np.ndarray], fused: np.ndarray, mask: np.ndarray, rows: int = 4) -> Path:
+    """Write the picture of one variant: ``rows`` frames (:func:`picks`) as input | fused | marks."""
+    lines = [np.concatenate([data["rgb"][i], fused[i], _overlay(fused[i], mask[i], data["seg"][i])], 1)
+             for i in picks(data["seg"], rows)]
+    return sheet(path, lines, ("camera (RGB)", f"fused: {name}", "what the policy marks (white: truth)"))

@@ -11,9 +11,7 @@ figures; load with ``weights_only=True``) and ``manifest.json``.
 from __future__ import annotations
 
 import json
-import math
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -27,6 +25,7 @@ import torch.nn.functional as F
 from agents.rgb_policy.model import LIGHT_CELL_CENTRE_PX, LIGHT_CELL_PX, LIGHT_RANGE_M, NetConfig, PerceptionNet, stop_probability
 from agents.rgb_policy.planner import own_head_rows
 from distill.policy.augment import augment, shift_frames, use_clean
+from distill.provenance import commit as _commit
 from distill.policy.data import COLLECT_OPTIONS, SEG_CLASSES, SHARD_FIELDS, default_episodes, load_shards
 from harness.errors import ConfigError
 
@@ -180,22 +179,6 @@ def evaluate(net: PerceptionNet, data: dict, batch: int = 32, image: str = "rgb"
     out["light_frames_visible"] = int(seen.sum())
     out["frames"] = int(len(data["rgb"]))
     return out
-
-
-def _commit(out_dir: Path) -> str:
-    """HEAD, "+dirty" when tracked code differs from it (the weights being replaced and the results
-    folder do not count: retraining over committed weights is not a code change)."""
-    try:
-        head, top = subprocess.run(["git", "rev-parse", "HEAD", "--show-toplevel"], capture_output=True, text=True,
-                                   check=True).stdout.split()[:2]
-        spec = [".", ":(exclude)results"]
-        if out_dir.resolve().is_relative_to(Path(top).resolve()):  # git refuses a pathspec outside the repository
-            spec.append(f":(exclude){out_dir.resolve()}")
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *spec],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _warn_unlisted(folder: Path, paths: list[Path], episodes: set[str]) -> None:

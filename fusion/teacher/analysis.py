@@ -119,33 +119,14 @@ def ensemble_report(scenario: str, frames: int = 200, every: int = 10, k: int | 
 def ensemble_grid(path: Path, data: dict, means: np.ndarray, var: np.ndarray, mask: np.ndarray, k: int, steps: int,
                   rows: int = 4) -> Path:
     """rgb | thermal | teacher mean | pixel variance (0 black .. the 99th percentile white) | clean
-    target | what the policy marks on the mean; frames with the most true obstacles first among
-    evenly spaced picks."""
-    from PIL import Image, ImageDraw
+    target | what the policy marks on the mean, for the frames :func:`fusion.probe_plots.picks` chooses."""
+    from fusion.probe_plots import _overlay, picks, sheet
 
-    from fusion.probe_plots import _overlay
-
-    n = len(means)
-    picks = np.linspace(0, n - 1, min(n, 4 * rows)).astype(int)
-    picks = sorted(sorted(picks, key=lambda i: -int((data["seg"][i] > 0).sum()))[:rows])
-    top = float(np.quantile(var[picks], 0.99)) or 1.0
-    lines = []
-    for i in picks:
-        v = (np.clip(var[i] / top, 0, 1) * 255).astype(np.uint8)
-        th = data["thermal"][i]
-        lines.append(np.concatenate([data["rgb"][i], np.repeat(th[..., None], 3, 2), means[i], np.repeat(v[..., None], 3, 2),
-                                     data["clean"][i], _overlay(means[i], mask[i], data["seg"][i])], 1))
-    sheet = Image.fromarray(np.concatenate(lines, 0))
-    head = Image.new("RGB", (sheet.width, 18), (255, 255, 255))
-    w = sheet.width // 6
-    draw = ImageDraw.Draw(head)
-    titles = ("camera (RGB)", "thermal (registered)", f"teacher mean (k={k}, {steps} steps)",
-              f"pixel variance (white {top:.2g})", "clean target (privileged)", "what the policy marks")
-    for j, text in enumerate(titles):
-        draw.text((j * w + 4, 3), text, fill=(0, 0, 0))
-    img = Image.new("RGB", (sheet.width, sheet.height + head.height))
-    img.paste(head, (0, 0))
-    img.paste(sheet, (0, head.height))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path, quality=88)
-    return path
+    chosen = picks(data["seg"], rows)
+    top = float(np.quantile(var[chosen], 0.99)) or 1.0
+    grey = lambda a: np.repeat(a[..., None], 3, 2)  # noqa: E731
+    lines = [np.concatenate([data["rgb"][i], grey(data["thermal"][i]), means[i],
+                             grey((np.clip(var[i] / top, 0, 1) * 255).astype(np.uint8)), data["clean"][i],
+                             _overlay(means[i], mask[i], data["seg"][i])], 1) for i in chosen]
+    return sheet(path, lines, ("camera (RGB)", "thermal (registered)", f"teacher mean (k={k}, {steps} steps)",
+                               f"pixel variance (white {top:.2g})", "clean target (privileged)", "what the policy marks"))
