@@ -29,7 +29,7 @@ ARGS    ?=
 EVAL_OUT = $(or $(OUT),results/eval/$(SCENARIO))
 SWEEP_OUT = $(or $(OUT),results/sweep/$(SCENARIO)_$(AXIS))
 
-.PHONY: setup system-deps mesa-backports test test-fast eval plots sweep render bench-sim routes policy-data train-policy fusion-data train-teacher drive clean
+.PHONY: setup system-deps mesa-backports test test-fast eval plots sweep render bench-sim routes policy-data train-policy fusion-data train-teacher ensemble-cache train-student drive clean
 
 setup: $(STAMP)
 
@@ -107,6 +107,20 @@ train-teacher: $(STAMP)
 		--steps 5000 --lr 1e-3 --warmup 100
 	mkdir -p fusion/teacher/weights && cp runs/teacher2/teacher.pt runs/teacher2/manifest.json fusion/teacher/weights/ \
 		&& cp runs/teacher/manifest.json fusion/teacher/weights/manifest_stage1.json
+
+# FusionProxy: the teacher ensemble cache (K=8 samples of 2 DDIM steps per frame; about 55 min alone on 2 cores;
+# resumes), then the student of each size (resumes from runs/student_<size>/ckpt.pt); the weights and manifests are
+# copied into fusion/student/weights/, which is what the `fusionproxy` variant loads
+ensemble-cache: $(STAMP)
+	$(VPY) -m distill cache-ensemble --data data/fusion --out data/ensemble
+
+STUDENT_SIZES ?= m
+train-student: $(STAMP)
+	for s in $(STUDENT_SIZES); do \
+		$(VPY) -m distill train-student --data data/fusion --size $$s --out runs/student_$$s $(ARGS) && \
+		mkdir -p fusion/student/weights && cp runs/student_$$s/student.pt fusion/student/weights/fusionproxy_$$s.pt && \
+		cp runs/student_$$s/manifest.json fusion/student/weights/fusionproxy_$$s.json || exit 1; \
+	done
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does
 drive: $(STAMP)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.args import Parser, in_file, out_folder, positive_int as _positive_int, run_main
+from harness.cli.args import Parser, in_file, names, out_folder, positive_int as _positive_int, run_main, size
 
 DEFAULT_POLICY_DATA = Path("data/policy")
 DEFAULT_FUSION_DATA = Path("data/fusion")
+BACKBONES = ("efficientnet_lite0", "policy")  # distill.backbone.BACKBONES (not imported here: it pulls in torch)
 
 
 def _cmd_collect(args) -> dict:
@@ -43,6 +44,39 @@ def _cmd_train_teacher(args) -> dict:
     cfg = TeacherTrainConfig(data=str(args.data), init=str(args.init or ""), **given)
     command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     return train(cfg, Path(args.out), progress=not args.json, command=command)
+
+
+def _cmd_cache_ensemble(args) -> dict:
+    from distill.ensemble_cache import CacheConfig, build
+
+    cfg = CacheConfig(data=str(args.data), root=str(args.out), teacher=str(args.teacher or ""), k=args.k, steps=args.steps,
+                      backbones=args.backbones, seed=args.seed, threads=args.threads,
+                      every={"train": args.train_every, "val": args.val_every})
+    return build(cfg, progress=not args.json)
+
+
+def _cmd_train_student(args) -> dict:
+    import shlex
+    import sys
+
+    from distill.train_student import StudentTrainConfig, train
+
+    keys = ("size", "steps", "batch", "lr", "seed", "threads", "val_every", "ckpt_every", "warmup", "target", "w_pix",
+            "w_feat", "pixel_temp", "routing", "tau", "backbone", "jitter")
+    given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    if args.crop is not None:
+        given["crop_w"], given["crop_h"] = args.crop
+    if args.no_pixel_weighting:
+        given["pixel_weighting"] = False
+    cfg = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
+    command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return train(cfg, Path(args.out), progress=not args.json, command=command)
+
+
+def _cmd_export(args) -> dict:
+    from distill.export import export
+
+    return export(args.weights, args.out, args.name)
 
 
 def _cmd_train_policy(args) -> dict:
@@ -114,6 +148,61 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--residual-scale", type=float, help="the residual is divided by this before noising (default: 0.25)")
     d.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
     d.set_defaults(run=_cmd_train_teacher)
+    e = sub.add_parser("cache-ensemble", help="sample the teacher K times per fusion-data frame and store the ensemble "
+                       "mean, pixel variance and per-layer backbone feature variance (fp16; resumable; keyed by content)")
+    e.add_argument("--data", type=Path, default=DEFAULT_FUSION_DATA, help="folder from collect-fusion-data (default: %(default)s)")
+    e.add_argument("--out", type=out_folder, default=Path("data/ensemble"), help="cache root; the cache goes to OUT/<key> "
+                   "(default: %(default)s)")
+    e.add_argument("--teacher", type=in_file, default=None, help="teacher weights (default: the committed fusion/teacher/weights/teacher.pt)")
+    e.add_argument("--k", type=_positive_int, default=8, help="samples per frame, >= 2 (default: %(default)s)")
+    e.add_argument("--steps", type=_positive_int, default=2, help="DDIM steps per sample (default: %(default)s)")
+    e.add_argument("--backbones", type=names, default=BACKBONES, help="frozen backbones whose feature variance is stored "
+                   f"(default: {','.join(BACKBONES)})")
+    e.add_argument("--train-every", type=_positive_int, default=1, help="keep every N-th train frame (default: %(default)s)")
+    e.add_argument("--val-every", type=_positive_int, default=4, help="keep every N-th val frame (default: %(default)s)")
+    e.add_argument("--seed", type=int, default=0, help="seeds every frame's noise with (seed, episode, frame) (default: %(default)s)")
+    e.add_argument("--threads", type=_positive_int, default=2, help="torch CPU threads (default: %(default)s)")
+    e.add_argument("--json", action="store_true", help="print a final JSON line with the cache manifest")
+    e.set_defaults(run=_cmd_cache_ensemble)
+    s = sub.add_parser("train-student", help="distil the teacher ensemble into the FusionProxy student with the dual-signal "
+                       "loss; resumes from OUT/ckpt.pt")
+    s.add_argument("--data", type=Path, default=DEFAULT_FUSION_DATA, help="folder from collect-fusion-data (default: %(default)s)")
+    s.add_argument("--cache", type=Path, default=None, help="ensemble cache folder (default: the one `cache-ensemble` "
+                   "builds with its defaults)")
+    s.add_argument("--out", type=out_folder, default=Path("runs/student"), help="checkpoint, log, validation grids, "
+                   "student.pt and manifest.json (default: %(default)s)")
+    # defaults live in distill.train_student.StudentTrainConfig (imported lazily: it pulls in torch)
+    s.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size (default: m)")
+    s.add_argument("--steps", type=_positive_int, help="optimiser steps (default: 2500)")
+    s.add_argument("--batch", type=_positive_int, help="crops per step (default: 8)")
+    s.add_argument("--crop", type=size, help="crop WxH [px], multiples of 16 (default: 192x96)")
+    s.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3)")
+    s.add_argument("--warmup", type=_positive_int, help="learning-rate warm-up steps (default: 100)")
+    s.add_argument("--target", choices=("teacher", "clean"), help="distil the teacher ensemble mean, or train directly on "
+                   "the privileged clean image with no teacher and no variance (the reference) (default: teacher)")
+    s.add_argument("--w-pix", type=float, help="weight of the pixel term (default: 1)")
+    s.add_argument("--w-feat", type=float, help="weight of the feature term; 0 = pixel term only (default: 0.1)")
+    s.add_argument("--no-pixel-weighting", action="store_true", help="ablation: the pixel term ignores the image variance")
+    s.add_argument("--pixel-temp", type=float, help="s in w = exp(-var / (s * mean var)) (default: 1)")
+    s.add_argument("--routing", choices=("variance", "uniform"), help="layer weights of the feature term: softmax of "
+                   "-feature variance / tau, or uniform (ablation) (default: variance)")
+    s.add_argument("--tau", type=float, help="routing temperature (default: 1)")
+    s.add_argument("--backbone", choices=BACKBONES, help="frozen backbone of the feature term (default: efficientnet_lite0)")
+    s.add_argument("--jitter", type=float, help="share of crops whose thermal input is misaligned further (default: 0.5)")
+    s.add_argument("--seed", type=int, help="(default: 0)")
+    s.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
+    s.add_argument("--val-every", type=_positive_int, help="steps between validation grids (default: 500)")
+    s.add_argument("--ckpt-every", type=_positive_int, help="steps between checkpoints (default: 50)")
+    s.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
+    s.set_defaults(run=_cmd_train_student)
+    x = sub.add_parser("export", help="export a trained student to TorchScript and ONNX, with parity against torch")
+    x.add_argument("--weights", type=in_file, default=Path("fusion/student/weights/fusionproxy_m.pt"),
+                   help="student weights (default: %(default)s)")
+    x.add_argument("--out", type=out_folder, default=Path("runs/export"), help="folder for NAME.ts, NAME.onnx and "
+                   "export.json (default: %(default)s)")
+    x.add_argument("--name", default="fusionproxy", help="file name stem (default: %(default)s)")
+    x.add_argument("--json", action="store_true", help="print a final JSON line with the files and parity figures")
+    x.set_defaults(run=_cmd_export)
     return p
 
 

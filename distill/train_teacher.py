@@ -20,8 +20,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from distill import provenance
+from distill.training import cosine_lr, ema_update, psnr, resume_key, save_atomic
 from harness.errors import ConfigError
 from harness.runner.jobs import file_digest
 
@@ -111,23 +110,12 @@ def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, genera
     return l_reg, F.mse_loss(v_hat, v)
 
 
-NOT_RESUME_KEY = ("threads", "val_every", "ckpt_every")  # may change between a run and its resumption
-
-
 def _resume_key(cfg: TeacherTrainConfig) -> str:
-    return json.dumps({k: v for k, v in cfg.to_dict().items() if k not in NOT_RESUME_KEY}, sort_keys=True)
+    return resume_key(cfg.to_dict())
 
 
 def _lr(cfg: TeacherTrainConfig, step: int) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    p = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
-
-
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float(((a - b) ** 2).mean())
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
+    return cosine_lr(cfg.lr, cfg.warmup, cfg.steps, step)
 
 
 def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Path | None) -> dict[str, float]:
@@ -143,8 +131,8 @@ def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Pat
     with torch.no_grad():
         mu = teacher.estimate(rgb, th)
         stats = teacher.sample(rgb, th, cfg.val_k, cfg.val_steps, torch.Generator().manual_seed(0))
-    out = {"val_mu_l1": round(float((mu - clean).abs().mean()), 5), "val_mu_psnr": round(_psnr(mu, clean), 3),
-           "val_mean_psnr": round(_psnr(stats.mean, clean), 3), "val_pixel_var": round(float(stats.pixel_var.mean()), 6)}
+    out = {"val_mu_l1": round(float((mu - clean).abs().mean()), 5), "val_mu_psnr": round(psnr(mu, clean), 3),
+           "val_mean_psnr": round(psnr(stats.mean, clean), 3), "val_pixel_var": round(float(stats.pixel_var.mean()), 6)}
     if path is not None:
         _grid(path, rgb, th, stats, clean)
     return out
@@ -160,12 +148,6 @@ def _grid(path: Path, rgb, th, stats, clean) -> None:
     img = (torch.cat(rows, dim=1).permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)
-
-
-def _save(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: str = "train()") -> dict:
@@ -229,9 +211,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
-        with torch.no_grad():
-            for pe, p in zip(ema.parameters(), net.parameters()):
-                pe.lerp_(p, 1 - cfg.ema)
+        ema_update(ema, net, cfg.ema)
         step += 1
         now = time.perf_counter()
         l_reg, l_diff = float(l_reg.detach()), float(l_diff.detach())
@@ -241,7 +221,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         bar.set_postfix(reg=f"{l_reg:.4f}", diff=f"{l_diff:.4f}")
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             log.flush()
-            _save(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+            save_atomic(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
                          "rng": rng.bit_generator.state, "gen": gen.get_state(),
                          "train_config": _resume_key(cfg)})
         if step % cfg.val_every == 0 and step < cfg.steps:
@@ -253,7 +233,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     figs = validate(ema, val, cfg, out / f"val_{step:06d}.png")
     weights = out / "teacher.pt"
     # fp16 on disk (half the size; the sampler loads it into float32)
-    _save(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},
+    save_atomic(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},
                     "config": json.dumps(cfg.teacher_config().to_dict())})
     manifest_path = data_root / "manifest.json"
     manifest = {

@@ -29,15 +29,18 @@ class Param:
     gives it (``gff:r1=30``): the registry parses and checks names with it, the module its keywords."""
 
     name: str
-    type: type  # int or float (an int is accepted for a float)
-    default: int | float
+    type: type  # int, float (an int is accepted for a float) or str (one of ``choices``)
+    default: int | float | str
     doc: str = ""  # what it is, with its unit
     low: float | None = None  # inclusive unless low_exclusive
     high: float | None = None  # inclusive
     low_exclusive: bool = False
+    choices: tuple[str, ...] = ()  # the accepted values of a str parameter
 
     def describe(self) -> str:
-        """The accepted values in words: ``an int >= 0``, ``a float in (0, 1]``, ..."""
+        """The accepted values in words: ``an int >= 0``, ``a float in (0, 1]``, ``one of s, m``, ..."""
+        if self.type is str:
+            return "one of " + ", ".join(self.choices)
         kind = "an int" if self.type is int else "a float"
         if self.low is not None and self.high is not None:
             return f"{kind} in {'(' if self.low_exclusive else '['}{self.low:g}, {self.high:g}]"
@@ -47,8 +50,13 @@ class Param:
             return f"{kind} <= {self.high:g}"
         return kind
 
-    def check(self, op: str, value: Any) -> int | float:
+    def check(self, op: str, value: Any) -> int | float | str:
         """The value, as ``self.type``; ConfigError when it is not one this parameter accepts."""
+        if self.type is str:
+            if value not in self.choices:
+                raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}), got {value!r}; "
+                                  f"e.g. {self.name}={self.default}")
+            return value
         ok_type = isinstance(value, int) if self.type is int else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type:
             raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}), got {value!r} "
@@ -62,7 +70,7 @@ class Param:
                               f"e.g. {self.name}={self.default!r}")
         return value
 
-    def parse(self, op: str, text: str) -> int | float:
+    def parse(self, op: str, text: str) -> int | float | str:
         """A value written as text (``"45"``, ``"1e-6"``), checked."""
         try:
             value = self.type(text)

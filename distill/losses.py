@@ -1,0 +1,86 @@
+"""FusionProxy's dual-signal distillation loss, one small function per piece.
+
+The paper gives no formulas; these are our choices (DESIGN.md, FusionProxy):
+
+Pixel term (image variance -> per-pixel weight)
+    ``w(p) = exp(-var(p) / (s * mean_p var))``, then normalised so that ``mean_p w = 1`` per image.
+    ``var`` is the teacher ensemble's per-pixel variance (averaged over channels); dividing by the
+    image's own mean variance makes ``s`` (``pixel_temp``, default 1) scale-free: a pixel at the
+    image's mean variance weighs ``e^-1/s`` of a certain one, before normalisation.
+    ``L_pix = mean_p w(p) * mean_c |S(p) - T(p)|`` (L1, as fusion and restoration losses usually are).
+
+Feature term (feature variance -> routing across layers)
+    ``v_l`` is layer l's per-location feature variance across the K samples, averaged over channels
+    (``distill.backbone.feature_variance``). Normalised per layer by its spatial mean over the image,
+    ``v_l / (mean_p v_l + eps)``, so that 1 means "as uncertain as this layer usually is here" on every
+    layer and tau means the same on every layer. The normalised maps are upsampled (bilinear) to the
+    finest layer's grid, and ``alpha(p) = softmax_l(-v_l(p) / tau)``.
+    ``d_l(p) = mean_c (phi_l(S)(p) - phi_l(T)(p))^2 / mean(phi_l(T)^2)``: the squared feature distance,
+    averaged over channels and divided by the layer's mean feature energy (so a 112-channel layer and
+    a 24-channel one are on one scale).
+    ``L_feat = sum_l mean_p alpha_l(p) * d_l(p)``, where ``alpha_l`` is area-averaged down to layer l's
+    grid (``d_l`` lives there). With uniform routing (``alpha = 1/L``) this is the plain average of the
+    per-layer losses.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-8
+
+
+def pixel_weights(var: torch.Tensor, temp: float = 1.0) -> torch.Tensor:
+    """Per-pixel weights from the image variance ``(B,1,H,W)``: decreasing in ``var``, mean 1 per image."""
+    scale = var.mean(dim=(-2, -1), keepdim=True).clamp_min(EPS) * temp
+    w = torch.exp(-var / scale)
+    return w / w.mean(dim=(-2, -1), keepdim=True).clamp_min(EPS)
+
+
+def pixel_term(student: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """``mean_p w(p) * mean_c |S - T|``; ``weights=None`` is uniform (w = 1)."""
+    err = (student - target).abs().mean(1, keepdim=True)
+    return (err * weights).mean() if weights is not None else err.mean()
+
+
+def normalise_layer_variance(v: torch.Tensor) -> torch.Tensor:
+    """``v_l / mean_p v_l`` per image: 1 is this layer's average uncertainty on this image."""
+    return v / v.mean(dim=(-2, -1), keepdim=True).clamp_min(EPS)
+
+
+def layer_routing(variances: list[torch.Tensor], tau: float) -> torch.Tensor:
+    """``alpha (B,L,H0,W0) = softmax_l(-v_l / tau)`` on the finest layer's grid, from per-layer
+    variances ``(B,1,h_l,w_l)`` (normalised here); ``tau = inf`` gives uniform weights."""
+    if tau <= 0:
+        raise ValueError(f"tau must be > 0, got {tau}")
+    size = max((v.shape[-2:] for v in variances), key=lambda s: s[0] * s[1])
+    v = torch.cat([F.interpolate(normalise_layer_variance(x.float()), size=size, mode="bilinear", align_corners=False)
+                   for x in variances], 1)
+    return torch.softmax(-v / tau, dim=1)
+
+
+def uniform_routing(variances_or_feats: list[torch.Tensor]) -> torch.Tensor:
+    """``alpha = 1/L`` everywhere (the no-routing ablation), on the finest grid."""
+    size = max((v.shape[-2:] for v in variances_or_feats), key=lambda s: s[0] * s[1])
+    n = len(variances_or_feats)
+    b = variances_or_feats[0].shape[0]
+    return torch.full((b, n, *size), 1.0 / n, device=variances_or_feats[0].device)
+
+
+def layer_distance(fs: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
+    """``d_l (B,1,h,w)``: channel-mean squared distance over the teacher features' mean energy."""
+    energy = ft.pow(2).mean(dim=(1, 2, 3), keepdim=True).clamp_min(EPS)
+    return (fs - ft).pow(2).mean(1, keepdim=True) / energy
+
+
+def feature_term(student_feats: list[torch.Tensor], teacher_feats: list[torch.Tensor], alpha: torch.Tensor) -> torch.Tensor:
+    """``sum_l mean_p alpha_l(p) d_l(p)`` with ``alpha`` from :func:`layer_routing` (or uniform)."""
+    if len(student_feats) != alpha.shape[1] or len(teacher_feats) != alpha.shape[1]:
+        raise ValueError(f"{len(student_feats)} student / {len(teacher_feats)} teacher layers, routing over {alpha.shape[1]}")
+    total = alpha.new_zeros(())
+    for layer, (fs, ft) in enumerate(zip(student_feats, teacher_feats)):
+        d = layer_distance(fs, ft)
+        a = F.adaptive_avg_pool2d(alpha[:, layer:layer + 1], d.shape[-2:])
+        total = total + (a * d).mean()
+    return total

@@ -1,0 +1,314 @@
+"""Training the FusionProxy student: ``python -m distill train-student``.
+
+The student (:class:`fusion.student.model.StudentNet`) learns from the teacher-ensemble cache
+(``distill.ensemble_cache``) with the dual-signal loss (``distill.losses``):
+
+    L = w_pix * L_pix(S, T; w(var_img)) + w_feat * L_feat(phi(S), phi(T); alpha(v_1..v_L, tau))
+
+where T is the ensemble mean, ``var_img`` the ensemble's per-pixel variance, ``phi`` the frozen
+backbone's four tapped layers and ``v_l`` their per-location feature variance across the K samples.
+Switches give the ablations: no image-variance weighting (``pixel_weighting=False``), uniform layer
+weights (``routing="uniform"``), the pixel term alone (``w_feat=0``), another backbone, and the
+direct-supervision reference (``target="clean"``: the privileged clean image, no teacher, no variance).
+
+Training crops are aligned to the backbone's coarsest stride (16 px), so the cached variance maps
+crop with them; crops and flips move every image together. Calibration jitter: with probability
+``jitter``, the thermal input is shifted by up to ``jitter_px`` and rotated by up to
+``jitter_deg`` (the target stays), on top of the misalignment drawn at collection, so the student
+meets misalignment past the ±30 px / ±10 deg where the paper reports trouble.
+
+The output folder holds ``ckpt.pt`` (model, EMA, optimiser, step, random states: a stopped run
+resumes from it), ``train_log.csv``, validation grids ``val_<step>.png`` (rgb | thermal | student |
+teacher mean | clean), and at the end ``student.pt`` (EMA weights, fp16, and config) with
+``manifest.json`` (command, config, seed, commit, data and cache manifests, validation figures).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from distill import provenance
+from distill.training import cosine_lr, ema_update, psnr, resume_key, save_atomic
+from harness.errors import ConfigError
+from harness.runner.jobs import file_digest
+
+ALIGN = 16  # crops start on the backbone's coarsest grid
+
+
+@dataclass(frozen=True)
+class StudentTrainConfig:
+    data: str = "data/fusion"
+    cache: str = ""  # ensemble cache folder; "" = the one the default cache-ensemble settings build
+    size: str = "m"
+    steps: int = 2500
+    batch: int = 8
+    crop_h: int = 96
+    crop_w: int = 192
+    lr: float = 2e-3
+    warmup: int = 100
+    weight_decay: float = 1e-4
+    ema: float = 0.995
+    seed: int = 0
+    threads: int = 2
+    target: str = "teacher"  # teacher (the ensemble mean) | clean (direct supervision, no teacher)
+    w_pix: float = 1.0
+    w_feat: float = 0.1
+    pixel_weighting: bool = True  # weight the pixel term by the image variance
+    pixel_temp: float = 1.0  # s in w = exp(-var / (s * mean var))
+    routing: str = "variance"  # variance (softmax over layers of -v_l / tau) | uniform
+    tau: float = 1.0
+    backbone: str = "efficientnet_lite0"
+    jitter: float = 0.5  # share of training crops whose thermal input is shifted and rotated further
+    jitter_px: float = 24.0
+    jitter_deg: float = 8.0
+    val_every: int = 500
+    ckpt_every: int = 50
+    val_frames: int = 48
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def check(self) -> None:
+        from fusion.student.model import SIZES
+
+        if self.size not in SIZES:
+            raise ConfigError(f"--size must be one of {', '.join(SIZES)}, got {self.size!r}")
+        if self.target not in ("teacher", "clean"):
+            raise ConfigError(f"--target must be teacher or clean, got {self.target!r}")
+        if self.routing not in ("variance", "uniform"):
+            raise ConfigError(f"--routing must be variance or uniform, got {self.routing!r}")
+        if self.crop_h % ALIGN or self.crop_w % ALIGN:
+            raise ConfigError(f"the crop ({self.crop_w}x{self.crop_h}) must be a multiple of {ALIGN} px each way")
+        if self.tau <= 0 or self.pixel_temp <= 0:
+            raise ConfigError(f"tau and pixel_temp must be > 0, got {self.tau} and {self.pixel_temp}")
+        if self.w_pix < 0 or self.w_feat < 0 or self.w_pix + self.w_feat == 0:
+            raise ConfigError(f"loss weights must be >= 0 and not both 0, got w_pix={self.w_pix}, w_feat={self.w_feat}")
+        if not 0 <= self.jitter <= 1:
+            raise ConfigError(f"jitter is a share in [0, 1], got {self.jitter}")
+
+
+def default_cache() -> Path:
+    """The folder ``python -m distill cache-ensemble`` with its defaults writes to."""
+    from distill.ensemble_cache import CacheConfig, resolve
+
+    return resolve(CacheConfig())[0]
+
+
+def load_split(cfg: StudentTrainConfig, split: str) -> dict:
+    """Frames of ``split`` with their cached ensemble statistics: ``rgb``, ``thermal``, ``clean``
+    (uint8, NHWC / NHW), ``mean`` (N,3,H,W), ``pixel_var`` (N,1,H,W), ``fvar`` (list of (N,1,h,w)), fp16."""
+    from distill.ensemble_cache import load
+
+    cache = load(Path(cfg.cache), split, cfg.backbone)
+    data_dir = Path(cfg.data) / split
+    rgb, th, clean = [], [], []
+    for name in dict.fromkeys(cache["source"]):  # shard names in cache order
+        src = data_dir / name
+        if not src.is_file():
+            raise ConfigError(f"the cache {cfg.cache} was built from {src}, which is gone; collect the fusion data again")
+        idx = cache["index"][cache["source"] == name]
+        with np.load(src) as z:
+            rgb.append(z["rgb"][idx])
+            th.append(z["thermal"][idx])
+            clean.append(z["clean"][idx])
+    return {"rgb": np.concatenate(rgb), "thermal": np.concatenate(th), "clean": np.concatenate(clean),
+            "mean": cache["mean"], "pixel_var": cache["pixel_var"], "fvar": cache["fvar"]}
+
+
+def jitter_thermal(th: np.ndarray, rng: np.random.Generator, max_px: float, max_deg: float) -> np.ndarray:
+    """The thermal frame ``(H,W) uint8`` shifted by up to ``max_px`` each way and rotated by up to
+    ``max_deg`` about the centre (edges replicated), as a calibration error would move it."""
+    import cv2
+
+    h, w = th.shape
+    ang = rng.uniform(-max_deg, max_deg)
+    dx, dy = rng.uniform(-max_px, max_px, 2)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), ang, 1.0)
+    m[:, 2] += (dx, dy)
+    return cv2.warpAffine(th, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class Batches:
+    """Random aligned crops (and flips) of frames with their ensemble statistics, as float tensors."""
+
+    def __init__(self, data: dict, cfg: StudentTrainConfig, rng: np.random.Generator) -> None:
+        self.d, self.cfg, self.rng = data, cfg, rng
+        self.n, self.h, self.w = data["rgb"].shape[:3]
+        if cfg.crop_h > self.h or cfg.crop_w > self.w:
+            raise ConfigError(f"the crop ({cfg.crop_w}x{cfg.crop_h}) is larger than the frames ({self.w}x{self.h})")
+        self.strides = [self.h // f.shape[-2] for f in data["fvar"]]
+
+    def batch(self, b: int) -> dict:
+        cfg, rng, d = self.cfg, self.rng, self.d
+        ch, cw = cfg.crop_h, cfg.crop_w
+        idx = rng.integers(0, self.n, b)
+        ys = rng.integers(0, (self.h - ch) // ALIGN + 1, b) * ALIGN
+        xs = rng.integers(0, (self.w - cw) // ALIGN + 1, b) * ALIGN
+        flip = rng.random(b) < 0.5
+        jit = rng.random(b) < cfg.jitter
+        out: dict[str, list] = {"rgb": [], "thermal": [], "clean": [], "mean": [], "pixel_var": [],
+                                "fvar": [[] for _ in self.strides]}
+        for i, y, x, f, j in zip(idx, ys, xs, flip, jit):
+            th = jitter_thermal(d["thermal"][i], rng, cfg.jitter_px, cfg.jitter_deg) if j else d["thermal"][i]
+            sl = (slice(y, y + ch), slice(x, x + cw))
+            fl = (lambda a: a[..., ::-1]) if f else (lambda a: a)  # noqa: E731 (flip the last axis: width)
+            out["rgb"].append(fl(d["rgb"][i][sl].transpose(2, 0, 1)))
+            out["thermal"].append(fl(th[sl][None]))
+            out["clean"].append(fl(d["clean"][i][sl].transpose(2, 0, 1)))
+            out["mean"].append(fl(d["mean"][i][(slice(None), *sl)]))
+            out["pixel_var"].append(fl(d["pixel_var"][i][(slice(None), *sl)]))
+            for layer, s in enumerate(self.strides):
+                out["fvar"][layer].append(fl(d["fvar"][layer][i][:, y // s:(y + ch) // s, x // s:(x + cw) // s]))
+        u8 = lambda xs_: torch.from_numpy(np.ascontiguousarray(np.stack(xs_))).float().div_(255.0)  # noqa: E731
+        f16 = lambda xs_: torch.from_numpy(np.ascontiguousarray(np.stack(xs_))).float()  # noqa: E731
+        return {"rgb": u8(out["rgb"]), "thermal": u8(out["thermal"]), "clean": u8(out["clean"]),
+                "mean": f16(out["mean"]), "pixel_var": f16(out["pixel_var"]), "fvar": [f16(v) for v in out["fvar"]]}
+
+
+def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, pixel term, feature term) of one batch under ``cfg``'s loss switches."""
+    from distill.losses import feature_term, layer_routing, pixel_term, pixel_weights, uniform_routing
+
+    s = student(batch["rgb"], batch["thermal"])
+    teacher = cfg.target == "teacher"
+    t = batch["mean"] if teacher else batch["clean"]
+    w = pixel_weights(batch["pixel_var"], cfg.pixel_temp) if teacher and cfg.pixel_weighting else None
+    l_pix = pixel_term(s, t, w)
+    l_feat = s.new_zeros(())
+    if cfg.w_feat > 0:
+        with torch.no_grad():
+            ft = backbone(t)
+        fs = backbone(s)
+        routed = teacher and cfg.routing == "variance"
+        alpha = layer_routing(batch["fvar"], cfg.tau) if routed else uniform_routing(ft)
+        l_feat = feature_term(fs, ft, alpha)
+    return cfg.w_pix * l_pix + cfg.w_feat * l_feat, l_pix, l_feat
+
+
+@torch.no_grad()
+def validate(net, val: dict, path: Path | None, chunk: int = 16) -> dict[str, float]:
+    """Figures on the fixed validation frames (full size): the student's L1 and PSNR against the
+    clean target and against the teacher mean; the teacher mean's own against the clean target."""
+    net.eval()
+    outs = []
+    for i in range(0, len(val["rgb"]), chunk):
+        rgb = torch.from_numpy(val["rgb"][i:i + chunk]).permute(0, 3, 1, 2).float() / 255
+        th = torch.from_numpy(val["thermal"][i:i + chunk])[:, None].float() / 255
+        outs.append(net(rgb, th))
+    s = torch.cat(outs)
+    clean = torch.from_numpy(val["clean"]).permute(0, 3, 1, 2).float() / 255
+    mean = torch.from_numpy(val["mean"]).float()
+    figs = {"val_l1_clean": round(float((s - clean).abs().mean()), 5), "val_psnr_clean": round(psnr(s, clean), 3),
+            "val_l1_teacher": round(float((s - mean).abs().mean()), 5), "val_psnr_teacher": round(psnr(s, mean), 3),
+            "teacher_psnr_clean": round(psnr(mean, clean), 3)}
+    if path is not None:
+        from PIL import Image
+
+        rows = []
+        for i in np.linspace(0, len(s) - 1, 4).round().astype(int):
+            rgb = torch.from_numpy(val["rgb"][i]).permute(2, 0, 1).float() / 255
+            th = torch.from_numpy(val["thermal"][i])[None].float().div(255).expand(3, -1, -1)
+            rows.append(torch.cat([rgb, th, s[i], mean[i], clean[i]], 2))
+        img = (torch.cat(rows, 1).permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(path)
+    return figs
+
+
+def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: str = "train()") -> dict:
+    """Train (or resume) into ``out``; returns the final validation figures."""
+    from tqdm import tqdm
+
+    from distill.backbone import load_backbone
+    from fusion.student.model import SIZES, StudentNet, macs, parameter_count
+
+    cfg.check()
+    if not cfg.cache:
+        cfg = StudentTrainConfig(**{**cfg.to_dict(), "cache": str(default_cache())})
+    torch.set_num_threads(cfg.threads)
+    commit = provenance.commit(Path(out))
+    train_data = load_split(cfg, "train")
+    val_all = load_split(cfg, "val")
+    pick = np.linspace(0, len(val_all["rgb"]) - 1, min(cfg.val_frames, len(val_all["rgb"]))).round().astype(int)
+    val = {k: v[pick] for k, v in val_all.items() if k != "fvar"}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    net = StudentNet(SIZES[cfg.size])
+    ema = copy.deepcopy(net).eval()
+    backbone = load_backbone(cfg.backbone) if cfg.w_feat > 0 else None
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    step = 0
+    ckpt = out / "ckpt.pt"
+    key = resume_key({**cfg.to_dict(), "cache": Path(cfg.cache).name})
+    if ckpt.exists():
+        blob = torch.load(ckpt, weights_only=False)  # our own checkpoint: optimiser and random states
+        if blob["train_config"] != key:
+            raise ConfigError(f"{ckpt} was written with another configuration; use another --out, or delete it to start over")
+        net.load_state_dict(blob["model"])
+        ema.load_state_dict(blob["ema"])
+        opt.load_state_dict(blob["opt"])
+        step = int(blob["step"])
+        rng.bit_generator.state = blob["rng"]
+    batches = Batches(train_data, cfg, rng)
+    log_path = out / "train_log.csv"
+    new_log = not log_path.exists() or step == 0
+    log = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "loss", "loss_pix", "loss_feat", "lr", "s_per_step"])
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"train-student {cfg.size}", unit="step", disable=not progress)
+    t_last = time.perf_counter()
+    while step < cfg.steps:
+        net.train()
+        lr = cosine_lr(cfg.lr, cfg.warmup, cfg.steps, step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss, l_pix, l_feat = loss_terms(net, backbone, batches.batch(cfg.batch), cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        ema_update(ema, net, cfg.ema)
+        step += 1
+        now = time.perf_counter()
+        writer.writerow([step, f"{loss.item():.5f}", f"{l_pix.item():.5f}", f"{l_feat.item():.5f}", f"{lr:.6f}",
+                         f"{now - t_last:.3f}"])
+        t_last = now
+        bar.update()
+        bar.set_postfix(pix=f"{l_pix.item():.4f}", feat=f"{l_feat.item():.4f}")
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            log.flush()
+            save_atomic(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                               "rng": rng.bit_generator.state, "train_config": key})
+        if step % cfg.val_every == 0 and step < cfg.steps:
+            figs = validate(ema, val, out / f"val_{step:06d}.png")
+            if progress:
+                bar.write(f"step {step}: {figs}")
+    bar.close()
+    log.close()
+    figs = validate(ema, val, out / f"val_{step:06d}.png")
+    weights = out / "student.pt"
+    save_atomic(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},
+                          "config": json.dumps(SIZES[cfg.size].to_dict())})
+    read = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
+    manifest = {
+        "command": command, "config": cfg.to_dict(), "seed": cfg.seed, "commit": commit,
+        "data_manifest": read(Path(cfg.data) / "manifest.json"),
+        "cache_manifest": read(Path(cfg.cache) / "manifest.json"),
+        "student": {"size": cfg.size, **SIZES[cfg.size].to_dict(), "parameters": parameter_count(ema),
+                    "macs_320x160": macs(SIZES[cfg.size], 160, 320)},
+        "validation": figs, "train_frames": int(len(train_data["rgb"])), "val_frames": int(len(val["rgb"])),
+        "sha256": file_digest(weights),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return figs

@@ -1,0 +1,43 @@
+"""Pieces both trainings share (the teacher's and the student's): the learning-rate schedule, the
+resume key, atomic checkpoint writes, PSNR, EMA."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import torch
+
+NOT_RESUME_KEY = ("threads", "val_every", "ckpt_every")  # may change between a run and its resumption
+
+
+def resume_key(config: dict) -> str:
+    """What must match for a checkpoint to resume a run: the config less threads and logging cadence."""
+    return json.dumps({k: v for k, v in config.items() if k not in NOT_RESUME_KEY}, sort_keys=True)
+
+
+def cosine_lr(peak: float, warmup: int, steps: int, step: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``steps``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    p = (step - warmup) / max(1, steps - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a - b) ** 2).mean())
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def save_atomic(path: Path, obj: dict) -> None:
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+    for pe, p in zip(ema.parameters(), net.parameters()):
+        pe.lerp_(p, 1 - decay)

@@ -1,0 +1,122 @@
+"""The FusionProxy student: a small, fully convolutional RGB + thermal -> RGB network, one forward pass.
+
+Built for CPU and GPU inference at real-time cost, and decoupled from the teacher (no shared weights):
+
+- the input (RGB and registered thermal, 4 channels) goes to a 4x4 space-to-depth grid
+  (``PixelUnshuffle(4)``: 64 channels at 1/4 resolution), where every layer is cheap;
+- a three-level encoder-decoder at 1/4, 1/8 and 1/16 resolution of residual depthwise-separable
+  blocks (3x3 depthwise, dilated at the coarsest level for context, then a pointwise expansion);
+- the head predicts 48 channels at 1/4 and ``PixelShuffle(4)`` puts them back to full resolution,
+  plus a pointwise path from the full-resolution inputs (so edges in either image can pass straight
+  through), then a sigmoid: the output is in (0, 1).
+
+Any input size works: the frame is padded (replicate) to a multiple of 16 and the output cropped.
+Only convolutions, ReLU, bilinear resizing and sigmoid: FP16-safe, ONNX- and TensorRT-exportable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MULTIPLE = 16
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    width: int = 24  # channels at 1/4 resolution; 2x at 1/8, 4x at 1/16
+    blocks: tuple[int, int, int] = (1, 2, 2)  # residual blocks at 1/4, 1/8, 1/16
+    expand: int = 2  # pointwise expansion inside a block
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StudentConfig":
+        return cls(width=int(d["width"]), blocks=tuple(int(b) for b in d["blocks"]), expand=int(d.get("expand", 2)))
+
+
+SIZES = {
+    "xs": StudentConfig(width=12, blocks=(1, 1, 2)),
+    "s": StudentConfig(width=16, blocks=(1, 2, 2)),
+    "m": StudentConfig(width=24, blocks=(1, 2, 3)),
+    "l": StudentConfig(width=32, blocks=(2, 3, 4)),
+}
+
+
+class Block(nn.Module):
+    """``x + pw2(relu(pw1(relu(dw(x)))))``: depthwise 3x3 (dilated), pointwise expansion and back."""
+
+    def __init__(self, c: int, expand: int, dilation: int = 1) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 3, padding=dilation, dilation=dilation, groups=c)
+        self.pw1 = nn.Conv2d(c, c * expand, 1)
+        self.pw2 = nn.Conv2d(c * expand, c, 1)
+        nn.init.zeros_(self.pw2.weight)  # each block starts as the identity
+        nn.init.zeros_(self.pw2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pw2(F.relu(self.pw1(F.relu(self.dw(x)))))
+
+
+def _stage(c: int, n: int, expand: int, dilations: tuple[int, ...]) -> nn.Sequential:
+    return nn.Sequential(*[Block(c, expand, dilations[i % len(dilations)]) for i in range(n)])
+
+
+class StudentNet(nn.Module):
+    """``net(rgb (B,3,H,W), thermal (B,1,H,W)) -> (B,3,H,W)``, float in [0, 1]."""
+
+    def __init__(self, cfg: StudentConfig = StudentConfig()) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c, e = cfg.width, cfg.expand
+        self.stem = nn.Conv2d(4 * 16, c, 1)
+        self.s1 = _stage(c, cfg.blocks[0], e, (1,))
+        self.down2 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)
+        self.s2 = _stage(2 * c, cfg.blocks[1], e, (1, 2))
+        self.down3 = nn.Conv2d(2 * c, 4 * c, 3, stride=2, padding=1)
+        self.s3 = _stage(4 * c, cfg.blocks[2], e, (1, 2, 4))
+        self.up3 = nn.Conv2d(4 * c, 2 * c, 1)
+        self.d2 = _stage(2 * c, 1, e, (1,))
+        self.up2 = nn.Conv2d(2 * c, c, 1)
+        self.d1 = _stage(c, 1, e, (1,))
+        self.head = nn.Conv2d(c, 3 * 16, 1)
+        self.skip = nn.Conv2d(4, 3, 1)  # full-resolution pointwise path
+
+    def forward(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
+        h, w = rgb.shape[-2], rgb.shape[-1]
+        x = torch.cat([rgb, thermal], 1) * 4.0 - 2.0  # [0,1] -> [-2,2]
+        ph, pw = (MULTIPLE - h % MULTIPLE) % MULTIPLE, (MULTIPLE - w % MULTIPLE) % MULTIPLE
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        f1 = self.s1(F.relu(self.stem(F.pixel_unshuffle(x, 4))))
+        f2 = self.s2(F.relu(self.down2(f1)))
+        f3 = self.s3(F.relu(self.down3(f2)))
+        u2 = self.d2(f2 + F.interpolate(self.up3(f3), size=f2.shape[-2:], mode="bilinear", align_corners=False))
+        u1 = self.d1(f1 + F.interpolate(self.up2(u2), size=f1.shape[-2:], mode="bilinear", align_corners=False))
+        y = F.pixel_shuffle(self.head(F.relu(u1)), 4) + self.skip(x)
+        return torch.sigmoid(y[..., :h, :w])
+
+
+def parameter_count(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def macs(cfg: StudentConfig, height: int, width: int) -> int:
+    """Multiply-accumulates of one forward pass at ``height x width`` (convolutions only), counted
+    with forward hooks on a real pass."""
+    net = StudentNet(cfg).eval()
+    total = [0]
+
+    def hook(mod: nn.Conv2d, _inp, out: torch.Tensor) -> None:
+        k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+        total[0] += int(out.numel() * k)
+
+    hs = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        net(torch.zeros(1, 3, height, width), torch.zeros(1, 1, height, width))
+    for hd in hs:
+        hd.remove()
+    return total[0]

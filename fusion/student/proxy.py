@@ -1,0 +1,52 @@
+"""The ``fusionproxy`` variant: the committed student weights of a size, as a fusion module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from fusion.base import FusionModule, Param
+from fusion.student.model import SIZES, StudentConfig, StudentNet, macs
+from harness.errors import ConfigError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_PATTERN = str(WEIGHTS_DIR / "fusionproxy_{size}.pt")  # the registry fills in the size
+DEFAULT_SIZE = "m"
+
+
+def weights_path(size: str) -> Path:
+    return Path(WEIGHTS_PATTERN.format(size=size))
+
+
+def load_student(path: Path | str, device: str | torch.device = "cpu") -> StudentNet:
+    """A student network from a file written by ``distill.train_student`` (weights only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no student weights at {path}; train them with `python -m distill train-student` "
+                          f"(or `make train-student`)")
+    blob = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(blob, dict) or "model" not in blob or "config" not in blob:
+        raise ConfigError(f"{path} is not a student checkpoint (it needs 'model' and 'config')")
+    net = StudentNet(StudentConfig.from_dict(json.loads(blob["config"])))
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()})
+    return net.to(device).eval()
+
+
+class FusionProxy(FusionModule):
+    """The ``fusionproxy`` variant: one forward pass of the distilled student."""
+
+    name = "fusionproxy"
+    PARAMS = (Param("size", str, DEFAULT_SIZE, "student size (width and depth)", choices=tuple(SIZES)),)
+
+    def __init__(self, size: str = DEFAULT_SIZE, weights: Path | str | None = None) -> None:
+        super().__init__()
+        self.net = load_student(weights or weights_path(size))
+
+    def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
+        return self.net(rgb, thermal)
+
+    @staticmethod
+    def flops(h: int, w: int, size: str = DEFAULT_SIZE) -> int:
+        return 2 * macs(SIZES[size], h, w)

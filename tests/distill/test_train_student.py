@@ -1,0 +1,119 @@
+"""Student training end to end on a tiny synthetic dataset and cache: it learns, checkpoints, resumes
+to the same weights as an uninterrupted run, writes weights the ``fusionproxy`` loader reads with a
+manifest, and the crops keep every image and variance map together."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from distill.ensemble_cache import CacheConfig, build
+from distill.train_student import ALIGN, Batches, StudentTrainConfig, jitter_thermal, load_split, train
+from fusion.student.proxy import load_student
+from harness.errors import ConfigError
+from tests.distill.test_train_teacher import _shard
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("student")
+    data = root / "data"
+    _shard(data / "train" / "a.npz", 6, 0)
+    _shard(data / "val" / "b.npz", 2, 1)
+    man = build(CacheConfig(data=str(data), root=str(root / "cache"), k=2, steps=1, backbones=("policy",), threads=1,
+                            every={"train": 1, "val": 1}), progress=False)
+    return data, root / "cache" / man["key"]
+
+
+def _cfg(setup, **kw) -> StudentTrainConfig:
+    data, cache = setup
+    base = dict(data=str(data), cache=str(cache), size="xs", steps=6, batch=3, crop_h=16, crop_w=32, lr=3e-3, warmup=2,
+                threads=1, val_every=3, ckpt_every=1, backbone="policy", seed=5)
+    return StudentTrainConfig(**(base | kw))
+
+
+def test_batches_crop_all_maps_together(setup):
+    d = load_split(_cfg(setup), "train")
+    # make every map the same picture (its column index), so a crop or flip that moves one map
+    # and not another shows up as a difference
+    cols = np.broadcast_to(np.arange(48, dtype=np.uint8), (6, 32, 48))
+    d = {"rgb": np.repeat(cols[..., None], 3, -1).copy(), "thermal": cols.copy(), "clean": np.repeat(cols[..., None], 3, -1).copy(),
+         "mean": np.repeat(cols[:, None] / 255, 3, 1).astype(np.float16), "pixel_var": (cols[:, None] / 255).astype(np.float16),
+         "fvar": [(cols[:, None, ::s, ::s] / 255).astype(np.float16) for s in (2, 4, 8, 16)]}
+    b = Batches(d, _cfg(setup, jitter=0.0), np.random.default_rng(0))
+    for _ in range(5):
+        x = b.batch(4)
+        torch.testing.assert_close(x["rgb"], x["clean"])
+        torch.testing.assert_close(x["mean"], x["rgb"], atol=1e-3, rtol=0)
+        torch.testing.assert_close(x["pixel_var"], x["thermal"], atol=1e-3, rtol=0)
+        for layer, s in enumerate((2, 4, 8, 16)):
+            assert x["fvar"][layer].shape[-2:] == (16 // s, 32 // s)
+        # column of the crop's left edge is a multiple of ALIGN (or, flipped, its right edge + 1 is)
+        left = (x["rgb"][:, 0, 0, 0] * 255).round().long()
+        right = (x["rgb"][:, 0, 0, -1] * 255).round().long()
+        assert all(min(lf, rt) % ALIGN == 0 for lf, rt in zip(left.tolist(), right.tolist()))
+
+
+def test_jitter_moves_the_thermal_frame():
+    th = np.zeros((32, 48), np.uint8)
+    th[10:20, 10:20] = 255
+    moved = jitter_thermal(th, np.random.default_rng(0), 8.0, 5.0)
+    assert moved.shape == th.shape and moved.dtype == np.uint8
+    assert not np.array_equal(moved, th)
+    assert np.array_equal(jitter_thermal(th, np.random.default_rng(0), 0.0, 0.0), th)
+
+
+def test_training_learns_resumes_and_writes_weights(setup, tmp_path, monkeypatch):
+    whole = train(_cfg(setup, steps=40, val_every=20), tmp_path / "whole", progress=False)
+    log = np.genfromtxt(tmp_path / "whole" / "train_log.csv", delimiter=",", names=True)
+    assert log["loss"][-10:].mean() < 0.7 * log["loss"][:5].mean()
+    assert log["loss_feat"].max() > 0  # the feature term is on
+    net = load_student(tmp_path / "whole" / "student.pt")
+    man = json.loads((tmp_path / "whole" / "manifest.json").read_text())
+    assert man["student"]["size"] == "xs" and man["validation"] == whole
+    assert man["cache_manifest"]["key"] == setup[1].name
+    out = net(torch.rand(1, 3, 30, 50), torch.rand(1, 1, 30, 50))
+    assert out.shape == (1, 3, 30, 50) and 0 <= float(out.min()) and float(out.max()) <= 1
+
+    # stopped after 4 steps, then resumed: the same weights as one run of 6
+    import distill.train_student as ts
+
+    one = train(_cfg(setup), tmp_path / "one", progress=False)
+    real = ts.Batches.batch
+    calls = {"n": 0}
+
+    def stop_after_four(self, b):
+        calls["n"] += 1
+        if calls["n"] > 4:
+            raise KeyboardInterrupt
+        return real(self, b)
+
+    monkeypatch.setattr(ts.Batches, "batch", stop_after_four)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(setup), tmp_path / "two", progress=False)
+    monkeypatch.setattr(ts.Batches, "batch", real)
+    two = train(_cfg(setup), tmp_path / "two", progress=False)
+    assert one == two
+    a = torch.load(tmp_path / "one" / "student.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "two" / "student.pt", weights_only=True)["model"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+    with pytest.raises(ConfigError, match="another configuration"):
+        train(_cfg(setup, tau=2.0), tmp_path / "two", progress=False)
+
+
+@pytest.mark.parametrize("kw", [{"target": "clean"}, {"w_feat": 0.0}, {"routing": "uniform", "pixel_weighting": False}])
+def test_ablation_switches_train(setup, tmp_path, kw):
+    figs = train(_cfg(setup, steps=2, **kw), tmp_path / "abl", progress=False)
+    assert np.isfinite(list(figs.values())).all()
+
+
+@pytest.mark.parametrize("kw,match", [({"size": "xxl"}, "size"), ({"crop_h": 20}, "multiple of 16"),
+                                      ({"target": "gt"}, "target"), ({"tau": 0.0}, "tau"), ({"jitter": 2.0}, "jitter"),
+                                      ({"crop_h": 64}, "larger than the frames")])
+def test_bad_config_fails_with_one_line(setup, tmp_path, kw, match):
+    with pytest.raises(ConfigError, match=match):
+        train(_cfg(setup, **kw), tmp_path / "bad", progress=False)

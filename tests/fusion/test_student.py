@@ -1,0 +1,76 @@
+"""The FusionProxy student network: any input size, output in [0, 1], sizes ordered by cost, FP16,
+and ONNX Runtime agreeing with torch at sizes other than the export's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fusion.runtimes import OnnxFuser, export_onnx
+from fusion.student.model import SIZES, StudentConfig, StudentNet, macs, parameter_count
+
+
+@pytest.mark.parametrize("hw", [(160, 320), (37, 53), (16, 16), (512, 640)])
+def test_any_size_in_range(hw):
+    torch.manual_seed(0)
+    net = StudentNet(SIZES["xs"]).eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, *hw), torch.rand(2, 1, *hw))
+    assert out.shape == (2, 3, *hw)
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_sizes_ordered_by_cost():
+    costs = [macs(cfg, 160, 320) for cfg in SIZES.values()]
+    params = [parameter_count(StudentNet(cfg)) for cfg in SIZES.values()]
+    assert costs == sorted(costs) and len(set(costs)) == len(costs)
+    assert params == sorted(params)
+    assert StudentConfig.from_dict(SIZES["m"].to_dict()) == SIZES["m"]
+
+
+def test_a_fresh_student_is_close_to_its_pointwise_path():
+    """Every residual block starts as the identity, so training starts from a smooth, simple map."""
+    net = StudentNet(SIZES["s"])
+    for name, p in net.named_parameters():
+        if name.endswith("pw2.weight"):
+            assert float(p.detach().abs().max()) == 0
+
+
+def test_fp16_close_to_fp32():
+    torch.manual_seed(1)
+    net = StudentNet(SIZES["s"]).eval()
+    rgb, th = torch.rand(1, 3, 64, 96), torch.rand(1, 1, 64, 96)
+    with torch.no_grad():
+        ref = net(rgb, th)
+        half = net.half()(rgb.half(), th.half()).float()
+    assert float((half - ref).abs().max()) < 1e-2
+
+
+def test_onnx_runtime_matches_torch(tmp_path):
+    torch.manual_seed(2)
+    net = StudentNet(SIZES["s"]).eval()
+    path = export_onnx(net, tmp_path / "s.onnx")
+    fuser = OnnxFuser(path, torch.device("cpu"))
+    for hw in [(160, 320), (50, 70)]:
+        rgb, th = torch.rand(2, 3, *hw), torch.rand(2, 1, *hw)
+        with torch.no_grad():
+            ref = net(rgb, th)
+        np.testing.assert_allclose(fuser(rgb, th).numpy(), ref.numpy(), atol=1e-5)
+
+
+def test_export_torchscript_and_onnx_agree_with_torch(tmp_path):
+    import json
+
+    from distill.export import export
+
+    torch.manual_seed(3)
+    net = StudentNet(SIZES["xs"])
+    torch.save({"model": net.state_dict(), "config": json.dumps(SIZES["xs"].to_dict())}, tmp_path / "w.pt")
+    rep = export(tmp_path / "w.pt", tmp_path / "out", "x")
+    assert rep["torchscript"]["max_abs_diff_vs_torch"] < 1e-5 and rep["onnx"]["max_abs_diff_vs_torch"] < 1e-5
+    ts = torch.jit.load(str(tmp_path / "out" / "x.ts"))
+    rgb, th = torch.rand(1, 3, 48, 80), torch.rand(1, 1, 48, 80)  # not the traced size
+    with torch.no_grad():
+        torch.testing.assert_close(ts(rgb, th), net.eval()(rgb, th))
+    assert json.loads((tmp_path / "out" / "export.json").read_text())["onnx"]["path"].endswith("x.onnx")
