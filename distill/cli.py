@@ -73,6 +73,16 @@ def _cmd_train_student(args) -> dict:
     return train(cfg, Path(args.out), progress=not args.json, command=command)
 
 
+def _cmd_ablate(args) -> dict:
+    from distill.ablate import run
+    from distill.train_student import StudentTrainConfig
+
+    given = {k: getattr(args, k) for k in ("size", "steps", "seed", "threads") if getattr(args, k) is not None}
+    base = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
+    table = run(base, args.out, list(args.only) if args.only else None, args.scenarios, args.frames, progress=not args.json)
+    return {n: {s: row[s]["headline"] for s in table["scenarios"]} for n, row in table["ablations"].items()}
+
+
 def _cmd_export(args) -> dict:
     from distill.export import export
 
@@ -154,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=out_folder, default=Path("data/ensemble"), help="cache root; the cache goes to OUT/<key> "
                    "(default: %(default)s)")
     e.add_argument("--teacher", type=in_file, default=None, help="teacher weights (default: the committed fusion/teacher/weights/teacher.pt)")
-    e.add_argument("--k", type=_positive_int, default=8, help="samples per frame, >= 2 (default: %(default)s)")
+    e.add_argument("--k", type=_positive_int, default=8, help="samples per frame; 1 has no variance (the K=1 ablation) "
+                   "(default: %(default)s)")
     e.add_argument("--steps", type=_positive_int, default=2, help="DDIM steps per sample (default: %(default)s)")
     e.add_argument("--backbones", type=names, default=BACKBONES, help="frozen backbones whose feature variance is stored "
                    f"(default: {','.join(BACKBONES)})")
@@ -195,6 +206,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ckpt-every", type=_positive_int, help="steps between checkpoints (default: 50)")
     s.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
     s.set_defaults(run=_cmd_train_student)
+    a = sub.add_parser("ablate", help="train, export and probe each ablation of the student recipe (no image-variance "
+                       "weighting, uniform routing, pixel term only, K=1, tau sweep, policy backbone, direct supervision)")
+    a.add_argument("--data", type=Path, default=DEFAULT_FUSION_DATA, help="folder from collect-fusion-data (default: %(default)s)")
+    a.add_argument("--cache", type=Path, default=None, help="ensemble cache folder (default: the one `cache-ensemble` "
+                   "builds with its defaults)")
+    a.add_argument("--out", type=out_folder, default=Path("runs/ablate"), help="one folder per ablation, plus "
+                   "ablations.json/.csv/.png (default: %(default)s)")
+    a.add_argument("--only", type=names, default=None, help="comma-separated ablation names (default: all)")
+    a.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size of every ablation (default: m)")
+    a.add_argument("--steps", type=_positive_int, help="training steps of every ablation (default: 2500)")
+    a.add_argument("--seed", type=int, help="(default: 0)")
+    a.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
+    a.add_argument("--scenarios", type=names, default=("night_fog_town05", "fog_town05"),
+                   help="perception-probe scenarios (default: night_fog_town05,fog_town05)")
+    a.add_argument("--frames", type=_positive_int, default=200, help="probe frames per scenario (default: %(default)s)")
+    a.add_argument("--json", action="store_true", help="print a final JSON line with the headline figure of each")
+    a.set_defaults(run=_cmd_ablate)
     x = sub.add_parser("export", help="export a trained student to TorchScript and ONNX, with parity against torch")
     x.add_argument("--weights", type=in_file, default=Path("fusion/student/weights/fusionproxy_m.pt"),
                    help="student weights (default: %(default)s)")

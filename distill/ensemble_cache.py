@@ -119,8 +119,8 @@ def build(cfg: CacheConfig, progress: bool = True) -> dict:
     from fusion.teacher.sampler import Teacher
     from harness.runner.jobs import file_digest
 
-    if cfg.k < 2:
-        raise ConfigError(f"the ensemble cache needs k >= 2 samples for a variance, got k={cfg.k}")
+    if cfg.k < 1:
+        raise ConfigError(f"k must be >= 1 sample per frame (k = 1 has no variance: the K=1 ablation), got k={cfg.k}")
     if cfg.steps < 1:
         raise ConfigError(f"steps must be >= 1, got {cfg.steps}")
     torch.set_num_threads(cfg.threads)

@@ -72,8 +72,8 @@ def test_key_follows_what_decides_the_numbers():
 
 
 def test_bad_settings_fail_with_one_line(data, tmp_path):
-    with pytest.raises(ConfigError, match="k >= 2"):
-        build(_cfg(data, tmp_path, k=1), progress=False)
+    with pytest.raises(ConfigError, match="k must be >= 1"):
+        build(_cfg(data, tmp_path, k=0), progress=False)
     with pytest.raises(ConfigError, match="unknown backbone"):
         build(_cfg(data, tmp_path, backbones=("resnet",)), progress=False)
     with pytest.raises(ConfigError, match="no ensemble cache"):
