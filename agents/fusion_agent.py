@@ -68,14 +68,20 @@ class FusionAgent:
             raise ConfigError(f"FusionAgent wraps a leaderboard agent; {type(agent).__name__} lacks {', '.join(missing)}()")
         self.agent = agent
         self.variant = variant if isinstance(variant, Variant) else get_variant(variant)
-        # built once per process (build_cached): the routes a worker drives share the module
-        self.module = module if module is not None else build_cached(self.variant, device, precision, runtime)
-        if isinstance(self.module, torch.nn.Module):
-            self.module.eval()
-        self.device = device
         # torch's threads are per process, and the policy takes one (deterministic, one core per
         # worker): the fusion module gets its own count while it runs, then the policy's is restored
         self.threads = threads if threads is not None else default_fusion_threads()
+        # built once per process (build_cached): the routes a worker drives share the module. Built
+        # with the module's thread count set, which an ONNX Runtime session takes as its own
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            self.module = module if module is not None else build_cached(self.variant, device, precision, runtime)
+        finally:
+            torch.set_num_threads(before)
+        if isinstance(self.module, torch.nn.Module):
+            self.module.eval()
+        self.device = device
         self.seed = 0  # the job's traffic seed (bind() reads it from the backend): stochastic modules' noise
         self.rig = rig
         self.calibration = calibration

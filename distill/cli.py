@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "student.pt and manifest.json (default: %(default)s)")
     # defaults live in distill.train_student.StudentTrainConfig (imported lazily: it pulls in torch)
     s.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size (default: m)")
-    s.add_argument("--steps", type=_positive_int, help="optimiser steps (default: 2500)")
+    s.add_argument("--steps", type=_positive_int, help="optimiser steps (default: 5000)")
     s.add_argument("--batch", type=_positive_int, help="crops per step (default: 8)")
     s.add_argument("--crop", type=size, help="crop WxH [px], multiples of 16 (default: 192x96)")
     s.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3)")
@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "ablations.json/.csv/.png (default: %(default)s)")
     a.add_argument("--only", type=names, default=None, help="comma-separated ablation names (default: all)")
     a.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size of every ablation (default: m)")
-    a.add_argument("--steps", type=_positive_int, help="training steps of every ablation (default: 2500)")
+    a.add_argument("--steps", type=_positive_int, help="training steps of every ablation (default: 5000)")
     a.add_argument("--seed", type=int, help="(default: 0)")
     a.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
     a.add_argument("--scenarios", type=names, default=("night_fog_town05", "fog_town05"),

@@ -48,7 +48,7 @@ class StudentTrainConfig:
     data: str = "data/fusion"
     cache: str = ""  # ensemble cache folder; "" = the one the default cache-ensemble settings build
     size: str = "m"
-    steps: int = 2500
+    steps: int = 5000
     batch: int = 8
     crop_h: int = 96
     crop_w: int = 192

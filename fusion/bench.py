@@ -32,27 +32,31 @@ def cpu_name() -> str:
 
 def bench(variant: str, width: int = 320, height: int = 160, batch: int = 1, device: str = "cpu",
           precision: str = "fp32", runtime: str = "torch", repeats: int = 50, warmup: int = 10,
-          threads: int | None = None, seconds: float | None = None) -> dict:
+          threads: int | None = None, seconds: float | None = None, cuda_graphs: bool = False) -> dict:
     """Time ``variant`` and return the figures (``fps``, ``latency_ms``, ...). ``seconds`` caps the
-    timed part: at least 5 repeats, then as many of ``repeats`` as fit."""
+    timed part: at least 5 repeats, then as many of ``repeats`` as fit. ``cuda_graphs`` (torch on
+    CUDA) captures one call of the module in a CUDA graph and times its replay, inputs already in
+    the module's precision (what a deployment that keeps its buffers does)."""
     if batch < 1 or repeats < 1 or warmup < 0:
         raise ConfigError(f"batch and repeats must be >= 1 and warmup >= 0, got {batch}, {repeats}, {warmup}")
+    if threads is not None:  # before building: an ONNX Runtime session takes torch's thread count
+        torch.set_num_threads(threads)
     v = check_variant(variant, device, precision, runtime)
     fuser = v.build(device, precision, runtime)
     if fuser is None:
         raise ConfigError(f"variant {v.name} is not a module (the privileged clean image); there is nothing to time")
-    if threads is not None:
-        torch.set_num_threads(threads)
     dev = torch.device(device)
     g = torch.Generator().manual_seed(0)
     rgb = torch.rand(batch, 3, height, width, generator=g).to(dev)
     thermal = torch.rand(batch, 1, height, width, generator=g).to(dev)
     noise = torch.Generator(device=dev).manual_seed(0) if v.stochastic else None
 
-    def call() -> None:
+    def plain_call() -> None:
         fuser(rgb, thermal, generator=noise) if noise is not None else fuser(rgb, thermal)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
+
+    call = _graphed(fuser, rgb, thermal, v.name, dev, runtime, v.stochastic) if cuda_graphs else plain_call
 
     for _ in range(warmup):
         call()
@@ -72,4 +76,67 @@ def bench(variant: str, width: int = 320, height: int = 160, batch: int = 1, dev
             "params": v.param_count(), "flops_per_frame": flops, "device": str(dev),
             "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
             "precision": precision, "runtime": getattr(fuser, "runtime", runtime), "threads": torch.get_num_threads(),
-            "torch": torch.__version__}
+            "cuda_graphs": cuda_graphs, "torch": torch.__version__}
+
+
+def bench_policy_net(width: int = 320, height: int = 160, batch: int = 1, repeats: int = 50, warmup: int = 10,
+                     threads: int | None = None) -> dict:
+    """The frozen policy's perception network (batch norm folded, as the agent runs it) timed the
+    same way: what a fusion module costs is best read against what the policy itself costs."""
+    from agents.rgb_policy.agent import fold_batch_norm, load_perception
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    net = fold_batch_norm(load_perception()[0]).eval()
+    x = torch.rand(batch, 3, height, width, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        for _ in range(warmup):
+            net(x)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            net(x)
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return {"what": "policy perception network", "fps": round(batch / med, 2), "latency_ms": round(1e3 * med, 3),
+            "size": f"{width}x{height}", "batch": batch, "threads": torch.get_num_threads(), "runtime": "torch"}
+
+
+def compare(variant: str, width: int = 320, height: int = 160, batch: int = 1, device: str = "cpu",
+            precision: str = "fp32", runtime: str = "torch", repeats: int = 50, warmup: int = 10,
+            threads: int | None = None, teacher: str = "teacher") -> dict:
+    """``variant``'s figures plus, in the same run and at the same size, the teacher ensemble's and the
+    policy network's, and the ratios ``variant fps / their fps``."""
+    r = bench(variant, width, height, batch, device, precision, runtime, repeats, warmup, threads)
+    t = bench(teacher, width, height, batch, device, precision, "torch", max(5, repeats // 10), min(warmup, 2), threads)
+    pol = bench_policy_net(width, height, batch, repeats, warmup, threads)
+    r["teacher"] = {k: t[k] for k in ("variant", "fps", "latency_ms", "runtime", "threads")}
+    r["policy_net"] = pol
+    r["ratio_to_teacher"] = round(r["fps"] / t["fps"], 1)
+    r["ratio_to_policy_net"] = round(r["fps"] / pol["fps"], 2)
+    return r
+
+
+def _graphed(fuser, rgb: torch.Tensor, thermal: torch.Tensor, name: str, dev: torch.device, runtime: str,
+             stochastic: bool):
+    """``call()`` replaying one captured call of the torch module behind ``fuser``."""
+    if dev.type != "cuda" or runtime != "torch" or stochastic or not hasattr(fuser, "module"):
+        raise ConfigError(f"--cuda-graphs needs a deterministic torch module on a CUDA device (variant {name}, "
+                          f"device {dev}, runtime {runtime})")
+    module = fuser.module
+    x, t = rgb.to(fuser.dtype), thermal.to(fuser.dtype)
+    side = torch.cuda.Stream(dev)
+    side.wait_stream(torch.cuda.current_stream(dev))
+    with torch.cuda.stream(side), torch.no_grad():
+        for _ in range(3):  # warm up outside the capture (cuDNN picks its kernels here)
+            module(x, t)
+    torch.cuda.current_stream(dev).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph), torch.no_grad():
+        module(x, t)
+
+    def call() -> None:
+        graph.replay()
+        torch.cuda.synchronize(dev)
+
+    return call

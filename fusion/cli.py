@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeats", type=T.positive_int, default=50)
     b.add_argument("--warmup", type=T.nonneg_int, default=10)
     b.add_argument("--threads", type=T.positive_int, default=None, help="torch CPU threads (default: torch's own)")
+    b.add_argument("--cuda-graphs", action="store_true", help="torch on CUDA: time the replay of one captured call")
+    b.add_argument("--compare", action="store_true", help="also time the teacher ensemble (torch, its defaults) and the "
+                   "policy's perception network at the same size, and give the ratios")
     _target(b)
     b.add_argument("--json", action="store_true")
     b.set_defaults(run=cmd_bench)
@@ -170,10 +173,19 @@ def cmd_metrics(args) -> dict:
 
 
 def cmd_bench(args) -> dict:
-    from fusion.bench import bench
+    from fusion.bench import bench, compare
 
     w, h = args.size
-    r = bench(args.variant, w, h, args.batch, args.device, args.precision, args.runtime, args.repeats, args.warmup, args.threads)
+    if args.compare:
+        if args.cuda_graphs:
+            raise ConfigError("--compare and --cuda-graphs: time them in two runs")
+        r = compare(args.variant, w, h, args.batch, args.device, args.precision, args.runtime, args.repeats, args.warmup,
+                    args.threads)
+        print(f"{r['variant']}: {r['fps']:.1f} frames/s; {r['ratio_to_teacher']}x the teacher ({r['teacher']['fps']:.2f}/s), "
+              f"{r['ratio_to_policy_net']}x the policy network ({r['policy_net']['fps']:.1f}/s)", file=sys.stderr)
+        return r
+    r = bench(args.variant, w, h, args.batch, args.device, args.precision, args.runtime, args.repeats, args.warmup, args.threads,
+              cuda_graphs=args.cuda_graphs)
     print(f"{r['variant']}: {r['fps']:.1f} frames/s, {r['latency_ms']:.2f} ms per batch of {r['batch']} at {r['size']} "
           f"({r['device_name']}, {r['threads']} threads, {r['precision']}, {r['runtime']})", file=sys.stderr)
     return r

@@ -31,6 +31,7 @@ from torch import nn
 
 from fusion.base import Param
 from fusion.classical import GFF, LaplacianFusion, LumaAverage, RGBEnhance
+from fusion.student.proxy import WEIGHTS_PATTERN as STUDENT_WEIGHTS, FusionProxy
 from fusion.teacher.sampler import WEIGHTS as TEACHER_WEIGHTS, TeacherFusion
 from fusion.trivial import RGBOnly, ThermalOnly
 from harness.errors import ConfigError
@@ -50,7 +51,8 @@ class Variant:
     values: tuple[tuple[str, Any], ...] = ()  # parameters given in the name (defaults dropped), sorted
     stochastic: bool = False  # draws noise: gets a torch.Generator seeded from (job seed, frame)
     cost: Cost | str | None = None  # flops(h, w, **params), or "iterative", or None (not a module)
-    weights: tuple[str, ...] = ()  # files whose content enters the job key (a trained module's weights)
+    weights: tuple[str, ...] = ()  # files whose content enters the job key (a trained module's weights);
+    # "{name}" in a path is filled from the parameters (fusionproxy_{size}.pt)
     onnx_path: str = ""  # onnx: variants
     source: str = ""  # py: variants: the file the object is defined in (its content enters the key)
 
@@ -65,19 +67,20 @@ class Variant:
     def build(self, device: str = "cpu", precision: str = "fp32", runtime: str = "torch"):
         """A :class:`fusion.base.Fuser` on ``device`` in ``precision`` with ``runtime`` (``torch``,
         ``onnx`` or ``tensorrt``); None for ``oracle_clean``. One ConfigError line for what cannot be."""
-        from fusion.runtimes import CallableFuser, OnnxFuser, TorchFuser, check_target, export_onnx
+        from fusion.runtimes import CallableFuser, OnnxFuser, TensorRTFuser, TorchFuser, check_target, export_onnx
 
         dev = check_target(device, precision, runtime)
-        if self.onnx_path:  # an ONNX model runs with ONNX Runtime whichever runtime is asked (tensorrt: refused above)
-            return OnnxFuser(self.onnx_path, dev, precision)
+        if self.onnx_path:
+            return TensorRTFuser(self.onnx_path, dev, precision) if runtime == "tensorrt" else OnnxFuser(self.onnx_path, dev, precision)
         if self.factory is None:
             return None
         obj = self._make()
         if isinstance(obj, nn.Module):
-            if runtime == "onnx":
+            if runtime in ("onnx", "tensorrt"):
                 if self.stochastic:
                     raise ConfigError(f"variant {self.name} draws noise per call; run it with --runtime torch")
-                return OnnxFuser(export_onnx(obj), dev, precision)
+                path = export_onnx(obj)
+                return OnnxFuser(path, dev, precision) if runtime == "onnx" else TensorRTFuser(path, dev, precision)
             return TorchFuser(obj, dev, precision, stochastic=self.stochastic or getattr(obj, "stochastic", False))
         if runtime != "torch":
             raise ConfigError(f"variant {self.name} is a plain function; it runs with --runtime torch only")
@@ -113,7 +116,7 @@ class Variant:
         """What enters the job key beside the name: the content of the weights files, the source file
         and parameters of a ``py:`` object, the ``onnx:`` file; '' for code-only variants (ours are
         covered by ``harness.runner.jobs.RESULTS_VERSION``)."""
-        parts = [_digest(p) for p in self.weights]
+        parts = [_digest(p.format(**self.kwargs)) for p in self.weights]
         if self.onnx_path:
             parts.append(_digest(self.onnx_path))
         if self.source:
@@ -184,6 +187,9 @@ VARIANTS: dict[str, Variant] = {
     "teacher": Variant("teacher", "diffusion teacher: the mean of k DDIM samples (regression estimate + residual "
                        "diffusion); slow", TeacherFusion, params=TeacherFusion.PARAMS, stochastic=True, cost="iterative",
                        weights=(str(TEACHER_WEIGHTS),)),
+    "fusionproxy": Variant("fusionproxy", "FusionProxy: a small student distilled from the teacher ensemble (pixel term "
+                           "weighted by image variance, feature term routed by backbone feature variance); real time",
+                           FusionProxy, params=FusionProxy.PARAMS, cost=FusionProxy.flops, weights=(STUDENT_WEIGHTS,)),
 }
 
 

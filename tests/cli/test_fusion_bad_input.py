@@ -102,6 +102,7 @@ VARIANT_CASES = [
     ("unknown parameter", lambda t: "gff:r9=1", "unknown parameter 'r9'"),
     ("parameter out of range", lambda t: "gff:eps1=-1", "eps1"),
     ("teacher k of zero", lambda t: "teacher:k=0", "k must be"),
+    ("fusionproxy size unknown", lambda t: "fusionproxy:size=xxl", "size must be one of xs, s, m, l"),
     ("py: that does not import", _toy_module, "cannot import"),
     ("onnx with the wrong inputs", _bad_onnx, "input"),
     ("missing onnx file", lambda t: f"onnx:{t / 'none.onnx'}", "no such file"),
@@ -123,6 +124,8 @@ def test_bad_variants(tmp_path, capsys, monkeypatch, name, make, fragment):
 OTHER_CASES = [
     (fusion_main, ["bench", "--variant", "gff", "--size", "0x10"], "8..4096"),
     (fusion_main, ["bench", "--variant", "teacher:steps=0"], "steps must be"),
+    (fusion_main, ["bench", "--variant", "gff", "--cuda-graphs"], "CUDA device"),
+    (fusion_main, ["bench", "--variant", "gff", "--runtime", "tensorrt"], "tensorrt"),
     (fusion_main, ["perception", "--scenario", "fog_town99", "--variants", "rgb"], "did you mean"),
     (fusion_main, ["perception", "--scenario", "fog_town05", "--variants", "rgb,thermol"], "did you mean 'thermal'"),
     (fusion_main, ["ensemble", "--scenario", "fog_town05", "--k", "0"], "positive integer"),
@@ -130,6 +133,13 @@ OTHER_CASES = [
     (distill_main, ["train-teacher", "--data", "{t}/nothing", "--out", "{t}/run"], "collect-fusion-data"),
     (distill_main, ["train-teacher", "--steps", "0", "--out", "{t}/run"], "positive integer"),
     (distill_main, ["collect-fusion-data", "--workers", "0", "--out", "{t}/run"], "positive integer"),
+    (distill_main, ["cache-ensemble", "--data", "{t}/nothing", "--out", "{t}/run"], "collect-fusion-data"),
+    (distill_main, ["cache-ensemble", "--backbones", "resnet", "--out", "{t}/run"], "unknown backbone"),
+    (distill_main, ["train-student", "--cache", "{t}/nothing", "--out", "{t}/run"], "cache-ensemble"),
+    (distill_main, ["train-student", "--crop", "100x96", "--out", "{t}/run"], "multiple of 16"),
+    (distill_main, ["train-student", "--tau", "0", "--out", "{t}/run"], "tau"),
+    (distill_main, ["ablate", "--only", "full,nope", "--out", "{t}/run"], "unknown ablation"),
+    (distill_main, ["export", "--weights", "{t}/none.pt", "--out", "{t}/run"], "no such file"),
 ]
 
 
