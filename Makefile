@@ -119,7 +119,7 @@ train-student: $(STAMP)
 	for s in $(STUDENT_SIZES); do \
 		$(VPY) -m distill train-student --data data/fusion --size $$s --out runs/student_$$s $(ARGS) && \
 		mkdir -p fusion/student/weights && cp runs/student_$$s/student.pt fusion/student/weights/fusionproxy_$$s.pt && \
-		cp runs/student_$$s/manifest.json fusion/student/weights/fusionproxy_$$s.json || exit 1; \
+		cp runs/student_$$s/manifest.json fusion/student/weights/fusionproxy_$$s.manifest.json || exit 1; \
 	done
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does

@@ -80,6 +80,22 @@ class Param:
         return self.check(op, value)
 
 
+def load_weights(path, what: str, make: str, device="cpu") -> tuple[dict, dict]:
+    """(state dict as float32, config dict) of a checkpoint our trainings write: ``{"model": ...,
+    "config": json}`` read with ``weights_only``; one ConfigError line when it is missing or not one."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no {what} weights at {path}; train them with `python -m distill {make}` (or `make {make}`)")
+    blob = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(blob, dict) or "model" not in blob or "config" not in blob:
+        raise ConfigError(f"{path} is not a {what} checkpoint (it needs 'model' and 'config')")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()}
+    return state, json.loads(blob["config"])
+
+
 @runtime_checkable
 class Fuser(Protocol):
     """``fuser(rgb (B,3,H,W), thermal (B,1,H,W)) -> (B,3,H,W)``, float in ``[0, 1]``, any runtime."""

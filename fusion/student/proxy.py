@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
-from fusion.base import FusionModule, Param
+from fusion.base import FusionModule, Param, load_weights
 from fusion.student.model import SIZES, StudentConfig, StudentNet, macs
-from harness.errors import ConfigError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_PATTERN = str(WEIGHTS_DIR / "fusionproxy_{size}.pt")  # the registry fills in the size
@@ -22,15 +20,9 @@ def weights_path(size: str) -> Path:
 
 def load_student(path: Path | str, device: str | torch.device = "cpu") -> StudentNet:
     """A student network from a file written by ``distill.train_student`` (weights only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no student weights at {path}; train them with `python -m distill train-student` "
-                          f"(or `make train-student`)")
-    blob = torch.load(path, map_location=device, weights_only=True)
-    if not isinstance(blob, dict) or "model" not in blob or "config" not in blob:
-        raise ConfigError(f"{path} is not a student checkpoint (it needs 'model' and 'config')")
-    net = StudentNet(StudentConfig.from_dict(json.loads(blob["config"])))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()})
+    state, config = load_weights(path, "student", "train-student", device)
+    net = StudentNet(StudentConfig.from_dict(config))
+    net.load_state_dict(state)
     return net.to(device).eval()
 
 

@@ -8,14 +8,13 @@ number comes from ``generator``, so a seed gives the same ensemble. ``TeacherFus
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from fusion.base import FusionModule, Param
+from fusion.base import FusionModule, Param, load_weights
 from fusion.teacher.denoiser import TeacherConfig, TeacherNet
 from fusion.teacher.schedule import ddim_step, ddim_times, predict_x0_eps
 from harness.errors import ConfigError
@@ -39,15 +38,9 @@ class EnsembleStats:
 
 def load_net(path: Path | str = WEIGHTS, device: str | torch.device = "cpu") -> TeacherNet:
     """The teacher network from a checkpoint written by ``distill.train_teacher`` (weights only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no teacher weights at {path}; train them with `python -m distill train-teacher` "
-                          f"(or `make train-teacher`)")
-    blob = torch.load(path, map_location=device, weights_only=True)
-    if not isinstance(blob, dict) or "model" not in blob or "config" not in blob:
-        raise ConfigError(f"{path} is not a teacher checkpoint (it needs 'model' and 'config')")
-    net = TeacherNet(TeacherConfig.from_dict(json.loads(blob["config"])))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()})
+    state, config = load_weights(path, "teacher", "train-teacher", device)
+    net = TeacherNet(TeacherConfig.from_dict(config))
+    net.load_state_dict(state)
     return net.to(device).eval()
 
 
