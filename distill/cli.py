@@ -7,6 +7,7 @@ the user can fix print one line ``error: ...`` and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from harness.cli.args import Parser, in_file, names, out_folder, positive_int as _positive_int, run_main, size
@@ -87,6 +88,19 @@ def _cmd_export(args) -> dict:
     from distill.export import export
 
     return export(args.weights, args.out, args.name)
+
+
+def _cmd_pareto(args) -> dict:
+    from distill.pareto import run
+
+    w, h = args.size
+    t = run(args.eval, args.out or args.eval, args.runtime, args.threads, w, h, args.repeats, args.warmup, args.min_fps)
+    for p in t["points"]:
+        mark = " <- chosen" if p["chosen"] else (" (front)" if p["front"] else "")
+        print(f"{p['size']:>3} {p['params']:>8} params {p['fps']:>8.1f} frames/s  DS {p['DS']:5.1f} "
+              f"[{p['DS_ci'][0]:.1f}, {p['DS_ci'][1]:.1f}]{mark}", file=sys.stderr)
+    print(t["why"], file=sys.stderr)
+    return {"chosen": t["chosen"], "why": t["why"], "points": {p["size"]: {"fps": p["fps"], "DS": p["DS"]} for p in t["points"]}}
 
 
 def _cmd_train_policy(args) -> dict:
@@ -223,6 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--frames", type=_positive_int, default=200, help="probe frames per scenario (default: %(default)s)")
     a.add_argument("--json", action="store_true", help="print a final JSON line with the headline figure of each")
     a.set_defaults(run=_cmd_ablate)
+    q = sub.add_parser("pareto", help="time each evaluated student size and plot its driving score against frames/s "
+                       "(pareto.json/.csv/.png)")
+    q.add_argument("--eval", type=Path, required=True, help="folder of a finished `harness eval` with fusionproxy sizes "
+                   "among its variants (fusionproxy:size=xs,...)")
+    q.add_argument("--out", type=out_folder, default=None, help="where to write (default: the --eval folder)")
+    q.add_argument("--runtime", choices=("onnx", "torch"), default="onnx", help="(default: %(default)s)")
+    q.add_argument("--threads", type=_positive_int, default=2, help="CPU threads for timing (default: %(default)s)")
+    q.add_argument("--size", type=size, default=(320, 160), help="frame WxH for timing (default: 320x160)")
+    q.add_argument("--repeats", type=_positive_int, default=300, help="timed calls per size (default: %(default)s)")
+    q.add_argument("--warmup", type=int, default=30, help="untimed calls first (default: %(default)s)")
+    q.add_argument("--min-fps", type=float, default=300.0, help="the real-time floor the chosen size must reach "
+                   "(default: %(default)s)")
+    q.add_argument("--json", action="store_true", help="print a final JSON line with the points and the choice")
+    q.set_defaults(run=_cmd_pareto)
     x = sub.add_parser("export", help="export a trained student to TorchScript and ONNX, with parity against torch")
     x.add_argument("--weights", type=in_file, default=Path("fusion/student/weights/fusionproxy_m.pt"),
                    help="student weights (default: %(default)s)")
