@@ -1,6 +1,6 @@
 # Set-up, tests and the main jobs. `make test` and `make eval` set the venv up themselves when
 # .venv is missing or older than pyproject.toml.
-#   make eval SCENARIO=fog_town05 [VARIANTS=rgb,thermal ROUTES=0-3 SEEDS=0,1 WORKERS=2 OUT=results/x]
+#   make eval SCENARIO=fog_town05 [VARIANTS=rgb,thermal ROUTES=0-3 SEEDS=0,1 WORKERS=2 OUT=results/x BACKEND=carla]
 #     (defaults: rgb,thermal,oracle_clean on routes 0 and 2, the scenario's seeds, 2 workers: ~9 min on 2 cores)
 #   make plots OUT=results/x            (rewrite tables, report and plots from the records)
 #   make sweep SCENARIO=fog_town05 AXIS=fog [VALUES=200,100,50]
@@ -22,6 +22,11 @@ WORKERS ?= 2
 VARIANTS ?= rgb,thermal,oracle_clean
 SEEDS   ?=
 EXECUTOR ?= local
+# the simulator: embedded (default) or carla (a CARLA 0.9.16 server at CARLA_HOST:CARLA_PORT)
+BACKEND ?= embedded
+CARLA_HOST ?= 127.0.0.1
+CARLA_PORT ?= 2000
+BACKEND_ARGS = --backend $(BACKEND) $(if $(filter carla,$(BACKEND)),--carla-host $(CARLA_HOST) --carla-port $(CARLA_PORT))
 AXIS    ?= fog
 VALUES  ?=
 # more options for the harness command, e.g. ARGS='--latency measured --max-steps 600'
@@ -60,14 +65,15 @@ test-fast: $(STAMP)
 # same command continues (or reuses) the run in its folder: finished routes are kept, never rerun.
 eval: $(STAMP)
 	$(VPY) -m harness eval --scenario $(SCENARIO) --variants $(VARIANTS) --routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		--workers $(WORKERS) --executor $(EXECUTOR) --out $(EVAL_OUT) --resume $(ARGS)
+		--workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) --out $(EVAL_OUT) --resume $(ARGS)
 
 plots: $(STAMP)
 	$(VPY) -m harness report --out $(EVAL_OUT)
 
 sweep: $(STAMP)
 	$(VPY) -m harness sweep --scenario $(SCENARIO) --axis $(AXIS) $(if $(VALUES),--values $(VALUES)) --variants $(VARIANTS) \
-		--routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) --out $(SWEEP_OUT) --resume $(ARGS)
+		--routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) \
+		--out $(SWEEP_OUT) --resume $(ARGS)
 
 render: $(STAMP)
 	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(or $(OUT),results/render) $(ARGS)
@@ -124,7 +130,7 @@ train-student: $(STAMP)
 
 # one agent + fusion variant on one scenario's routes, scored as the leaderboard does
 drive: $(STAMP)
-	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(or $(ROUTES),0-4) --workers $(WORKERS) $(if $(OUT),--out $(OUT)) --resume --json $(ARGS)
+	$(VPY) -m harness drive --scenario $(SCENARIO) --agent $(AGENT) --variant $(VARIANT) --routes $(or $(ROUTES),0-4) --workers $(WORKERS) $(BACKEND_ARGS) $(if $(OUT),--out $(OUT)) --resume --json $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

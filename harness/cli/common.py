@@ -40,6 +40,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--route-timeout", type=T.positive_float, default=DEFAULT_ROUTE_TIMEOUT_S,
                    help=f"wall-clock seconds per route (default {DEFAULT_ROUTE_TIMEOUT_S:g})")
     add_fusion_target(p)
+    add_backend(p)
     p.add_argument("--gpus-per-worker", type=T.within(0.0, 8.0, ""), default=0.0,
                    help="with --executor ray: the share of a GPU each actor asks Ray for (e.g. 0.5 with --device cuda)")
 
@@ -53,8 +54,35 @@ def add_fusion_target(p: argparse.ArgumentParser) -> None:
                    help="torch (default), onnx (ONNX Runtime; torch modules are exported first) or tensorrt (optional)")
 
 
+def add_backend(p: argparse.ArgumentParser) -> None:
+    """The simulator (enters the job key when not embedded) and where a CARLA server is."""
+    from harness.backends.carla.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TIMEOUT_S, DEFAULT_TM_PORT
+    from harness.backends.registry import BACKENDS, DEFAULT_BACKEND
+
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                   help="the simulator: embedded (default; no server, no GPU) or carla (a CARLA 0.9.16 server)")
+    p.add_argument("--carla-host", default=DEFAULT_HOST, help=f"CARLA server host (default {DEFAULT_HOST})")
+    p.add_argument("--carla-port", type=T.positive_int, default=DEFAULT_PORT,
+                   help=f"CARLA RPC port of worker 0; worker i adds 10 x i (default {DEFAULT_PORT})")
+    p.add_argument("--carla-tm-port", type=T.positive_int, default=DEFAULT_TM_PORT,
+                   help=f"traffic-manager port of worker 0 (default {DEFAULT_TM_PORT})")
+    p.add_argument("--carla-timeout", type=T.positive_float, default=DEFAULT_TIMEOUT_S,
+                   help=f"seconds the client waits for the server (default {DEFAULT_TIMEOUT_S:g})")
+
+
+def carla_server(args):
+    """The ServerSpec of the --carla-* options (None for the embedded backend)."""
+    from harness.backends.carla.server import ServerSpec
+
+    if getattr(args, "backend", "embedded") != "carla":
+        return None
+    return ServerSpec(host=args.carla_host, port=args.carla_port, tm_port=args.carla_tm_port, timeout_s=args.carla_timeout)
+
+
 def fusion_target(args) -> dict:
-    return {"device": args.device, "precision": args.precision, "runtime": args.runtime}
+    """Where fusion modules run and on which simulator (the fields of EvalRequest they fill)."""
+    return {"device": args.device, "precision": args.precision, "runtime": args.runtime,
+            "backend": getattr(args, "backend", "embedded")}
 
 
 def calibration(args):
@@ -68,7 +96,7 @@ def run_options(args):
 
     return RunOptions(workers=args.workers, executor=args.executor, ray_address=args.ray_address, retries=args.retries,
                       step_timeout_s=args.step_timeout, route_timeout_s=args.route_timeout,
-                      gpus_per_worker=args.gpus_per_worker)
+                      gpus_per_worker=args.gpus_per_worker, carla=carla_server(args))
 
 
 def stats_dict(stats) -> dict:

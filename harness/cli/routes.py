@@ -44,6 +44,14 @@ def register(sub) -> None:
                         "scenarios/routes/town05.xml:5-9; repeatable")
     p.add_argument("--shun", type=route_pick, action="append", default=[], metavar="FILE:IDS",
                    help="like --avoid, but only start on or turn into those roads a tenth as often; repeatable")
+    p.add_argument("--backend", choices=("embedded", "carla"), default="embedded",
+                   help="embedded (default): our procedural towns (town01, town02, town05: not CARLA's); carla: a CARLA "
+                        "map, from --xodr or from a server (--carla-host/--carla-port) that loads --town (e.g. Town05)")
+    p.add_argument("--xodr", type=T.in_file, default=None, help="with --backend carla: the town's OpenDRIVE file (CARLA "
+                   "ships them in CarlaUE4/Content/Carla/Maps/OpenDrive/), read without a server")
+    p.add_argument("--carla-host", default="127.0.0.1", help="with --backend carla and no --xodr (default 127.0.0.1)")
+    p.add_argument("--carla-port", type=T.positive_int, default=2000, help="(default 2000)")
+    p.add_argument("--carla-timeout", type=T.positive_float, default=10.0, help="[s] (default 10)")
     p.add_argument("--format", choices=("2.x", "1.0"), default="2.x")
     p.add_argument("--out", required=True, type=T.out_file, help="the route XML file to write")
     p.set_defaults(run=run)
@@ -56,6 +64,10 @@ def run(args) -> dict:
 
     if args.max_m < args.min_m:
         raise ConfigError(f"--min-m {args.min_m:g} .. --max-m {args.max_m:g} runs backwards; give --max-m >= --min-m")
+    if args.backend == "carla":
+        return run_carla(args)
+    if args.xodr is not None:
+        raise ConfigError("--xodr is for --backend carla (the embedded towns are procedural: pass --town town05)")
     town = load_town(args.town)
     avoid = set().union(*(route_file_roads(town, path, ids) for path, ids in args.avoid))
     shun = set().union(*(route_file_roads(town, path, ids) for path, ids in args.shun)) - avoid
@@ -65,4 +77,32 @@ def run(args) -> dict:
     write_routes(args.out, [r.to_spec() for r in routes], fmt=args.format)
     lengths = [round(r.length) for r in routes]
     print(f"wrote {len(routes)} routes of {min(lengths)}-{max(lengths)} m to {args.out}", file=sys.stderr)
+    return {"out": str(args.out), "lengths_m": lengths}
+
+
+def carla_map(args):
+    """The CARLA map of ``--town``: from ``--xodr`` (no server) or from a server that loads it."""
+    from harness.backends.carla.server import ServerSpec, connect, import_carla
+
+    carla = import_carla()
+    if args.xodr is not None:
+        return carla.Map(args.town, Path(args.xodr).read_text()), carla
+    client = connect(ServerSpec(host=args.carla_host, port=args.carla_port, timeout_s=args.carla_timeout))
+    return client.load_world(args.town).get_map(), carla
+
+
+def run_carla(args) -> dict:
+    from harness.backends.carla.routes import densify, generate, length_m
+    from harness.scenario import write_routes
+
+    given = [f for f, v in (("--signalised", args.signalised), ("--avoid", args.avoid), ("--shun", args.shun)) if v]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: not available with --backend carla yet (they read the embedded town's roads)")
+    cmap, carla = carla_map(args)
+    routes = generate(cmap, args.count, args.seed, args.min_m, args.max_m, town=args.town)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_routes(args.out, routes, fmt=args.format)
+    lengths = [round(length_m(densify(cmap, [(w.x, w.y, w.z) for w in r.waypoints], 2.0, carla))) for r in routes]
+    print(f"wrote {len(routes)} routes of {min(lengths)}-{max(lengths)} m on CARLA map {args.town} to {args.out}",
+          file=sys.stderr)
     return {"out": str(args.out), "lengths_m": lengths}

@@ -20,6 +20,7 @@ from harness.errors import ConfigError
 from harness.metrics import RouteScore, summarize
 from harness.metrics.attribution import penalty_by_kind
 from harness.metrics.leaderboard_json import write_json_atomic
+from harness.backends.registry import preflight
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, _request_dict, check_out_dir,
                                      job_keys, opts_check, plan, run_jobs)
 from harness.runner.jobs import NO_VARIANT, EvalJob, agent_weights_file, file_digest
@@ -97,6 +98,7 @@ def drive(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(), re
     jobs = plan_drive(req, clips_dir)
     keys = job_keys(jobs)
     check_out_dir(out, resume)
+    preflight(req.backend, opts.carla)  # before anything is written
     opts_check(opts)
     weights = agent_weights_file(req.agent, req.checkpoint)
     weights_id = file_digest(weights)[:16] if weights is not None else None  # read before the drives, as they load it

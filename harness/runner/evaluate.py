@@ -18,7 +18,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+from harness.backends.registry import check_backend_name, preflight
 from harness.errors import ConfigError
 from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
@@ -41,6 +43,7 @@ class RunOptions:
     route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S  # [s] wall clock per route
     progress: bool = True
     gpus_per_worker: float = 0.0  # Ray: the share of a GPU each actor asks for (a fusion module on --device cuda)
+    carla: Any = None  # harness.backends.carla.server.ServerSpec of --backend carla (None: its defaults)
 
 
 @dataclass
@@ -191,6 +194,7 @@ class EvalRequest:
     device: str = "cpu"  # where fusion modules run: cpu | cuda | cuda:N
     precision: str = "fp32"  # fusion modules' precision: fp32 | fp16 | bf16
     runtime: str = "torch"  # torch | onnx | tensorrt
+    backend: str = "embedded"  # embedded | carla
 
 
 def plan(req: EvalRequest) -> list[EvalJob]:
@@ -200,6 +204,7 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     from harness.metrics.rules import rule_set
     from harness.scenario import load_scenario
 
+    check_backend_name(req.backend)
     scenario = load_scenario(req.scenario)
     routes = select_routes(scenario, req.routes)
     if not req.variants:
@@ -228,7 +233,7 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     jobs = build_matrix(req.scenario, routes, variants, list(seeds), agent=req.agent, agent_config=req.checkpoint,
                         calibration=req.calibration, weather=tuple(sorted(req.weather)), latency=parse_latency(req.latency),
                         rules=req.rules, max_steps=req.max_steps, device=req.device, precision=req.precision,
-                        runtime=req.runtime)
+                        runtime=req.runtime, backend=req.backend)
     # what a variant does not use does not enter its key: rgb ignores the thermal calibration, the
     # agent alone has no fusion latency, oracle_clean no module, so a sweep over those reuses one record
     jobs = [replace(j, calibration=Calibration()) if j.variant is None or not get_variant(j.variant).needs_thermal else j
@@ -266,6 +271,7 @@ def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(),
     keys = job_keys(jobs)
     check_out_dir(out, resume)
     opts_check(opts)
+    preflight(req.backend, opts.carla)  # a CARLA run without a server stops here, before anything is written
     store = ResultStore(out)
     store.prepare()
     store.write_run({"version": RECORD_VERSION, "kind": "eval", "request": _request_dict(req),

@@ -76,7 +76,7 @@ def parse_latency(text: str) -> str:
     return "none" if ms == 0 else f"{ms:g}"
 
 
-LATER_FIELDS = {"device": "cpu", "precision": "fp32", "runtime": "torch"}  # in the key only when not these
+LATER_FIELDS = {"device": "cpu", "precision": "fp32", "runtime": "torch", "backend": "embedded"}  # in the key only when not these
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class EvalJob:
     device: str = "cpu"  # where the fusion module runs: cpu | cuda | cuda:N
     precision: str = "fp32"  # the fusion module's: fp32 | fp16 | bf16
     runtime: str = "torch"  # torch | onnx | tensorrt
+    backend: str = "embedded"  # the simulator: embedded | carla (harness.backends.registry)
     fault: Fault | None = field(default=None, compare=False)  # test-only; not part of the key
     clips: str = field(default="", compare=False)  # folder for infraction clips ('' = none); not part of the key
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import ConfigError
+from harness.backends.registry import preflight
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, check_out_dir, job_keys,
                                      jobs_from_run, opts_check, plan, run_jobs, _request_dict)
 from harness.runner.store import ResultStore
@@ -82,6 +83,7 @@ def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: st
     plans = [plan(c) for c in conds]
     keys = [job_keys(p) for p in plans]
     check_out_dir(out, resume)
+    preflight(req.backend, opts.carla)  # before anything is written
     opts_check(opts)
     store = ResultStore(out)
     store.prepare()

@@ -42,18 +42,18 @@ class _LocalBeat:
 _CACHE: dict[str, Any] = {}  # per process: the simulator and what it was built for
 
 
-def cached_backend(scenario_name: str, weather: tuple[tuple[str, float], ...] = ()):
-    """This process's simulator for (scenario, weather overrides), built on first use and reused."""
-    from harness.backends.embedded import EmbeddedBackend
+def cached_backend(scenario_name: str, weather: tuple[tuple[str, float], ...] = (), backend: str = "embedded"):
+    """This process's simulator for (scenario, weather overrides, backend), built on first use and reused."""
+    from harness.backends.registry import make_backend
     from harness.scenario import load_scenario
 
-    key = repr((scenario_name, weather))
+    key = repr((scenario_name, weather, backend))
     if _CACHE.get("key") != key:
         drop_backend()
         scenario = load_scenario(scenario_name)
         if weather:
             scenario = replace(scenario, weather=scenario.weather.with_overrides(**dict(weather)))
-        _CACHE["backend"] = EmbeddedBackend(scenario, privileged=False)
+        _CACHE["backend"] = make_backend(backend, scenario, privileged=False)
         _CACHE["key"] = key
     return _CACHE["backend"]
 
@@ -99,7 +99,7 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
 
     beat = beat if beat is not None else _LocalBeat()
     beat.value = -time.monotonic()  # loading
-    backend = cached_backend(job.scenario, job.weather)
+    backend = cached_backend(job.scenario, job.weather, job.backend)
     beat.value = -time.monotonic()
     agent = make_agent(job.agent, job.variant, rig=backend.scenario.rig, calibration=job.calibration,
                        conf=job.agent_config, latency=job.latency, device=job.device, precision=job.precision,
