@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
-from harness.world.ego import VehicleControl
+from harness.backends.records import VehicleControl
 
 
 class Track(str, Enum):

@@ -17,7 +17,7 @@ import numpy as np
 from agents.autonomous_agent import AutonomousAgent
 from harness.errors import AgentError, WrongOrderError
 from harness.world.autopilot import CRUISE_MPS, RouteFollower
-from harness.world.ego import VehicleControl
+from harness.backends.records import VehicleControl
 from harness.world.world import CORRIDOR_M, EGO_INSTANCE
 
 PREDICT_S = (0.5, 1.0, 1.5)  # [s] look-ahead times for moving actors

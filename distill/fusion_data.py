@@ -178,7 +178,7 @@ def collect_episode(ep: FusionEpisode, out_dir: Path, every: int = 8, max_steps:
     from agents.expert import ExpertAgent
     from harness.backends.embedded import EmbeddedBackend
     from harness.sensors.registration import Calibration, Registrar
-    from harness.world.ego import VehicleControl
+    from harness.backends.records import VehicleControl
 
     out = out_dir / f"{ep.key}.npz"
     if out.exists() and stale(out) is None:

@@ -24,7 +24,7 @@ from gymnasium import spaces
 
 from harness import GYM_ENV_ID as ENV_ID  # registered by the package's __init__
 from harness.errors import ConfigError
-from harness.world.ego import VehicleControl
+from harness.backends.records import VehicleControl
 from harness.world.routing import local_frame
 
 ROUTE_POINTS = 20

@@ -25,7 +25,7 @@ from agents.rgb_policy.planner import Perception, Planner
 from harness.errors import ConfigError, WrongOrderError
 from harness.plan import plan_array
 from harness.rig import CameraSpec
-from harness.world.ego import VehicleControl
+from harness.backends.records import VehicleControl
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = "perception.pt"

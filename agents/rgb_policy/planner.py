@@ -28,7 +28,8 @@ import numpy as np
 from harness.backends.base import gnss_to_location
 from harness.rig import CameraSpec
 from agents.rgb_policy.model import LIGHT_CELL_CENTRE_PX, LIGHT_CELL_PX, LIGHT_RANGE_M, decide_stop
-from harness.world.ego import EgoParams, VehicleControl
+from harness.backends.records import VehicleControl
+from harness.world.ego import EgoParams
 
 CRUISE_MPS = 8.0  # [m/s] as the expert
 TURN_MPS = 5.0  # [m/s] in junction turns

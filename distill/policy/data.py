@@ -147,7 +147,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
     from agents.expert import ExpertAgent
     from harness.backends.embedded import EmbeddedBackend
     from harness.world.autopilot import RouteFollower
-    from harness.world.ego import VehicleControl
+    from harness.backends.records import VehicleControl
 
     out = out_dir / f"{ep.key}.npz"
     if out.exists() and _stale(out) is None:

@@ -10,12 +10,17 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.world.ego import VehicleControl
-from harness.world.infractions import StepEvents
+from harness.backends.records import StepEvents, VehicleControl
+from harness.errors import ConfigError
 from harness.world.routing import Route
+
+if TYPE_CHECKING:
+    from harness.rig import Rig
+    from harness.scenario import Scenario
 
 EARTH_RADIUS_M = 6378137.0  # CARLA's EARTH_RADIUS_EQUA
 
@@ -73,12 +78,30 @@ def compass_of(yaw_rad: float) -> float:
 class Backend(ABC):
     """One simulator instance; not thread-safe; one route at a time.
 
-    ``scenario`` is the scenario as loaded and never changes; ``rig`` is what the cameras render now.
-    A backend with a ``configure(rig, privileged, thermal)`` method lets each episode render the
-    agent's own camera declarations, applied to ``scenario.rig`` (never to the previous job's rig).
+    What every backend has, and its callers may read:
+
+    - ``scenario``: the scenario as loaded (never changes); ``rig``: what the cameras render now
+      (``configure`` sets it per episode from the agent's camera declarations, starting from
+      ``scenario.rig``, never from the previous job's); ``seed``: the traffic seed of the loaded route;
+    - ``geo_reference``: the map's (latitude, longitude) origin [deg], with which GNSS readings turn
+      back into map coordinates (:func:`gnss_to_location`); CARLA's towns each have their own.
     """
 
     name: str = "abstract"
+    scenario: "Scenario"
+    rig: "Rig"
+    seed: int = 0
+
+    @property
+    def geo_reference(self) -> tuple[float, float]:
+        """(lat_ref, lon_ref) [deg] of the map's origin; (0, 0) unless the map says otherwise."""
+        return (0.0, 0.0)
+
+    def configure(self, rig: "Rig", privileged: bool, thermal: bool = True) -> None:
+        """Render ``rig`` from the next ``load`` on, with or without the privileged ground-truth images
+        and the thermal camera. The default keeps ``scenario.rig`` and refuses another one."""
+        if rig != self.scenario.rig:
+            raise ConfigError(f"the {self.name} backend renders its scenario's rig only; this agent declares other cameras")
 
     @abstractmethod
     def load(self, route_id: str, seed: int) -> Route:

@@ -13,8 +13,8 @@ from harness.render.renderer import Renderer, SceneState
 from harness.rig import Rig
 from harness.scenario import Scenario
 from harness.sensors.thermal import ThermalCamera
-from harness.world.ego import VehicleControl
-from harness.world.infractions import StepEvents
+from harness.backends.records import VehicleControl
+from harness.backends.records import StepEvents
 from harness.world.routing import Route, plan_route
 from harness.world.town import load_town
 from harness.world.world import World
@@ -123,7 +123,7 @@ class EmbeddedBackend(Backend):
             priv = Privileged(views.clean, views.semantic, views.instance, views.depth, ids.semantic, ids.depth,
                               (w.ego.x, w.ego.y, math.degrees(w.ego.yaw)))
         return SensorFrame(w.frame, w.t, views.rgb, th_image, th_kelvin, w.ego.speed,
-                           location_to_gnss(w.ego.x, w.ego.y), compass_of(w.ego.yaw), priv)
+                           location_to_gnss(w.ego.x, w.ego.y, 0.0, *self.geo_reference), compass_of(w.ego.yaw), priv)
 
     def close(self) -> None:
         if self._renderer is not None:

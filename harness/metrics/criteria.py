@@ -2,7 +2,7 @@
 
 Each mirrors a scenario_runner criterion (``srunner/scenariomanager/scenarioatomics/
 atomic_criteria.py``, branches ``leaderboard-2.0`` and ``leaderboard-1.0``) or behaviour
-(``srunner/scenariomanager/timer.py``), re-expressed over :class:`~harness.world.infractions.StepEvents`.
+(``srunner/scenariomanager/timer.py``), re-expressed over :class:`~harness.backends.records.StepEvents`.
 CARLA's criteria project the ego on the route themselves; here route progress comes from
 ``StepEvents.route_completion`` (``ds`` below: metres of route advanced in the step) and the ego's
 displacement from ``StepEvents.distance_m``, since StepEvents carries no ego position.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from harness.metrics.rules import MIN_SPEED_WEIGHT, RuleSet
-from harness.world.infractions import Collision, RedLightRun, StepEvents
+from harness.backends.records import Collision, RedLightRun, StepEvents
 
 
 class CollisionFilter:

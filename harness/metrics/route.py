@@ -33,7 +33,7 @@ from harness.metrics import rules as R
 from harness.metrics.criteria import (CollisionFilter, DeviationTest, MinSpeedTest, OutsideLanesTest,
                                       RedLightFilter, RouteTimeout)
 from harness.metrics.records import Infraction, RouteScore
-from harness.world.infractions import StepEvents
+from harness.backends.records import StepEvents
 
 # [m/s] the embedded towns' street limit (TownSpec.speed_limit_mps); pass the lane's to update()
 DEFAULT_SPEED_LIMIT_MPS = 30 / 3.6

@@ -17,8 +17,8 @@ from harness.errors import AgentError, HarnessError
 from harness.metrics import RouteMonitor, RouteScore
 from harness.plan import DEFAULT_SAMPLE_M, global_plan
 from harness.sensors.suite import InputBuilder, needs_privileged, needs_thermal, parse_sensors, rig_for
-from harness.world.ego import VehicleControl
-from harness.world.infractions import StepEvents
+from harness.backends.records import VehicleControl
+from harness.backends.records import StepEvents
 
 StepHook = Callable[[SensorFrame, Any, StepEvents], None]
 
@@ -57,9 +57,7 @@ def run_episode(backend: Backend, agent: Any, route_id: str, seed: int, *, rules
     """
     name = type(agent).__name__
     specs = parse_sensors(agent.sensors(), name)
-    configure = getattr(backend, "configure", None)
-    if configure is not None:
-        configure(rig_for(specs, backend.scenario.rig), privileged or needs_privileged(specs), needs_thermal(specs))
+    backend.configure(rig_for(specs, backend.scenario.rig), privileged or needs_privileged(specs), needs_thermal(specs))
     route = backend.load(route_id, seed)
     if hasattr(agent, "bind"):
         agent.bind(backend)
@@ -87,7 +85,7 @@ def run_episode(backend: Backend, agent: Any, route_id: str, seed: int, *, rules
             on_step(frame, control, events)
         frame = new_frame
         steps += 1
-        if monitor.update(events, ego_xy=gnss_to_location(frame.gnss[0], frame.gnss[1])) or (max_steps is not None and steps >= max_steps):
+        if monitor.update(events, ego_xy=gnss_to_location(frame.gnss[0], frame.gnss[1], *backend.geo_reference)) or (max_steps is not None and steps >= max_steps):
             break
     wall = time.perf_counter() - t_start
     latency = agent.latency_summary() if hasattr(agent, "latency_summary") else {}

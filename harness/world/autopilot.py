@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from harness.world.ego import VehicleControl
+from harness.backends.records import VehicleControl
 from harness.world.routing import local_frame
 from harness.world.signals import GREEN
 from harness.world.world import CORRIDOR_M, EGO_INSTANCE, World

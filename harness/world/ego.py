@@ -3,37 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from harness.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class VehicleControl:
-    """Same fields and ranges as ``carla.VehicleControl``."""
-
-    throttle: float = 0.0  # [0, 1]
-    steer: float = 0.0  # [-1, 1], positive steers right (towards +y)
-    brake: float = 0.0  # [0, 1]
-    hand_brake: bool = False
-    reverse: bool = False
-
-    def __post_init__(self) -> None:
-        for name, lo, hi in (("throttle", 0.0, 1.0), ("steer", -1.0, 1.0), ("brake", 0.0, 1.0)):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
-                raise ConfigError(f"VehicleControl.{name} must be a finite number in [{lo}, {hi}], got {v!r}")
-
-    @classmethod
-    def clipped(cls, throttle: float = 0.0, steer: float = 0.0, brake: float = 0.0, **kw) -> "VehicleControl":
-        """Build a control from unchecked numbers, clipping them into range (NaN becomes 0)."""
-        def c(v: float, lo: float, hi: float) -> float:
-            v = float(v)
-            return 0.0 if math.isnan(v) else min(max(v, lo), hi)
-        return cls(c(throttle, 0, 1), c(steer, -1, 1), c(brake, 0, 1), **kw)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from harness.backends.records import VehicleControl
 
 
 @dataclass(frozen=True)

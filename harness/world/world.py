@@ -21,9 +21,10 @@ from harness.errors import WrongOrderError
 from harness.scenario.schema import EventsSpec, TrafficSpec
 from harness.semantics import Sem
 from harness.world.events import ActiveEvent, Prop, make_crossing, plan_events, route_pose
-from harness.world.ego import EgoParams, EgoState, VehicleControl, step_ego
+from harness.backends.records import VehicleControl
+from harness.world.ego import EgoParams, EgoState, step_ego
 from harness.world.geometry import obb_corners, obb_overlap
-from harness.world.infractions import Collision, RedLightRun, StepEvents
+from harness.backends.records import Collision, RedLightRun, StepEvents
 from harness.world.pedestrians import SIZE as PED_SIZE, Pedestrians
 from harness.world.routing import Route, RouteProgress, local_frame
 from harness.world.signals import GREEN, RED, SignalController

@@ -11,7 +11,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.metrics import build_results, read_results, route_scores_from_results, score_route, write_results
 from harness.metrics.leaderboard_json import LABELS, sensor_icons, write_json_atomic
-from harness.world.infractions import Collision, StepEvents
+from harness.backends.records import Collision, StepEvents
 
 L = 100.0  # [m]
 PLANNED = [("0", 0), ("1", 0), ("2", 0)]

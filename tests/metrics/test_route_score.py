@@ -14,7 +14,7 @@ from harness.errors import ConfigError, WrongOrderError
 from harness.metrics import RouteMonitor, score_route
 from harness.metrics.route import blocked_by
 from harness.metrics.records import Infraction, RouteScore
-from harness.world.infractions import Collision, RedLightRun, StepEvents
+from harness.backends.records import Collision, RedLightRun, StepEvents
 
 L = 100.0  # [m]
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from harness.report.clips import STANDING_S, ClipRecorder, light_ahead, top_view
-from harness.world.infractions import Collision, RedLightRun
+from harness.backends.records import Collision, RedLightRun
 
 
 def _frame(i: int):

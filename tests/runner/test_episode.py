@@ -81,7 +81,7 @@ def test_the_expert_needs_ground_truth():
 def test_the_world_does_not_depend_on_which_cameras_are_rendered(gl_ok, small_scenario):
     """Paired design: skipping the thermal camera (agents without one) must not change the traffic."""
     from harness.backends.embedded import EmbeddedBackend
-    from harness.world.ego import VehicleControl
+    from harness.backends.records import VehicleControl
 
     tracks = []
     for thermal in (True, False):

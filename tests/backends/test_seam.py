@@ -1,0 +1,59 @@
+"""What every backend shares: the record types, the declared interface, the geo reference."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness.backends.base import Backend, gnss_to_location, location_to_gnss
+from harness.errors import ConfigError
+from harness.rig import CameraSpec, Rig
+
+
+def test_the_records_are_one_set_of_types_for_every_backend():
+    from harness.backends import records
+    from harness.world import ego, infractions
+
+    assert infractions.StepEvents is records.StepEvents and ego.VehicleControl is records.VehicleControl
+    with pytest.raises(ConfigError, match="throttle"):
+        records.VehicleControl(throttle=2.0)
+
+
+@pytest.mark.parametrize("ref", [(0.0, 0.0), (49.0, 8.0), (-33.9, 151.2)])
+def test_gnss_turns_back_into_map_coordinates_with_the_maps_own_reference(ref):
+    for x, y in ((0.0, 0.0), (250.0, -130.0), (-4000.0, 3500.0)):
+        lat, lon, _ = location_to_gnss(x, y, 0.0, *ref)
+        bx, by = gnss_to_location(lat, lon, *ref)
+        assert math.hypot(bx - x, by - y) < 0.01
+    if ref != (0.0, 0.0):  # read with the wrong origin, a CARLA town's positions are kilometres off
+        lat, lon, _ = location_to_gnss(250.0, -130.0, 0.0, *ref)
+        assert math.hypot(*(a - b for a, b in zip(gnss_to_location(lat, lon), (250.0, -130.0)))) > 1000.0
+
+
+class _Minimal(Backend):
+    name = "minimal"
+
+    def __init__(self, scenario):
+        self.scenario, self.rig = scenario, scenario.rig
+
+    def load(self, route_id, seed):
+        raise NotImplementedError
+
+    def reset(self):
+        raise NotImplementedError
+
+    def step(self, control):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+def test_a_backend_declares_what_its_callers_use(small_scenario):
+    be = _Minimal(small_scenario)
+    assert be.geo_reference == (0.0, 0.0) and be.seed == 0
+    be.configure(small_scenario.rig, privileged=False)  # its own rig: fine
+    other = Rig(rgb=CameraSpec(width=640, height=320))
+    with pytest.raises(ConfigError, match="renders its scenario's rig only"):
+        be.configure(other, privileged=False)
