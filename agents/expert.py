@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from agents.autonomous_agent import AutonomousAgent
-from harness.errors import AgentError, WrongOrderError
-from harness.world.autopilot import CRUISE_MPS, RouteFollower
 from harness.backends.records import VehicleControl
+from harness.errors import AgentError, ConfigError, WrongOrderError
+from harness.world.autopilot import CRUISE_MPS, RouteFollower
 from harness.world.world import CORRIDOR_M, EGO_INSTANCE
 
 PREDICT_S = (0.5, 1.0, 1.5)  # [s] look-ahead times for moving actors
@@ -58,8 +58,8 @@ class PredictiveFollower(RouteFollower):
         self.obstacle_gap = best
         return best
 
-    def _stop_line(self, i0: int) -> float:
-        self.light_gap = super()._stop_line(i0)
+    def _stop_line(self) -> float:
+        self.light_gap = super()._stop_line()
         return self.light_gap
 
 
@@ -76,12 +76,13 @@ class ExpertAgent(AutonomousAgent):
         return [{"type": "sensor.speedometer", "id": "speed"}]
 
     def bind(self, backend) -> None:
-        """Hand the expert the world it drives in (ground truth); called by the runner after ``load``."""
-        world = getattr(backend, "world", None)
-        if world is None:
-            raise AgentError(f"the expert needs a backend that exposes its world (ground truth); "
-                             f"{type(backend).__name__} does not")
-        self.follower = PredictiveFollower(world, self.cruise)
+        """Hand the expert the ground truth of the route it drives; called by the runner after ``load``."""
+        try:
+            truth = backend.ground_truth
+        except (AttributeError, ConfigError) as err:
+            raise AgentError(f"the expert needs a backend that exposes its ground truth; {type(backend).__name__} "
+                             f"does not ({err})") from None
+        self.follower = PredictiveFollower(truth, self.cruise)
 
     def run_step(self, input_data: dict, timestamp: float) -> VehicleControl:
         if self.follower is None:

@@ -93,13 +93,13 @@ def _drive(scenario, route: str, seed: int, n: int, every: int, got: dict, tick)
         backend.load(route, seed)
         expert = ExpertAgent()
         expert.bind(backend)
-        labeler = RouteFollower(backend.world)
+        labeler = RouteFollower(backend.ground_truth)
         frame = backend.reset()
         kept, step = 0, 0
         while kept < n:
             if step % every == 0:
                 gap, sig = labeler.next_signal_id(horizon=100)
-                state = None if sig is None else int(backend.world.signal_states[sig])
+                state = None if sig is None else backend.ground_truth.signal_state(sig)
                 u, _ = own_lamp_pixel(backend, lamps, sig, state, frame.privileged)
                 got["rgb"].append(frame.rgb)
                 got["thermal"].append(register(frame.thermal))

@@ -58,8 +58,8 @@ class FusionDriveEnv(gym.Env):
         self._max_steps = 0
 
     def _obs(self) -> dict[str, np.ndarray]:
-        w = self.backend.world
-        pts = w.progress.lookahead(ROUTE_POINTS, step=int(ROUTE_STEP_M))
+        w = self.backend.ground_truth
+        pts = w.route.points[np.minimum(w.route_index() + np.arange(ROUTE_POINTS) * int(ROUTE_STEP_M), len(w.route.points) - 1)]
         route = np.clip(local_frame(pts, np.array([w.ego.x, w.ego.y]), w.ego.yaw), -1000.0, 1000.0).astype(np.float32)
         return {"rgb": self._frame.rgb, "thermal": self._frame.thermal,
                 "speed": np.array([self._frame.speed], np.float32), "route": route}
@@ -80,10 +80,11 @@ class FusionDriveEnv(gym.Env):
         if a.shape != (3,):
             raise ConfigError(f"action must have 3 values [steer, throttle, brake], got shape {np.shape(action)}")
         control = VehicleControl.clipped(throttle=a[1], steer=a[0], brake=a[2])
-        before = self.backend.world.progress.route.s[self.backend.world.progress.index]
+        truth = self.backend.ground_truth
+        before = truth.route.s[truth.route_index()]
         self._frame, ev = self.backend.step(control)
         self._steps += 1
-        after = self.backend.world.progress.route.s[self.backend.world.progress.index]
+        after = truth.route.s[truth.route_index()]
         reward = float(after - before) - 10.0 * (len(ev.collisions) + len(ev.red_lights))
         crashed = any(c.kind in ("vehicle", "pedestrian") for c in ev.collisions)
         terminated = bool(ev.route_done or crashed or ev.off_route_m > DEVIATION_M)

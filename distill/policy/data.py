@@ -129,7 +129,7 @@ def own_lamp_pixel(backend, lamps: np.ndarray, sig: int | None, state: int | Non
 
     if sig is None or state is None or state > 2:
         return math.nan, math.nan
-    w = backend.world
+    w = backend.ground_truth
     cam = backend.rig.rgb  # the camera rendering now (an agent may declare its own)
     pos, yaw, pitch, roll = camera_world_pose((w.ego.x, w.ego.y), w.ego.yaw, cam)
     uv, z = project_points(lamps[3 * sig + state][None], pos, yaw, pitch, roll, cam)
@@ -161,7 +161,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
         backend.load(ep.route, ep.seed)
         expert = ExpertAgent()
         expert.bind(backend)
-        labeler = RouteFollower(backend.world)
+        labeler = RouteFollower(backend.ground_truth)
         linger = Linger(ep.seed) if ep.linger else None
         frame = backend.reset()
         for step in range(max_steps):
@@ -171,7 +171,7 @@ def collect_episode(ep: Episode, out_dir: Path, every: int = 5, max_steps: int =
             keep = step % every == 0 and (abs(frame.speed) > 0.5 or step % (4 * every) == 0 or holding)
             if keep or linger is not None:
                 gap, sig = labeler.next_signal_id(horizon=100)
-                state = None if sig is None else int(backend.world.signal_states[sig])
+                state = None if sig is None else backend.ground_truth.signal_state(sig)
             if keep:
                 rgb.append(frame.rgb)
                 clean.append(frame.privileged.clean_rgb)

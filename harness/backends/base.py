@@ -19,6 +19,7 @@ from harness.errors import ConfigError
 from harness.world.routing import Route
 
 if TYPE_CHECKING:
+    from harness.backends.truth import GroundTruth
     from harness.rig import Rig
     from harness.scenario import Scenario
 
@@ -84,7 +85,9 @@ class Backend(ABC):
       (``configure`` sets it per episode from the agent's camera declarations, starting from
       ``scenario.rig``, never from the previous job's); ``seed``: the traffic seed of the loaded route;
     - ``geo_reference``: the map's (latitude, longitude) origin [deg], with which GNSS readings turn
-      back into map coordinates (:func:`gnss_to_location`); CARLA's towns each have their own.
+      back into map coordinates (:func:`gnss_to_location`); CARLA's towns each have their own;
+    - ``ground_truth``: the simulation as privileged readers see it (:mod:`harness.backends.truth`),
+      after ``reset``.
     """
 
     name: str = "abstract"
@@ -96,6 +99,12 @@ class Backend(ABC):
     def geo_reference(self) -> tuple[float, float]:
         """(lat_ref, lon_ref) [deg] of the map's origin; (0, 0) unless the map says otherwise."""
         return (0.0, 0.0)
+
+    @property
+    def ground_truth(self) -> "GroundTruth":
+        """The loaded route's simulation as privileged readers see it (the expert, labellers,
+        attribution, clips); one ConfigError line from a backend that cannot tell."""
+        raise ConfigError(f"the {self.name} backend exposes no ground truth (harness.backends.truth.GroundTruth)")
 
     def configure(self, rig: "Rig", privileged: bool, thermal: bool = True) -> None:
         """Render ``rig`` from the next ``load`` on, with or without the privileged ground-truth images

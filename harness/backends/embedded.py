@@ -76,6 +76,14 @@ class EmbeddedBackend(Backend):
         self.privileged = privileged
         self.thermal = thermal
 
+    @property
+    def ground_truth(self) -> World:
+        """The embedded world itself (it implements :class:`harness.backends.truth.GroundTruth`),
+        from ``load`` on."""
+        if self.world is None:
+            raise WrongOrderError("EmbeddedBackend.ground_truth before load(route_id, seed); call load first")
+        return self.world
+
     def load(self, route_id: str, seed: int) -> Route:
         route = self.route(str(route_id))
         self.seed = int(seed)  # the job's traffic seed (a stochastic fusion module seeds its noise from it)

@@ -61,7 +61,7 @@ class SceneState:
 
     ego_xy: tuple[float, float]
     ego_yaw: float  # [rad]
-    actors: object  # harness.world.world.ActorView
+    actors: object  # harness.backends.truth.ActorView
     signal_states: np.ndarray  # (n_signals,) uint8
     frame_seed: int
     time: float  # [s]

@@ -44,24 +44,24 @@ def _label(img: np.ndarray, text: str, y: int = 14) -> np.ndarray:
     return out
 
 
-def light_ahead(world) -> str:
+def light_ahead(truth) -> str:
     """The next signalised stop line on the route: "light 12 m: red" ("no light ahead" when none)."""
     from harness.world.autopilot import RouteFollower
     from harness.world.signals import STATE_NAMES
 
-    gap, state = RouteFollower(world).next_signal()
+    gap, state = RouteFollower(truth).next_signal()
     return "no light ahead" if state is None else f"light {gap:.0f} m: {STATE_NAMES[state]}"
 
 
-def top_view(world, size: int) -> np.ndarray:
+def top_view(truth, size: int) -> np.ndarray:
     """(size, size, 3) uint8: the route and every actor within TOP_M / 2 of the ego, ego heading up."""
     from harness.semantics import Sem
 
     img = np.full((size, size, 3), 30, np.uint8)
-    if world is None:
+    if truth is None:
         return _label(img, "no top view")
     ppm = size / TOP_M
-    ex, ey, eyaw = world.ego.x, world.ego.y, world.ego.yaw
+    ex, ey, eyaw = truth.ego.x, truth.ego.y, truth.ego.yaw
     c, s = np.cos(-eyaw), np.sin(-eyaw)
 
     def to_px(xy: np.ndarray) -> np.ndarray:  # world -> image, ego at the centre facing up
@@ -69,11 +69,11 @@ def top_view(world, size: int) -> np.ndarray:
         fwd, right = d[:, 0] * c - d[:, 1] * s, d[:, 0] * s + d[:, 1] * c
         return np.stack([size / 2 + right * ppm, size / 2 - fwd * ppm], -1)
 
-    pts = world.route.points
+    pts = truth.route.points
     near = np.hypot(*(pts - (ex, ey)).T) < TOP_M
     if near.any():
         cv2.polylines(img, [to_px(pts[near]).astype(np.int32)], False, COLORS["route"], 2, cv2.LINE_AA)
-    view = world.actor_view(include_ego=True)
+    view = truth.actor_view(include_ego=True)
     for k in np.flatnonzero(np.hypot(*(view.xy - (ex, ey)).T) < TOP_M * 0.75):
         length, width = view.size[k, 0], view.size[k, 1]
         ca, sa = np.cos(view.yaw[k]), np.sin(view.yaw[k])
@@ -81,18 +81,19 @@ def top_view(world, size: int) -> np.ndarray:
         world_pts = view.xy[k] + corners @ np.array([[ca, sa], [-sa, ca]])
         kind = "ego" if k == 0 else ("pedestrian" if view.sem[k] in (Sem.PEDESTRIAN, Sem.RIDER) else "vehicle")
         cv2.fillPoly(img, [to_px(world_pts).astype(np.int32)], COLORS[kind], cv2.LINE_AA)
-    heads = world.town.signals
-    if heads:
-        xy = np.array([h.head[:2] for h in heads])
+    lamps = truth.signal_lamps()
+    if lamps:
+        ids = [i for i, _, _ in lamps]
+        xy = np.array([(x, y) for _, x, y in lamps])
         for k in np.flatnonzero(np.hypot(*(xy - (ex, ey)).T) < TOP_M * 0.75):
             u, v = to_px(xy[k])[0].astype(int)
             cv2.circle(img, (int(u), int(v)), max(2, size // 60), (0, 0, 0), -1, cv2.LINE_AA)
-            cv2.circle(img, (int(u), int(v)), max(1, size // 80), LAMP_COLORS.get(int(world.signal_states[k]), (128, 128, 128)),
+            cv2.circle(img, (int(u), int(v)), max(1, size // 80), LAMP_COLORS.get(truth.signal_state(ids[k]), (128, 128, 128)),
                        -1, cv2.LINE_AA)
-    return _label(_label(img, f"top view  t={world.t:.1f} s"), light_ahead(world), y=size - 6)
+    return _label(_label(img, f"top view  t={truth.t:.1f} s"), light_ahead(truth), y=size - 6)
 
 
-def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None, world) -> np.ndarray:
+def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None, truth) -> np.ndarray:
     """One clip frame: RGB | thermal | fused | top view, at the RGB camera's height."""
     h, w = rgb.shape[:2]
 
@@ -106,7 +107,7 @@ def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None,
         return _label(img, text)
 
     return np.concatenate([fit(rgb, "RGB"), fit(thermal, "thermal"), fit(fused, "fused (policy input)"),
-                           top_view(world, h)], axis=1)
+                           top_view(truth, h)], axis=1)
 
 
 def clip_name(agent: str, variant: str | None, route_id: str, seed: int) -> str:
@@ -128,7 +129,7 @@ class ClipRecorder:
         self._standing = 0.0  # [s] the ego's time standing still at the previous step
         self.lapse = deque(maxlen=int(STANDING_S * FPS / LAPSE_STEPS) + 1)  # a panel per second
 
-    def add(self, frame, fused: np.ndarray | None, events, world) -> None:
+    def add(self, frame, fused: np.ndarray | None, events, truth) -> None:
         """One 20 Hz step: the sensor frame, the image the policy got, the step's events."""
         hit = None  # the kind of the first new infraction of this step
         for c in events.collisions:
@@ -144,7 +145,7 @@ class ClipRecorder:
         self._standing = standing
         if self._n % self.every == 0 or hit is not None or self._n % LAPSE_STEPS == 0 or stuck:
             thermal = frame.thermal if getattr(frame, "thermal", None) is not None and frame.thermal.size else None
-            p = panel(frame.rgb, thermal, fused, world)
+            p = panel(frame.rgb, thermal, fused, truth)
             if self._n % LAPSE_STEPS == 0 or stuck:
                 self.lapse.append(p)
             if self._n % self.every == 0 or hit is not None:

@@ -44,7 +44,7 @@ def as_control(control: Any, agent_name: str) -> VehicleControl:
                                       reverse=bool(getattr(control, "reverse", False)))
     except (AttributeError, TypeError, ValueError) as err:
         raise AgentError(f"{agent_name}.run_step() must return a control with throttle, steer and brake "
-                         f"(carla.VehicleControl or harness.world.ego.VehicleControl), got {control!r}") from err
+                         f"(carla.VehicleControl or harness.backends.records.VehicleControl), got {control!r}") from err
 
 
 def run_episode(backend: Backend, agent: Any, route_id: str, seed: int, *, rules: str = "2.x",

@@ -58,6 +58,14 @@ def cached_backend(scenario_name: str, weather: tuple[tuple[str, float], ...] = 
     return _CACHE["backend"]
 
 
+def truth_or_none(backend):
+    """The backend's ground truth, or None where it has none (the clips then go without a top view)."""
+    try:
+        return backend.ground_truth
+    except (AttributeError, ConfigError):
+        return None
+
+
 def drop_backend() -> None:
     backend = _CACHE.pop("backend", None)
     _CACHE.pop("key", None)
@@ -115,7 +123,7 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
         beat.value = time.monotonic()
         _inject(job, attempt, count[0])
         if clips is not None:
-            clips.add(frame, getattr(agent, "last_image", None), events, getattr(backend, "world", None))
+            clips.add(frame, getattr(agent, "last_image", None), events, truth_or_none(backend))
         count[0] += 1
 
     max_steps = job.max_steps if job.max_steps is not None else backend.scenario.max_steps

@@ -1,5 +1,6 @@
 """A privileged route follower: pure pursuit on the dense route, speed from an IDM-style gap to
-whatever stands in the ego's corridor (ground-truth actors) or a red/yellow stop line ahead.
+whatever stands in the ego's corridor (ground-truth actors) or a red/yellow stop line ahead. It reads
+the simulation through :class:`harness.backends.truth.GroundTruth` only, so it drives on any backend.
 
 It drives the ego for ``harness render`` / ``bench-sim`` and the gymnasium env's demos. The expert
 agent (agents/) builds on it.
@@ -14,13 +15,14 @@ import numpy as np
 from harness.backends.records import VehicleControl
 from harness.world.routing import local_frame
 from harness.world.signals import GREEN
-from harness.world.world import CORRIDOR_M, EGO_INSTANCE, World
+from harness.backends.truth import GroundTruth
+from harness.world.world import CORRIDOR_M, EGO_INSTANCE
 
 CRUISE_MPS = 8.0
 
 
 class RouteFollower:
-    def __init__(self, world: World, cruise: float = CRUISE_MPS) -> None:
+    def __init__(self, world: GroundTruth, cruise: float = CRUISE_MPS) -> None:
         self.world = world
         self.cruise = cruise
 
@@ -29,7 +31,7 @@ class RouteFollower:
         e = w.ego
         xy = np.array([e.x, e.y])
         route = w.route
-        i0 = w.progress.index
+        i0 = w.route_index()
         # pure pursuit towards a point ~ (4 + 0.6 v) m ahead
         look = 4.0 + 0.6 * abs(e.speed)
         k = int(np.searchsorted(route.s, route.s[i0] + look))
@@ -43,7 +45,7 @@ class RouteFollower:
         turn = min(turn, 2 * math.pi - turn)
         v_des = self.cruise if turn < 0.3 else min(self.cruise, 5.0)
         gap = self._gap(ahead, xy)
-        stop = self._stop_line(i0)
+        stop = self._stop_line()
         gap = min(gap, stop)
         v = abs(e.speed)
         s_star = 3.0 + v * 1.2
@@ -56,7 +58,7 @@ class RouteFollower:
         """The next signalised stop line on the route within ``horizon`` route points (1 m each):
         gap from the ego's front to it [m] and its state (RED/YELLOW/GREEN); ``(inf, None)`` if none."""
         gap, sig = self.next_signal_id(horizon)
-        return gap, (None if sig is None else int(self.world.signal_states[sig]))
+        return gap, (None if sig is None else self.world.signal_state(sig))
 
     def next_signal_id(self, horizon: int = 60) -> tuple[float, int | None]:
         """As :meth:`next_signal`, with the id of the signal head instead of its state."""
@@ -64,7 +66,7 @@ class RouteFollower:
 
     def light_gap(self) -> float:
         """[m] from the ego to the stop line of a red/yellow light it should stop for (inf: none)."""
-        return self._stop_line(self.world.progress.index)
+        return self._stop_line()
 
     def _gap(self, ahead: np.ndarray, xy: np.ndarray) -> float:
         view = self.world.actor_view(include_ego=False)
@@ -81,26 +83,20 @@ class RouteFollower:
         k = int(np.argmax(hit.any(axis=1)))
         return max(0.0, k * 1.0 - 2.5 - 1.0)
 
-    def _stop_line(self, i0: int) -> float:
+    def _stop_line(self) -> float:
         w = self.world
-        route = w.route
-        seen = []
-        for lid in dict.fromkeys(route.lanes[i0 : i0 + 45].tolist()):
-            lane = w.town.lanes[lid]
-            if lane.stop_s is not None and w.signal_states[lane.signal] != GREEN:
-                seen.append(lid)
+        seen = [line for line in w.stop_lines_ahead(45) if w.signal_state(line.signal) != GREEN]
         if not seen:
             return math.inf
-        lane = w.town.lanes[seen[0]]
-        p = w.town.lane_set.lookup(np.array([lane.id]), np.array([lane.stop_s]))[0][0]
+        line = seen[0]
         e = w.ego
-        loc = local_frame(p[None], np.array([e.x, e.y]), e.yaw)[0]
+        loc = local_frame(np.array([line.xy]), np.array([e.x, e.y]), e.yaw)[0]
         if loc[0] < -0.5:
             return math.inf
-        if w.signal_states[lane.signal] != GREEN and loc[0] < abs(e.speed) ** 2 / (2 * 3.0) - 2.0 and w.signal_states[lane.signal] == 1:
+        if w.signal_state(line.signal) == 1 and loc[0] < abs(e.speed) ** 2 / (2 * 3.0) - 2.0:
             return math.inf  # yellow too late to stop: go
         return max(0.0, loc[0] - 2.45)
 
 
 def lane_keeper(backend) -> RouteFollower:
-    return RouteFollower(backend.world)
+    return RouteFollower(backend.ground_truth)

@@ -13,18 +13,17 @@ and answers the ground-truth questions that need all of them (``standing_for``, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from harness.backends.records import Collision, RedLightRun, StepEvents, VehicleControl
+from harness.backends.truth import ActorView, StopLine
 from harness.errors import WrongOrderError
 from harness.scenario.schema import EventsSpec, TrafficSpec
 from harness.semantics import Sem
 from harness.world.events import ActiveEvent, Prop, make_crossing, plan_events, route_pose
-from harness.backends.records import VehicleControl
 from harness.world.ego import EgoParams, EgoState, step_ego
 from harness.world.geometry import obb_corners, obb_overlap
-from harness.backends.records import Collision, RedLightRun, StepEvents
 from harness.world.pedestrians import SIZE as PED_SIZE, Pedestrians
 from harness.world.routing import Route, RouteProgress, local_frame
 from harness.world.signals import GREEN, RED, SignalController
@@ -42,19 +41,6 @@ BLOCK_SPEED = 0.1  # [m/s]
 STANDING_AHEAD_M = 12.0
 CORRIDOR_M = 1.4  # [m] from the route to an actor's side that puts it in the ego's path (autopilot, expert)
 STANDING_FOR = ("red_light", "actor", "nothing")
-
-
-@dataclass(frozen=True)
-class ActorView:
-    """Everything a renderer needs about moving actors at one instant (arrays of equal length)."""
-
-    xy: np.ndarray  # (N, 2) [m]
-    yaw: np.ndarray  # (N,) [rad]
-    size: np.ndarray  # (N, 3) length, width, height [m]
-    sem: np.ndarray  # (N,) class id
-    instance: np.ndarray  # (N,)
-    color: np.ndarray  # (N, 3) albedo
-    flags: np.ndarray  # (N,) bit 0 braking, bit 1 hazard lights, bit 2 knocked down
 
 
 class World:
@@ -322,21 +308,36 @@ class World:
                         return lid, s, lat
         return self.town.nearest_lane(xy, self.ego.yaw, max_dist=2.35)
 
-    # -- ground truth ahead of the ego ------------------------------------------------------------
-    def next_stop_line(self, horizon: int = 60) -> tuple[float, int | None]:
-        """The next signalised stop line on the route within ``horizon`` route points (1 m each) ahead:
-        the gap from the ego's front bumper to it [m] and its signal head's id; ``(inf, None)`` if none."""
-        i0 = self.progress.index
-        xy = np.array([self.ego.x, self.ego.y])
-        for lid in dict.fromkeys(self.route.lanes[i0 : i0 + horizon].tolist()):
+    # -- ground truth (harness.backends.truth.GroundTruth) ----------------------------------------------
+    def route_index(self) -> int:
+        return self.progress.index
+
+    def signal_state(self, signal: int) -> int:
+        return int(self.signal_states[signal])
+
+    def signal_lamps(self) -> list[tuple[int, float, float]]:
+        return [(h.id, float(h.head[0]), float(h.head[1])) for h in self.town.signals]
+
+    def stop_lines_ahead(self, horizon: int) -> list[StopLine]:
+        """The stop lines of the lanes under the next ``horizon`` route points (1 m each), in order."""
+        out = []
+        for lid in dict.fromkeys(self.route.lanes[self.progress.index : self.progress.index + horizon].tolist()):
             lane = self.town.lanes[lid]
             if lane.stop_s is None or lane.signal is None or lane.signal < 0:
                 continue
             p = self.town.lane_set.lookup(np.array([lane.id]), np.array([lane.stop_s]))[0][0]
-            ahead = float(local_frame(p[None], xy, self.ego.yaw)[0, 0])
+            out.append(StopLine(int(lane.signal), (float(p[0]), float(p[1]))))
+        return out
+
+    def next_stop_line(self, horizon: int = 60) -> tuple[float, int | None]:
+        """The next signalised stop line on the route within ``horizon`` route points (1 m each) ahead:
+        the gap from the ego's front bumper to it [m] and its signal head's id; ``(inf, None)`` if none."""
+        xy = np.array([self.ego.x, self.ego.y])
+        for line in self.stop_lines_ahead(horizon):
+            ahead = float(local_frame(np.array([line.xy]), xy, self.ego.yaw)[0, 0])
             if ahead < -0.5:
                 continue
-            return max(0.0, ahead - self.ego_params.length / 2), int(lane.signal)
+            return max(0.0, ahead - self.ego_params.length / 2), line.signal
         return math.inf, None
 
     def standing_for(self) -> str:

@@ -57,3 +57,36 @@ def test_a_backend_declares_what_its_callers_use(small_scenario):
     other = Rig(rgb=CameraSpec(width=640, height=320))
     with pytest.raises(ConfigError, match="renders its scenario's rig only"):
         be.configure(other, privileged=False)
+
+
+def test_the_embedded_world_is_ground_truth_from_load_on(small_scenario):
+    from harness.backends.embedded import EmbeddedBackend
+    from harness.backends.truth import GroundTruth
+    from harness.errors import WrongOrderError
+
+    with EmbeddedBackend(small_scenario) as be:
+        with pytest.raises(WrongOrderError, match="before load"):
+            be.ground_truth
+        route = be.load("0", 0)
+        be.reset()
+        truth = be.ground_truth
+        assert isinstance(truth, GroundTruth)
+        assert truth.route is route and truth.route_index() == 0
+        lamps = truth.signal_lamps()
+        assert all(truth.signal_state(i) in (0, 1, 2) for i, _, _ in lamps)
+        gap, sig = truth.next_stop_line(10_000)
+        lines = truth.stop_lines_ahead(10_000)
+        assert (sig is None) == (not lines) and (sig is None or sig == lines[0].signal)
+
+
+def test_privileged_readers_refuse_a_backend_without_ground_truth(small_scenario):
+    from agents.expert import ExpertAgent
+    from harness.errors import AgentError
+    from harness.runner.worker import truth_or_none
+
+    be = _Minimal(small_scenario)
+    with pytest.raises(ConfigError, match="exposes no ground truth"):
+        be.ground_truth
+    with pytest.raises(AgentError, match="needs a backend that exposes its ground truth"):
+        ExpertAgent().bind(be)
+    assert truth_or_none(be) is None  # the clips go without a top view

@@ -13,7 +13,7 @@ from harness.rig import Rig
 from harness.semantics import Sem
 from harness.sensors.thermal import ThermalCamera
 from harness.weather import PRESETS
-from harness.world.world import ActorView
+from harness.backends.truth import ActorView
 
 DISTANCES = (10.0, 20.0, 35.0, 50.0)
 
