@@ -18,7 +18,8 @@ from agents.autonomous_agent import AutonomousAgent
 from harness.backends.records import VehicleControl
 from harness.errors import AgentError, ConfigError, WrongOrderError
 from harness.world.autopilot import CRUISE_MPS, RouteFollower
-from harness.world.world import CORRIDOR_M, EGO_INSTANCE
+from harness.backends.truth import CORRIDOR_M
+from harness.world.world import EGO_INSTANCE
 
 PREDICT_S = (0.5, 1.0, 1.5)  # [s] look-ahead times for moving actors
 

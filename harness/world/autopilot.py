@@ -16,7 +16,8 @@ from harness.backends.records import VehicleControl
 from harness.world.routing import local_frame
 from harness.world.signals import GREEN
 from harness.backends.truth import GroundTruth
-from harness.world.world import CORRIDOR_M, EGO_INSTANCE
+from harness.backends.truth import CORRIDOR_M
+from harness.world.world import EGO_INSTANCE
 
 CRUISE_MPS = 8.0
 

@@ -90,3 +90,10 @@ def test_privileged_readers_refuse_a_backend_without_ground_truth(small_scenario
     with pytest.raises(AgentError, match="needs a backend that exposes its ground truth"):
         ExpertAgent().bind(be)
     assert truth_or_none(be) is None  # the clips go without a top view
+
+
+def test_light_states_are_one_table():
+    from harness.backends import truth
+    from harness.world import signals
+
+    assert (truth.RED, truth.YELLOW, truth.GREEN) == (signals.RED, signals.YELLOW, signals.GREEN)
