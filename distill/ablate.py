@@ -15,9 +15,12 @@ seed and data, so their differences are the recipe's:
 | ``direct`` | no teacher: trained on the privileged clean image (the honest upper reference in simulation) |
 
 Each is trained into ``OUT/<name>/`` (resumable), exported to ONNX, and read by the perception probe
-on the held-out frames of each scenario (``fusion.perception``). Written: ``OUT/ablations.json``,
-``OUT/ablations.csv`` and ``OUT/ablations.png``. The headline figure per scenario is the mean of the
-vehicle and pedestrian IoU.
+on the held-out frames of each scenario (``fusion.perception``). Then, unless ``drive`` is empty, every
+ablation drives in short closed loop, all in one paired evaluation (``OUT/closed_loop/``, a
+``harness eval`` run beside ``rgb`` and ``oracle_clean``: same routes, seeds and traffic; rerunning
+continues it), and its DS with the interval and the paired difference to ``full`` enter the table.
+Written: ``OUT/ablations.json``, ``OUT/ablations.csv`` and ``OUT/ablations.png``. The headline figure
+per probe scenario is the mean of the vehicle and pedestrian IoU.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ ABLATIONS: dict[str, dict] = {
     "direct": {"target": "clean"},
 }
 SCENARIOS = ("night_fog_town05", "fog_town05")
+DRIVE = "short_night_fog_town05"  # the short closed loop: five 255-300 m held-out routes at night in fog
+DRIVE_ROUTES = "0-4"
 FIGURES = ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc")
 
 
@@ -49,8 +54,10 @@ def headline(fig: dict) -> float:
 
 
 def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, ...] = SCENARIOS, frames: int = 200,
-        progress: bool = True, cache_k1: Path | None = None) -> dict:
-    """Train, export and probe each ablation of ``base`` (a ``StudentTrainConfig``); returns the table."""
+        progress: bool = True, cache_k1: Path | None = None, drive: str = DRIVE, drive_routes: str = DRIVE_ROUTES,
+        drive_seeds: tuple[int, ...] = (0,), workers: int = 2) -> dict:
+    """Train, export, probe and drive each ablation of ``base`` (a ``StudentTrainConfig``); returns the
+    table. ``drive=""`` skips the closed loop."""
     from distill.ensemble_cache import CacheConfig, build
     from distill.export import export
     from distill.train_student import default_cache, train
@@ -85,10 +92,51 @@ def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, .
             res = probe(scen, [f"onnx:{onnx}"], frames=frames, progress=progress)
             fig = next(iter(res["variants"].values()))
             row[scen] = {**{k: fig[k] for k in FIGURES}, "headline": headline(fig)}
+        row["onnx"] = str(onnx)
         rows[name] = row
     table = {"base": base.to_dict(), "scenarios": list(scenarios), "frames": frames, "ablations": rows}
+    if drive:
+        table["closed_loop"] = closed_loop(rows, out / "closed_loop", drive, drive_routes, drive_seeds, workers, progress)
     write(table, out)
     return table
+
+
+def closed_loop(rows: dict, out: Path, scenario: str, routes: str, seeds: tuple[int, ...], workers: int,
+                progress: bool) -> dict:
+    """Every ablation's exported student in one paired ``harness eval`` beside rgb and oracle_clean;
+    fills ``row["drive"]`` (DS, its interval, and the paired difference to ``full`` where it ran)."""
+    from harness.metrics import RouteScore, paired_difference
+    from harness.runner.evaluate import EvalRequest, RunOptions, evaluate
+    from harness.runner.store import ResultStore
+
+    by_variant = {f"onnx:{row['onnx']}": name for name, row in rows.items()}
+    req = EvalRequest(scenario=scenario, variants=("rgb", *by_variant, "oracle_clean"), routes=routes, seeds=tuple(seeds))
+    summ, _ = evaluate(req, out, RunOptions(workers=workers, progress=progress), resume=True)
+    per = summ["variants"]
+    # the runs' per-(route, seed) scores, to pair each ablation with full
+    scores: dict[str, dict] = {}
+    for rec in ResultStore(out).finished().values():
+        job, res = rec["job"], rec.get("result") or {}
+        if rec.get("quarantined") or "score" not in res:
+            continue
+        scores.setdefault(job["variant"], {})[(job["route_id"], job["seed"])] = RouteScore.from_dict(res["score"])
+    full = next((v for v, n in by_variant.items() if n == "full"), None)
+    for variant, name in by_variant.items():
+        s = per.get(get_name(variant), {})
+        drive_row = {"DS": s.get("DS"), "DS_ci": s.get("DS_ci"), "RC": s.get("RC"), "IS": s.get("IS")}
+        if full is not None and variant != full and get_name(variant) in scores and get_name(full) in scores:
+            d = paired_difference(scores[get_name(full)], scores[get_name(variant)], "DS")
+            drive_row["vs_full"] = {"mean_diff": d.mean_diff, "ci": list(d.ci), "n_pairs": d.n_pairs}
+        rows[name]["drive"] = drive_row
+    return {"scenario": scenario, "routes": summ["routes"], "seeds": summ["seeds"], "out": str(out),
+            "references": {v: {"DS": per[v]["DS"], "DS_ci": per[v]["DS_ci"]} for v in ("rgb", "oracle_clean") if v in per}}
+
+
+def get_name(variant: str) -> str:
+    """The canonical name a run records a variant under."""
+    from fusion.registry import get_variant
+
+    return get_variant(variant).name
 
 
 def write(table: dict, out: Path) -> None:
@@ -100,10 +148,17 @@ def write(table: dict, out: Path) -> None:
     import pandas as pd
 
     (out / "ablations.json").write_text(json.dumps(table, indent=1) + "\n")
-    recs = [{"ablation": n, "scenario": s, **row[s]} for n, row in table["ablations"].items() for s in table["scenarios"]]
+    recs = []
+    for n, row in table["ablations"].items():
+        drive = row.get("drive") or {}
+        ci = drive.get("DS_ci") or [math.nan, math.nan]
+        extra = {"DS": drive.get("DS", math.nan), "DS_lo": ci[0], "DS_hi": ci[1],
+                 "DS_vs_full": (drive.get("vs_full") or {}).get("mean_diff", math.nan)} if "closed_loop" in table else {}
+        recs += [{"ablation": n, "scenario": s, **row[s], **extra} for s in table["scenarios"]]
     df = pd.DataFrame(recs)
     df.to_csv(out / "ablations.csv", index=False)
-    fig, axes = plt.subplots(1, len(table["scenarios"]), figsize=(5 * len(table["scenarios"]), 4), squeeze=False)
+    panels = len(table["scenarios"]) + ("closed_loop" in table)
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
     for ax, scen in zip(axes[0], table["scenarios"]):
         d = df[df.scenario == scen]
         colours = ["tab:green" if n == "full" else ("tab:grey" if n == "direct" else "tab:blue") for n in d.ablation]
@@ -114,6 +169,19 @@ def write(table: dict, out: Path) -> None:
         ax.invert_yaxis()
         ax.set_title(scen)
         ax.set_xlabel("mean of vehicle and pedestrian IoU (perception probe)")
+    if "closed_loop" in table:
+        ax, cl = axes[0][-1], table["closed_loop"]
+        d = df[df.scenario == table["scenarios"][0]]
+        colours = ["tab:green" if n == "full" else ("tab:grey" if n == "direct" else "tab:blue") for n in d.ablation]
+        err = [(d.DS - d.DS_lo).clip(lower=0).fillna(0), (d.DS_hi - d.DS).clip(lower=0).fillna(0)]
+        ax.barh(d.ablation, d.DS.fillna(0), xerr=err, color=colours, capsize=2)
+        for ref, c in (("rgb", "tab:red"), ("oracle_clean", "tab:grey")):
+            if ref in cl["references"]:
+                ax.axvline(cl["references"][ref]["DS"], color=c, ls=":", lw=1, label=f"{ref} {cl['references'][ref]['DS']:.1f}")
+        ax.invert_yaxis()
+        ax.legend(fontsize=7)
+        ax.set_title(f"closed loop: {cl['scenario']} routes {','.join(map(str, cl['routes']))}")
+        ax.set_xlabel("driving score (95 % interval)")
     fig.suptitle(f"FusionProxy ablations ({table['base']['size']}, {table['base']['steps']} steps, seed {table['base']['seed']})")
     fig.tight_layout()
     fig.savefig(out / "ablations.png", dpi=110)

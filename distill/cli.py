@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.args import Parser, in_file, names, out_folder, positive_int as _positive_int, run_main, size
+from harness.cli.args import Parser, in_file, names, out_folder, positive_int as _positive_int, run_main, seeds, size
 
 DEFAULT_POLICY_DATA = Path("data/policy")
 DEFAULT_FUSION_DATA = Path("data/fusion")
@@ -80,8 +80,11 @@ def _cmd_ablate(args) -> dict:
 
     given = {k: getattr(args, k) for k in ("size", "steps", "seed", "threads") if getattr(args, k) is not None}
     base = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
-    table = run(base, args.out, list(args.only) if args.only else None, args.scenarios, args.frames, progress=not args.json)
-    return {n: {s: row[s]["headline"] for s in table["scenarios"]} for n, row in table["ablations"].items()}
+    table = run(base, args.out, list(args.only) if args.only else None, args.scenarios, args.frames, progress=not args.json,
+                drive="" if args.drive == "none" else args.drive, drive_routes=args.drive_routes,
+                drive_seeds=tuple(args.drive_seeds), workers=args.workers)
+    return {n: {**{s: row[s]["headline"] for s in table["scenarios"]}, **({"DS": row["drive"]["DS"]} if "drive" in row else {})}
+            for n, row in table["ablations"].items()}
 
 
 def _cmd_export(args) -> dict:
@@ -235,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--scenarios", type=names, default=("night_fog_town05", "fog_town05"),
                    help="perception-probe scenarios (default: night_fog_town05,fog_town05)")
     a.add_argument("--frames", type=_positive_int, default=200, help="probe frames per scenario (default: %(default)s)")
+    a.add_argument("--drive", default="short_night_fog_town05", help="scenario of the short closed loop every ablation "
+                   "drives, paired, beside rgb and oracle_clean; 'none' skips it (default: %(default)s)")
+    a.add_argument("--drive-routes", default="0-4", help="its routes (default: %(default)s)")
+    a.add_argument("--drive-seeds", type=seeds, default=(0,), help="its traffic seeds (default: 0)")
+    a.add_argument("--workers", type=_positive_int, default=2, help="parallel simulators of the closed loop (default: %(default)s)")
     a.add_argument("--json", action="store_true", help="print a final JSON line with the headline figure of each")
     a.set_defaults(run=_cmd_ablate)
     q = sub.add_parser("pareto", help="time each evaluated student size and plot its driving score against frames/s "

@@ -35,7 +35,7 @@ def test_ablate_trains_exports_and_tabulates(setup, tmp_path, monkeypatch):  # n
     base = StudentTrainConfig(data=str(data), cache=str(cache), size="xs", steps=2, batch=2, crop_h=16, crop_w=32,
                               warmup=1, threads=1, backbone="policy", val_frames=2)
     names = ["full", "pixel_only", "k1", "tau_0.25", "direct"]
-    table = ablate.run(base, tmp_path / "abl", names, scenarios=("a", "bb"), frames=5, progress=False)
+    table = ablate.run(base, tmp_path / "abl", names, scenarios=("a", "bb"), frames=5, progress=False, drive="")
     assert list(table["ablations"]) == names
     for n in names:
         assert (tmp_path / "abl" / n / "student.onnx").is_file()
@@ -56,4 +56,31 @@ def test_ablate_trains_exports_and_tabulates(setup, tmp_path, monkeypatch):  # n
     assert len(csv) == 1 + len(names) * 2
     assert (tmp_path / "abl" / "ablations.png").stat().st_size > 5000
     with pytest.raises(ConfigError, match="unknown ablation"):
-        ablate.run(base, tmp_path / "abl", ["nope"], progress=False)
+        ablate.run(base, tmp_path / "abl", ["nope"], progress=False, drive="")
+
+
+@pytest.mark.slow
+def test_ablations_drive_paired_in_closed_loop(setup, tmp_path, monkeypatch, eval_scenario):  # noqa: F811
+    """Each exported ablation drives the same routes and seeds as rgb and oracle_clean in one run; the
+    table gets its DS and the paired difference to full, read from the run's own records."""
+    import fusion.perception
+
+    monkeypatch.setattr(fusion.perception, "probe", _fake_probe)
+    data, cache = setup
+    base = StudentTrainConfig(data=str(data), cache=str(cache), size="xs", steps=2, batch=2, crop_h=16, crop_w=32,
+                              warmup=1, threads=1, backbone="policy", val_frames=2)
+    table = ablate.run(base, tmp_path / "abl", ["full", "pixel_only"], scenarios=("a",), frames=5, progress=False,
+                       drive=eval_scenario, drive_routes="0,1", drive_seeds=(0,), workers=1)
+    cl = table["closed_loop"]
+    assert cl["routes"] == ["0", "1"] and set(cl["references"]) == {"rgb", "oracle_clean"}
+    summ = json.loads((tmp_path / "abl" / "closed_loop" / "summary.json").read_text())
+    for name in ("full", "pixel_only"):
+        drive = table["ablations"][name]["drive"]
+        variant = f"onnx:{table['ablations'][name]['onnx']}"
+        assert drive["DS"] == summ["variants"][variant]["DS"]
+    vs = table["ablations"]["pixel_only"]["drive"]["vs_full"]
+    assert vs["n_pairs"] == 2
+    assert vs["mean_diff"] == pytest.approx(table["ablations"]["pixel_only"]["drive"]["DS"] - table["ablations"]["full"]["drive"]["DS"])
+    assert "vs_full" not in table["ablations"]["full"]["drive"]
+    csv = (tmp_path / "abl" / "ablations.csv").read_text().splitlines()
+    assert csv[0].endswith("DS,DS_lo,DS_hi,DS_vs_full") and len(csv) == 3
