@@ -28,18 +28,17 @@ def check_backend_name(name: str) -> str:
     return name
 
 
-def preflight(name: str, server=None) -> dict:
+def preflight(name: str, server=None) -> None:
     """What a run checks before it writes anything: for ``carla``, that a server answers (within the
-    client timeout) with the client's version. Returns what was found; raises one ConfigError line."""
+    client timeout) with the client's version; one ConfigError line otherwise."""
     check_backend_name(name)
     if name == "embedded":
-        return {"backend": name}
+        return
     from harness.backends.carla.server import ServerSpec, connect
 
     spec = server or ServerSpec()
     client = connect(spec)
-    found = {"backend": name, "host": spec.host, "port": spec.port, "server_version": client.get_server_version()}
-    raise ConfigError(f"CARLA {found['server_version']} answered at {spec.host}:{spec.port}, but " + CARLA_NOT_BUILT)
+    raise ConfigError(f"CARLA {client.get_server_version()} answered at {spec.host}:{spec.port}, but " + CARLA_NOT_BUILT)
 
 
 def make_backend(name: str, scenario, privileged: bool = False, server=None, worker: int = 0):

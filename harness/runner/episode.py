@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from harness.backends.base import Backend, SensorFrame, gnss_to_location
+from harness.backends.records import StepEvents, VehicleControl
 from harness.errors import AgentError, HarnessError
 from harness.metrics import RouteMonitor, RouteScore
 from harness.plan import DEFAULT_SAMPLE_M, global_plan
 from harness.sensors.suite import InputBuilder, needs_privileged, needs_thermal, parse_sensors, rig_for
-from harness.backends.records import VehicleControl
-from harness.backends.records import StepEvents
 
 StepHook = Callable[[SensorFrame, Any, StepEvents], None]
 

@@ -225,6 +225,30 @@ def test_a_started_server_runs_in_its_own_group_and_stop_ends_that_group_only(tm
         bystander.kill()
 
 
+def test_a_crashed_server_is_restarted_in_a_fresh_group(tmp_path):
+    import signal
+
+    root = _fake_root(tmp_path, "sleep 300 &\necho $! > \"$(dirname \"$0\")/child.pid\"\nsleep 300\n")
+    proc = srv.ServerProcess(srv.ServerSpec(port=_free_port(), carla_root=str(root))).start()
+    first = proc.proc.pid
+    for _ in range(50):
+        if (tmp_path / "child.pid").exists() and (tmp_path / "child.pid").read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int((tmp_path / "child.pid").read_text())
+    os.kill(first, signal.SIGKILL)  # the server crashes; its engine child lives on in the group
+    proc.proc.wait(timeout=5)
+    assert not proc.alive() and _running(child)
+    proc.restart(wait=False)
+    assert not _running(child)  # what the crash left behind is gone with the old group
+    try:
+        assert proc.alive() and proc.proc.pid != first
+        assert os.getpgid(proc.proc.pid) == proc.proc.pid
+    finally:
+        proc.stop(grace_s=2.0)
+    assert not proc.alive()
+
+
 def test_a_server_that_exits_while_starting_is_reported(tmp_path):
     root = _fake_root(tmp_path, "exit 3\n")
     proc = srv.ServerProcess(srv.ServerSpec(port=_free_port(), carla_root=str(root))).start()

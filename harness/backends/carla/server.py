@@ -149,6 +149,18 @@ def server_command(carla_root: str | Path, ports: WorkerPorts, gpu: int = 0) -> 
             f"-graphicsadapter={gpu}"]
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` is still running (zombies do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 class ServerProcess:
     """A server this harness started, in its own process group; ``stop`` ends that group only."""
 
@@ -158,11 +170,13 @@ class ServerProcess:
         self.ports = spec.for_worker(worker)
         self.log = log
         self.proc: subprocess.Popen | None = None
+        self.pgid: int | None = None  # the server's process group (its own session), kept past its leader's death
 
     def start(self) -> "ServerProcess":
         cmd = server_command(self.spec.carla_root, self.ports, self.spec.gpu)
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 (kept open for the child)
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pgid = self.proc.pid  # start_new_session: the leader's pid is the group's id
         return self
 
     def wait_ready(self, timeout_s: float = START_TIMEOUT_S):
@@ -186,27 +200,29 @@ class ServerProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM to the server's process group, SIGKILL after ``grace_s``; nothing outside it."""
+        """SIGTERM to the server's process group, SIGKILL after ``grace_s``; nothing outside it. The
+        group is the one recorded at start, so what a crashed server left behind goes too."""
         if self.proc is None:
             return
-        try:
-            pgid = os.getpgid(self.proc.pid)
-        except ProcessLookupError:
-            pgid = None
+        pgid = self.pgid
         if pgid is not None and pgid != os.getpgid(0):  # never our own group
             for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
                 try:
                     os.killpg(pgid, sig)
                 except ProcessLookupError:
                     break
-                try:
-                    self.proc.wait(timeout=wait)
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline and _group_alive(pgid):
+                    self.proc.poll()
+                    time.sleep(0.05)
+                if not _group_alive(pgid):
                     break
-                except subprocess.TimeoutExpired:
-                    continue
-        self.proc = None
+        self.proc.poll()
+        self.proc, self.pgid = None, None
 
-    def restart(self, timeout_s: float = START_TIMEOUT_S):
-        """Stop (its group only) and start again; returns the new client."""
+    def restart(self, timeout_s: float = START_TIMEOUT_S, wait: bool = True):
+        """Stop (its group only: after a crash, what is left of it) and start again; returns the new
+        client (None with ``wait=False``)."""
         self.stop()
-        return self.start().wait_ready(timeout_s)
+        self.start()
+        return self.wait_ready(timeout_s) if wait else None
