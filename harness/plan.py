@@ -58,13 +58,14 @@ def downsample_indices(route: Route, sample_m: float = DEFAULT_SAMPLE_M) -> list
     return keep
 
 
-def global_plan(route: Route, sample_m: float = DEFAULT_SAMPLE_M) -> tuple[list, list]:
-    """``(global_plan_gps, global_plan_world_coord)`` for ``agent.set_global_plan``."""
+def global_plan(route: Route, sample_m: float = DEFAULT_SAMPLE_M, geo: tuple[float, float] = (0.0, 0.0)) -> tuple[list, list]:
+    """``(global_plan_gps, global_plan_world_coord)`` for ``agent.set_global_plan``; GPS about the
+    map's geo reference ``geo`` (lat, lon), as the backend's GNSS readings are."""
     gps, world = [], []
     for i in downsample_indices(route, sample_m):
         x, y = (float(v) for v in route.points[i])
         option = RoadOption(int(route.options[i]))
-        lat, lon, z = location_to_gnss(x, y)
+        lat, lon, z = location_to_gnss(x, y, 0.0, *geo)
         gps.append(({"lat": lat, "lon": lon, "z": z}, option))
         world.append((Transform(Location(x, y, 0.0), Rotation(yaw=math.degrees(float(route.headings[i])))), option))
     return gps, world

@@ -2,11 +2,8 @@
 
 - ``embedded`` (default): the numpy world, moderngl cameras and the thermal model, in-process; no
   server, no GPU.
-- ``carla``: a CARLA 0.9.16 server (``harness.backends.carla``). The server connection, its
-  version check, the weather mapping, the sensor rig and the thermal synthesis from CARLA's
-  segmentation and depth cameras are built; driving a route on a server (world set-up, traffic,
-  the episode loop, scoring from CARLA's sensors) is not yet: with a server up, a run stops before
-  it writes anything and says so.
+- ``carla``: a CARLA 0.9.16 server (``harness.backends.carla``), one per worker (ports
+  ``--carla-port + 10 x worker``); a run checks that worker 0's answers before it writes anything.
 
 The backend is part of each job's content key (left out at ``embedded``, so records made before the
 field keep their keys): a CARLA score never answers for an embedded one.
@@ -18,14 +15,25 @@ from harness.errors import ConfigError
 
 BACKENDS = ("embedded", "carla")
 DEFAULT_BACKEND = "embedded"
-CARLA_NOT_BUILT = ("driving routes on a CARLA server is not built yet (world set-up, traffic, the episode loop and "
-                   "scoring from CARLA's sensors come next); run with --backend embedded")
 
 
 def check_backend_name(name: str) -> str:
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend {name!r}; known backends: {', '.join(BACKENDS)}")
     return name
+
+
+def scenario_for(name: str, backend: str = DEFAULT_BACKEND):
+    """The scenario ``name`` as it runs on ``backend``: on CARLA, with the CARLA town's route file
+    (``scenarios/carla_towns.yaml``); the scenario file itself is the same on both."""
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(name)
+    if check_backend_name(backend) == "carla":
+        from harness.backends.carla.towns import on_carla
+
+        return on_carla(scenario)
+    return scenario
 
 
 def preflight(name: str, server=None) -> None:
@@ -36,9 +44,7 @@ def preflight(name: str, server=None) -> None:
         return
     from harness.backends.carla.server import ServerSpec, connect
 
-    spec = server or ServerSpec()
-    client = connect(spec)
-    raise ConfigError(f"CARLA {client.get_server_version()} answered at {spec.host}:{spec.port}, but " + CARLA_NOT_BUILT)
+    connect(server or ServerSpec())
 
 
 def make_backend(name: str, scenario, privileged: bool = False, server=None, worker: int = 0):
@@ -48,5 +54,6 @@ def make_backend(name: str, scenario, privileged: bool = False, server=None, wor
         from harness.backends.embedded import EmbeddedBackend
 
         return EmbeddedBackend(scenario, privileged=privileged)
-    preflight(name, server)  # raises: no server, another version, or (for now) not built
-    raise ConfigError(CARLA_NOT_BUILT)  # pragma: no cover (preflight always raises for carla today)
+    from harness.backends.carla.backend import CarlaBackend
+
+    return CarlaBackend(scenario, privileged=privileged, server=server, worker=worker)

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.backends.registry import preflight, scenario_for
 from harness.errors import ConfigError
 from harness.metrics import RouteScore, summarize
 from harness.metrics.attribution import penalty_by_kind
 from harness.metrics.leaderboard_json import write_json_atomic
-from harness.backends.registry import preflight
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, _request_dict, check_out_dir,
                                      job_keys, opts_check, plan, run_jobs)
 from harness.runner.jobs import NO_VARIANT, EvalJob, agent_weights_file, file_digest
@@ -92,17 +92,16 @@ def drive(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(), re
 
     ``on_route`` sees each route as its record is written; with ``resume``, the routes recorded
     before come first (``earlier=True``)."""
-    from harness.scenario import load_scenario
 
     out = Path(out)
+    preflight(req.backend, opts.carla)  # first: a CARLA run without a server stops here, having written nothing
     jobs = plan_drive(req, clips_dir)
     keys = job_keys(jobs)
     check_out_dir(out, resume)
-    preflight(req.backend, opts.carla)  # before anything is written
     opts_check(opts)
     weights = agent_weights_file(req.agent, req.checkpoint)
     weights_id = file_digest(weights)[:16] if weights is not None else None  # read before the drives, as they load it
-    scenario = load_scenario(req.scenario)
+    scenario = scenario_for(req.scenario, req.backend)
     store = ResultStore(out)
     store.prepare()
     store.write_run({"version": RECORD_VERSION, "kind": "drive", "request": _request_dict(req),

@@ -61,7 +61,7 @@ def run_episode(backend: Backend, agent: Any, route_id: str, seed: int, *, rules
     if hasattr(agent, "bind"):
         agent.bind(backend)
     if hasattr(agent, "set_global_plan"):
-        agent.set_global_plan(*global_plan(route, plan_sample_m))
+        agent.set_global_plan(*global_plan(route, plan_sample_m, backend.geo_reference))
     monitor = RouteMonitor(route.length, rules=rules)
     build = InputBuilder(specs)
     frame = backend.reset()

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.backends.registry import check_backend_name, preflight
+from harness.backends.registry import preflight, scenario_for
 from harness.errors import ConfigError
 from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
@@ -60,19 +60,17 @@ class RunStats:
 def job_keys(jobs: list[EvalJob]) -> list[str]:
     """Content key of every job (hashes computed once per scenario/route/agent/checkpoint). A job's
     key covers its own route only, so adding routes to a route file keeps every record made so far."""
-    from harness.scenario import load_scenario
-
     prints: dict[tuple, str] = {}
-    scenarios: dict[str, tuple] = {}  # name -> (scenario, route digests)
+    scenarios: dict[tuple, tuple] = {}  # (name, backend) -> (scenario, route digests)
     fusions: dict[str | None, str] = {}  # variant -> what it is made of (weights, source), '' for code-only ones
     keys = []
     for job in jobs:
-        k = (job.scenario, job.route_id, job.agent, job.agent_config)
+        k = (job.scenario, job.route_id, job.agent, job.agent_config, job.backend)
         if k not in prints:
-            if job.scenario not in scenarios:
-                sc = load_scenario(job.scenario)
-                scenarios[job.scenario] = (sc, route_digests(sc))
-            sc, digests = scenarios[job.scenario]
+            if (job.scenario, job.backend) not in scenarios:
+                sc = scenario_for(job.scenario, job.backend)
+                scenarios[job.scenario, job.backend] = (sc, route_digests(sc))
+            sc, digests = scenarios[job.scenario, job.backend]
             prints[k] = input_fingerprint(sc, job.route_id, job.agent_config, job.agent, digests)
         if job.variant not in fusions:
             fusions[job.variant] = variant_fingerprint(job.variant)
@@ -84,9 +82,7 @@ def job_keys(jobs: list[EvalJob]) -> list[str]:
 
 def _route_length(job: EvalJob) -> float:
     """[m] the route's length along its waypoints (for the record of a job that never ran)."""
-    from harness.scenario import load_scenario
-
-    spec = next(r for r in load_scenario(job.scenario).load_routes() if r.id == job.route_id)
+    spec = next(r for r in scenario_for(job.scenario, job.backend).load_routes() if r.id == job.route_id)
     w = spec.waypoints
     return max(sum(math.hypot(b.x - a.x, b.y - a.y) for a, b in zip(w[:-1], w[1:])), 1.0)
 
@@ -118,7 +114,8 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
     if not todo:
         return stats
     executor = make_executor(opts.executor, min(opts.workers, len(todo)), opts.step_timeout_s, opts.route_timeout_s,
-                             opts.ray_address, opts.gpus_per_worker)
+                             opts.ray_address, opts.gpus_per_worker,
+                             carla=vars(opts.carla) if opts.carla is not None and any(j.backend == "carla" for j, _, _ in todo) else None)
     keyof = {id(job): key for job, key, _ in todo}
     failures: dict[str, list[dict]] = {}
     bar = tqdm(total=len(unique), initial=stats.skipped, desc=desc, unit="route", file=sys.stderr,
@@ -202,10 +199,8 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     from agents.registry import check_agent_name
     from fusion.registry import check_variant, get_variant
     from harness.metrics.rules import rule_set
-    from harness.scenario import load_scenario
 
-    check_backend_name(req.backend)
-    scenario = load_scenario(req.scenario)
+    scenario = scenario_for(req.scenario, req.backend)
     routes = select_routes(scenario, req.routes)
     if not req.variants:
         raise ConfigError("no variants given; pass e.g. --variants rgb,thermal (or none for the agent alone)")
@@ -265,13 +260,13 @@ def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(),
     from harness.report.outputs import write_outputs
 
     out = Path(out)
+    preflight(req.backend, opts.carla)  # first: a CARLA run without a server stops here, having written nothing
     jobs = plan(req)
     if req.clips:
         jobs = [replace(j, clips=str((out / "clips").resolve())) for j in jobs]
     keys = job_keys(jobs)
     check_out_dir(out, resume)
     opts_check(opts)
-    preflight(req.backend, opts.carla)  # a CARLA run without a server stops here, before anything is written
     store = ResultStore(out)
     store.prepare()
     store.write_run({"version": RECORD_VERSION, "kind": "eval", "request": _request_dict(req),

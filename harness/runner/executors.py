@@ -101,8 +101,9 @@ class LocalExecutor(_Slots):
     name = "local"
 
     def __init__(self, workers: int = 1, step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
-                 route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S) -> None:
+                 route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, carla: dict | None = None) -> None:
         super().__init__(workers, step_timeout_s, route_timeout_s)
+        self.carla = carla  # the CARLA server spec (ServerSpec fields) workers connect to; None: embedded only
         self._ctx = mp.get_context("spawn")  # a fresh interpreter: no forked GL or torch state
         self._procs: list[Any] = [None] * workers
         self._conns: list[Any] = [None] * workers
@@ -111,7 +112,8 @@ class LocalExecutor(_Slots):
     def _start(self, i: int) -> None:
         parent, child = self._ctx.Pipe()
         beat = self._ctx.Value("d", -time.monotonic(), lock=False)  # loading
-        proc = self._ctx.Process(target=process_main, args=(child, beat, fusion_threads_per_worker(self.workers)),
+        proc = self._ctx.Process(target=process_main, args=(child, beat, fusion_threads_per_worker(self.workers),
+                                                            carla_env(self.carla, i)),
                                  daemon=True, name=f"harness-worker-{i}")
         proc.start()
         child.close()
@@ -199,7 +201,8 @@ class RayExecutor(_Slots):
 
     def __init__(self, workers: int = 1, step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
                  route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, address: str | None = None,
-                 gpus_per_worker: float = 0.0, cpus_per_worker: int = 1) -> None:
+                 gpus_per_worker: float = 0.0, carla: dict | None = None, cpus_per_worker: int = 1) -> None:
+        self.carla = carla
         if not (0.0 <= gpus_per_worker <= 8.0) or cpus_per_worker < 1:
             raise ConfigError(f"--gpus-per-worker must be within [0, 8] and cpus per worker >= 1, got "
                               f"{gpus_per_worker}, {cpus_per_worker}")
@@ -235,7 +238,7 @@ class RayExecutor(_Slots):
     def submit(self, job: EvalJob, attempt: int) -> None:
         i = self._take(job, attempt).index
         if self._actors[i] is None:
-            self._actors[i] = self._actor_cls.remote(self._fusion_threads)
+            self._actors[i] = self._actor_cls.remote(self._fusion_threads, carla_env(self.carla, i))
         self._refs[i] = self._actors[i].run.remote(job, attempt)
 
     def _finish(self, slot: _Slot, kind: str, payload: Any) -> Outcome:
@@ -306,12 +309,14 @@ class _RayWorker:
     Ray serves a threaded actor's calls from a pool of threads, but an OpenGL context belongs to the
     thread that made it current: every job runs on one dedicated thread, the pool only waits for it."""
 
-    def __init__(self, fusion_threads: int = 1) -> None:
+    def __init__(self, fusion_threads: int = 1, env: dict | None = None) -> None:
+        import os
         from concurrent.futures import ThreadPoolExecutor
 
         from harness.runner.worker import set_fusion_threads
 
         set_fusion_threads(fusion_threads)
+        os.environ.update(env or {})
         self.value = -time.monotonic()  # the heartbeat (worker.Beat: negative while loading)
         self._sim_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simulator")
         import harness  # noqa: F401  (the agents path merge)
@@ -327,15 +332,22 @@ class _RayWorker:
         return time.monotonic() - abs(self.value), self.value < 0
 
 
+def carla_env(carla: dict | None, index: int) -> dict[str, str]:
+    """What worker ``index`` needs to reach its CARLA server (``harness.runner.worker.carla_server``)."""
+    import json
+
+    return {} if carla is None else {"HARNESS_CARLA": json.dumps(carla), "HARNESS_WORKER_INDEX": str(index)}
+
+
 def make_executor(name: str, workers: int, step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
                   route_timeout_s: float = DEFAULT_ROUTE_TIMEOUT_S, address: str | None = None,
-                  gpus_per_worker: float = 0.0):
+                  gpus_per_worker: float = 0.0, carla: dict | None = None):
     if name == "local":
         if address:
             raise ConfigError("--ray-address is for --executor ray")
         if gpus_per_worker:
             raise ConfigError("--gpus-per-worker is for --executor ray (local workers see this machine's GPUs)")
-        return LocalExecutor(workers, step_timeout_s, route_timeout_s)
+        return LocalExecutor(workers, step_timeout_s, route_timeout_s, carla)
     if name == "ray":
-        return RayExecutor(workers, step_timeout_s, route_timeout_s, address, gpus_per_worker)
+        return RayExecutor(workers, step_timeout_s, route_timeout_s, address, gpus_per_worker, carla)
     raise ConfigError(f"executor must be 'local' or 'ray', got {name!r}")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.errors import ConfigError
 from harness.backends.registry import preflight
+from harness.errors import ConfigError
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, check_out_dir, job_keys,
                                      jobs_from_run, opts_check, plan, run_jobs, _request_dict)
 from harness.runner.store import ResultStore
@@ -79,11 +79,11 @@ def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: st
     if not values or len(set(values)) != len(values):
         raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
     out = Path(out)
+    preflight(req.backend, opts.carla)  # first: a CARLA run without a server stops here, having written nothing
     conds = [condition(req, axis, v) for v in values]
     plans = [plan(c) for c in conds]
     keys = [job_keys(p) for p in plans]
     check_out_dir(out, resume)
-    preflight(req.backend, opts.carla)  # before anything is written
     opts_check(opts)
     store = ResultStore(out)
     store.prepare()

@@ -44,18 +44,30 @@ _CACHE: dict[str, Any] = {}  # per process: the simulator and what it was built 
 
 def cached_backend(scenario_name: str, weather: tuple[tuple[str, float], ...] = (), backend: str = "embedded"):
     """This process's simulator for (scenario, weather overrides, backend), built on first use and reused."""
-    from harness.backends.registry import make_backend
-    from harness.scenario import load_scenario
+    from harness.backends.registry import make_backend, scenario_for
 
     key = repr((scenario_name, weather, backend))
     if _CACHE.get("key") != key:
         drop_backend()
-        scenario = load_scenario(scenario_name)
+        scenario = scenario_for(scenario_name, backend)
         if weather:
             scenario = replace(scenario, weather=scenario.weather.with_overrides(**dict(weather)))
-        _CACHE["backend"] = make_backend(backend, scenario, privileged=False)
+        server, worker = carla_server()
+        _CACHE["backend"] = make_backend(backend, scenario, privileged=False, server=server, worker=worker)
         _CACHE["key"] = key
     return _CACHE["backend"]
+
+
+def carla_server():
+    """(ServerSpec, worker index) this worker was given (``HARNESS_CARLA``), or (None, 0)."""
+    import json
+
+    text = os.environ.get("HARNESS_CARLA")
+    if not text:
+        return None, 0
+    from harness.backends.carla.server import ServerSpec
+
+    return ServerSpec(**json.loads(text)), int(os.environ.get("HARNESS_WORKER_INDEX", "0"))
 
 
 def truth_or_none(backend):
@@ -157,11 +169,13 @@ def run_job(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> tuple[s
         return SIM_CRASH, f"{type(err).__name__}: {err}{where}"
 
 
-def process_main(conn, beat, fusion_threads: int | None = None) -> None:
+def process_main(conn, beat, fusion_threads: int | None = None, env: dict | None = None) -> None:
     """A local worker process: jobs in through ``conn``, classified results out, until ``None``.
-    ``fusion_threads``: torch threads for a CPU fusion module (the supervisor's share of cores)."""
+    ``fusion_threads``: torch threads for a CPU fusion module (the supervisor's share of cores);
+    ``env``: settings for this worker (its CARLA server, ``executors.carla_env``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
     set_fusion_threads(fusion_threads)
+    os.environ.update(env or {})
     import harness  # noqa: F401  (the agents path merge)
 
     while True:

@@ -86,7 +86,7 @@ def test_the_rig_becomes_cameras_at_their_poses_and_the_scoring_sensors():
         assert bps[name].blueprint == bp
         assert bps[name].pose == rig.thermal.camera.pose  # where the thermal camera is, not the RGB one
         assert bps[name].attributes["image_size_y"] == str(rig.thermal.camera.height)
-    assert {"collision", "lane_invasion", "gnss", "imu"} <= set(bps)
+    assert {"collision", "lane_invasion"} <= set(bps)
     assert not any(n.startswith("thermal") for n in (b.name for b in S.sensor_blueprints(rig, thermal=False)))
 
 

@@ -97,3 +97,22 @@ def test_light_states_are_one_table():
     from harness.world import signals
 
     assert (truth.RED, truth.YELLOW, truth.GREEN) == (signals.RED, signals.YELLOW, signals.GREEN)
+
+
+def test_workers_are_told_their_carla_server_and_index(monkeypatch):
+    import json
+
+    from harness.backends.carla.server import ServerSpec
+    from harness.runner.executors import carla_env
+    from harness.runner.worker import carla_server
+
+    assert carla_env(None, 3) == {}
+    spec = ServerSpec(host="10.0.0.5", port=3000, timeout_s=4.0)
+    env = carla_env(vars(spec), 2)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    got, index = carla_server()
+    assert got == spec and index == 2 and got.for_worker(index).rpc == 3020
+    assert json.loads(env["HARNESS_CARLA"])["host"] == "10.0.0.5"
+    monkeypatch.delenv("HARNESS_CARLA")
+    assert carla_server() == (None, 0)

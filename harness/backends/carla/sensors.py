@@ -9,8 +9,12 @@ Per the rig (:class:`harness.rig.Rig`):
   object id in green + 256 x blue) and ``sensor.camera.depth`` (metres encoded in 24 bits over
   1000 m); the same :class:`harness.sensors.thermal.ThermalCamera` as the embedded backend turns
   them into the thermal image, so both backends' thermal frames come from one model;
-- ``sensor.other.collision`` and ``sensor.other.lane_invasion`` for scoring, ``sensor.other.gnss``
-  and ``sensor.other.imu`` for agents (speed is the ego's velocity).
+- ``sensor.other.collision`` and ``sensor.other.lane_invasion`` for scoring. An agent's GNSS, compass
+  and speed are the ego's own transform and velocity, turned into GPS about the map's geo reference
+  in the leaderboard's convention (its ``_location_to_gps``; noise-free, as the leaderboard's default
+  sensors), the same as on the embedded backend: CARLA versions and map projections differ in the
+  sign their GNSS sensor gives latitude (carla-simulator/carla#1596, #9552), and an agent must not
+  depend on which server it meets.
 
 Every sensor ticks with the world (``sensor_tick`` 0 in synchronous mode at 20 Hz).
 
@@ -54,9 +58,7 @@ def sensor_blueprints(rig: Rig, thermal: bool = True) -> list[SensorBlueprint]:
                 _camera("thermal_instance", "sensor.camera.instance_segmentation", t),
                 _camera("thermal_depth", "sensor.camera.depth", t)]
     out += [SensorBlueprint("collision", "sensor.other.collision"),
-            SensorBlueprint("lane_invasion", "sensor.other.lane_invasion"),
-            SensorBlueprint("gnss", "sensor.other.gnss", {"sensor_tick": "0.0"}),
-            SensorBlueprint("imu", "sensor.other.imu", {"sensor_tick": "0.0"})]
+            SensorBlueprint("lane_invasion", "sensor.other.lane_invasion")]
     return out
 
 
