@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=out_folder, default=Path("runs/student"), help="checkpoint, log, validation grids, "
                    "student.pt and manifest.json (default: %(default)s)")
     # defaults live in distill.train_student.StudentTrainConfig (imported lazily: it pulls in torch)
-    s.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size (default: m)")
+    s.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size (default: s)")
     s.add_argument("--steps", type=_positive_int, help="optimiser steps (default: 5000)")
     s.add_argument("--batch", type=_positive_int, help="crops per step (default: 8)")
     s.add_argument("--crop", type=size, help="crop WxH [px], multiples of 16 (default: 192x96)")
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", type=out_folder, default=Path("runs/ablate"), help="one folder per ablation, plus "
                    "ablations.json/.csv/.png (default: %(default)s)")
     a.add_argument("--only", type=names, default=None, help="comma-separated ablation names (default: all)")
-    a.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size of every ablation (default: m)")
+    a.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size of every ablation (default: s)")
     a.add_argument("--steps", type=_positive_int, help="training steps of every ablation (default: 5000)")
     a.add_argument("--seed", type=int, help="(default: 0)")
     a.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true", help="print a final JSON line with the points and the choice")
     q.set_defaults(run=_cmd_pareto)
     x = sub.add_parser("export", help="export a trained student to TorchScript and ONNX, with parity against torch")
-    x.add_argument("--weights", type=in_file, default=Path("fusion/student/weights/fusionproxy_m.pt"),
+    x.add_argument("--weights", type=in_file, default=Path("fusion/student/weights/fusionproxy_s.pt"),
                    help="student weights (default: %(default)s)")
     x.add_argument("--out", type=out_folder, default=Path("runs/export"), help="folder for NAME.ts, NAME.onnx and "
                    "export.json (default: %(default)s)")

@@ -47,7 +47,7 @@ ALIGN = 16  # crops start on the backbone's coarsest grid
 class StudentTrainConfig:
     data: str = "data/fusion"
     cache: str = ""  # ensemble cache folder; "" = the one the default cache-ensemble settings build
-    size: str = "m"
+    size: str = "s"  # the default student (fusion.student.proxy.DEFAULT_SIZE)
     steps: int = 5000
     batch: int = 8
     crop_h: int = 96

@@ -25,7 +25,7 @@ def check_backend_name(name: str) -> str:
 
 def scenario_for(name: str, backend: str = DEFAULT_BACKEND):
     """The scenario ``name`` as it runs on ``backend``: on CARLA, with the CARLA town's route file
-    (``scenarios/carla_towns.yaml``); the scenario file itself is the same on both."""
+    (``scenarios/routes/carla/towns.yaml``); the scenario file itself is the same on both."""
     from harness.scenario import load_scenario
 
     scenario = load_scenario(name)

@@ -1,5 +1,5 @@
 """A scenario on ``--backend carla``: the same file, CARLA's town and that town's route file
-(``scenarios/carla_towns.yaml``); the route selection and the job keys follow the CARLA routes."""
+(``scenarios/routes/carla/towns.yaml``); the route selection and the job keys follow the CARLA routes."""
 
 from __future__ import annotations
 

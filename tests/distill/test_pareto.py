@@ -47,8 +47,10 @@ def test_run_reads_sizes_times_them_and_writes_table_and_plot(tmp_path, monkeypa
     t = pareto.run(tmp_path, tmp_path / "out", repeats=3, warmup=0)
     assert sorted(v for v, *_ in timed) == ["fusionproxy", "fusionproxy:size=xs"]
     assert all(r[1:] == (320, 160, "onnx", 2) for r in timed)
+    from fusion.student.proxy import DEFAULT_SIZE
+
     sizes = {p["size"]: p for p in t["points"]}
-    assert set(sizes) == {"m", "xs"}  # the default name is the default size
+    assert set(sizes) == {DEFAULT_SIZE, "xs"}  # the default name is the default size
     assert t["chosen"] == "xs" and sizes["xs"]["front"]  # faster and (41 > 40) better
     assert set(t["references"]) == {"rgb", "oracle_clean"}
     for f in ("pareto.json", "pareto.csv", "pareto.png"):

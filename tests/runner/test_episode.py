@@ -72,7 +72,7 @@ def test_the_expert_needs_ground_truth():
     from agents.expert import ExpertAgent
     from harness.errors import WrongOrderError
 
-    with pytest.raises(AgentError, match="exposes its world"):
+    with pytest.raises(AgentError, match="exposes its ground truth"):
         ExpertAgent().bind(object())
     with pytest.raises(WrongOrderError, match="bind"):
         ExpertAgent().run_step({}, 0.0)

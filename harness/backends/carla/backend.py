@@ -1,6 +1,6 @@
 """The CARLA backend's episode: a route driven on a CARLA 0.9.16 server, scored like the embedded one.
 
-Per route (``load``): the CARLA town of the scenario (``scenarios/carla_towns.yaml``), synchronous mode
+Per route (``load``): the CARLA town of the scenario (``scenarios/routes/carla/towns.yaml``), synchronous mode
 at 20 Hz, the traffic manager synchronous on this worker's port with the run's seed, and the route's
 waypoints densified along the map's lanes (1 m, as the embedded routes).
 

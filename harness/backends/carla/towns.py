@@ -1,4 +1,4 @@
-"""Which CARLA town and route file a scenario runs on ``--backend carla`` (``scenarios/carla_towns.yaml``).
+"""Which CARLA town and route file a scenario runs on ``--backend carla`` (``scenarios/routes/carla/towns.yaml``).
 
 Scenario files stay as they are (their bytes are part of every record's key); the backend maps the
 scenario's embedded town to a CARLA town and that town's route file. Route selection (``--routes``)
@@ -15,7 +15,7 @@ import yaml
 
 from harness.errors import ConfigError
 
-TABLE = Path(__file__).resolve().parents[3] / "scenarios" / "carla_towns.yaml"
+TABLE = Path(__file__).resolve().parents[3] / "scenarios" / "routes" / "carla" / "towns.yaml"
 
 
 def carla_town(scenario, table: Path | None = None) -> tuple[str, Path]:
