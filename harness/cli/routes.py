@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.cli import args as T
+from harness.cli import common
 from harness.errors import ConfigError
 
 
@@ -44,14 +45,10 @@ def register(sub) -> None:
                         "scenarios/routes/town05.xml:5-9; repeatable")
     p.add_argument("--shun", type=route_pick, action="append", default=[], metavar="FILE:IDS",
                    help="like --avoid, but only start on or turn into those roads a tenth as often; repeatable")
-    p.add_argument("--backend", choices=("embedded", "carla"), default="embedded",
-                   help="embedded (default): our procedural towns (town01, town02, town05: not CARLA's); carla: a CARLA "
-                        "map, from --xodr or from a server (--carla-host/--carla-port) that loads --town (e.g. Town05)")
+    common.add_backend(p)  # --backend (embedded: our procedural towns, not CARLA's) and where a CARLA server is
     p.add_argument("--xodr", type=T.in_file, default=None, help="with --backend carla: the town's OpenDRIVE file (CARLA "
-                   "ships them in CarlaUE4/Content/Carla/Maps/OpenDrive/), read without a server")
-    p.add_argument("--carla-host", default="127.0.0.1", help="with --backend carla and no --xodr (default 127.0.0.1)")
-    p.add_argument("--carla-port", type=T.positive_int, default=2000, help="(default 2000)")
-    p.add_argument("--carla-timeout", type=T.positive_float, default=10.0, help="[s] (default 10)")
+                   "ships them in CarlaUE4/Content/Carla/Maps/OpenDrive/), read without a server; without it the server "
+                   "at --carla-host/--carla-port loads --town (e.g. Town05)")
     p.add_argument("--format", choices=("2.x", "1.0"), default="2.x")
     p.add_argument("--out", required=True, type=T.out_file, help="the route XML file to write")
     p.set_defaults(run=run)
@@ -82,12 +79,12 @@ def run(args) -> dict:
 
 def carla_map(args):
     """The CARLA map of ``--town``: from ``--xodr`` (no server) or from a server that loads it."""
-    from harness.backends.carla.server import ServerSpec, connect, import_carla
+    from harness.backends.carla.server import connect, import_carla
 
     carla = import_carla()
     if args.xodr is not None:
         return carla.Map(args.town, Path(args.xodr).read_text()), carla
-    client = connect(ServerSpec(host=args.carla_host, port=args.carla_port, timeout_s=args.carla_timeout))
+    client = connect(common.carla_server(args))
     return client.load_world(args.town).get_map(), carla
 
 

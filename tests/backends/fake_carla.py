@@ -6,7 +6,7 @@ The fake adds, as simply as keeps the backend honest: a synchronous world that a
 ``tick()``; an ego with a kinematic bicycle model; NPC vehicles that follow their lane at a constant
 speed; walkers that stand on the kerb; traffic lights that cycle red and green with stop waypoints
 from the real map; cameras whose images have CARLA's encodings (semantic ids in red, depth in 24
-bits, instance ids in green and blue); GNSS from the map's geolocation; a collision sensor that fires
+bits, instance ids in green and blue); a collision sensor that fires
 when the ego's box meets another actor's.
 """
 
@@ -29,7 +29,7 @@ RED_S, GREEN_S = 6.0, 6.0
 BLUEPRINTS = ("vehicle.lincoln.mkz_2020", "vehicle.tesla.model3", "vehicle.bh.crossbike", "walker.pedestrian.0001",
               "walker.pedestrian.0002", "controller.ai.walker", "sensor.camera.rgb", "sensor.camera.semantic_segmentation",
               "sensor.camera.instance_segmentation", "sensor.camera.depth", "sensor.other.collision",
-              "sensor.other.lane_invasion", "sensor.other.gnss", "sensor.other.imu")
+              "sensor.other.lane_invasion")
 
 
 class Attribute:
@@ -50,8 +50,6 @@ class Blueprint:
             self.attrs["is_invincible"] = "true"
         if bp_id.startswith("sensor.camera"):
             self.attrs |= {"image_size_x": "800", "image_size_y": "600", "fov": "90", "sensor_tick": "0.0", "gamma": "2.2"}
-        if bp_id in ("sensor.other.gnss", "sensor.other.imu"):
-            self.attrs["sensor_tick"] = "0.0"
 
     def has_attribute(self, k: str) -> bool:
         return k in self.attrs
@@ -203,12 +201,6 @@ class Sensor(Actor):
         if kind.startswith("sensor.camera"):
             w, h = int(self.attrs["image_size_x"]), int(self.attrs["image_size_y"])
             self.callback(Data(frame, width=w, height=h, raw_data=self.world.image(kind, w, h).tobytes()))
-        elif kind == "sensor.other.gnss":
-            g = self.world.map.transform_to_geolocation(self.get_location())
-            self.callback(Data(frame, latitude=g.latitude, longitude=g.longitude, altitude=g.altitude))
-        elif kind == "sensor.other.imu":
-            yaw = math.radians(self.parent.get_transform().rotation.yaw)
-            self.callback(Data(frame, compass=(yaw + math.pi / 2) % (2 * math.pi)))
         elif kind == "sensor.other.collision":
             for other in self.world.touching(self.parent):
                 self.callback(Data(frame, other_actor=other, actor=self.parent))
