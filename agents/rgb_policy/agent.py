@@ -22,6 +22,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from agents.autonomous_agent import AutonomousAgent
 from agents.rgb_policy.model import NetConfig, PerceptionNet, decide_stop
 from agents.rgb_policy.planner import Perception, Planner
+from agents.rgb_policy.runtime import make_runner
 from harness.errors import ConfigError, WrongOrderError
 from harness.plan import plan_array
 from harness.rig import CameraSpec
@@ -68,6 +69,7 @@ class RGBPolicyAgent(AutonomousAgent):
         torch.set_num_threads(1)  # deterministic and one core per worker
         net, self.meta = load_perception(path_to_conf_file or None)
         self.net = fold_batch_norm(net)
+        self.runner = make_runner(self.net, shape=(CAMERA.height, CAMERA.width))  # ONNX Runtime unless HARNESS_POLICY_RUNTIME=torch
         self.planner = Planner(CAMERA)
         self._planned = False
         self.last: Perception | None = None
@@ -88,13 +90,9 @@ class RGBPolicyAgent(AutonomousAgent):
         self.planner.set_plan(pts, yaw, options)
         self._planned = True
 
-    @torch.inference_mode()
     def perceive(self, rgb: np.ndarray) -> Perception:
         """(H, W, 3) uint8 RGB -> the network's mask and light outputs."""
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
-        seg, lights = self.net(x)
-        mask = seg[0].permute(1, 2, 0).contiguous().argmax(-1).to(torch.uint8).numpy()  # channels last: 10x faster
-        maps = torch.softmax(lights[0], 0).numpy()
+        mask, maps = self.runner(rgb)
         return Perception(mask, float(decide_stop(maps[1].max(), maps[2].max())), maps)
 
     def run_step(self, input_data: dict, timestamp: float) -> VehicleControl:
