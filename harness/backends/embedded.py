@@ -20,7 +20,9 @@ from harness.world.town import load_town
 from harness.world.world import World
 
 SENSOR_STREAM = 1  # thermal noise: np.random.default_rng([frame seed, SENSOR_STREAM]), apart from the world's stream
-PARTS = ("world", "render_rgb", "render_ids", "thermal")  # where a step's time goes (EmbeddedBackend.part_s)
+PARTS = ("world", "render_rgb", "render_ids", "thermal")  # where a step's time goes (EmbeddedBackend.part_s):
+# render_ids is the ids pass drawn and read back with the RGB pass set up meanwhile; thermal runs while
+# the RGB pass is rasterised; render_rgb is the rest of the frame (what the thermal model did not hide)
 
 
 class EmbeddedBackend(Backend):
@@ -113,17 +115,26 @@ class EmbeddedBackend(Backend):
         weather = self.scenario.weather
         seed = int(w.rng.integers(0, 2**31 - 1))
         scene = SceneState((w.ego.x, w.ego.y), w.ego.yaw, w.actor_view(), w.signal_states, seed, w.t)
+        rng = np.random.default_rng([seed, SENSOR_STREAM])
+        timing = {}
+
+        def thermal(ids):  # runs while the rasteriser threads draw the RGB view
+            t = time.perf_counter()
+            timing["ids_read"] = t  # with the RGB pass set up
+            frame = self._thermal(ids.semantic, ids.instance, ids.depth, weather, rng)
+            timing["thermal"] = time.perf_counter() - t
+            return frame
+
         t0 = time.perf_counter()
-        views = self.renderer.render_rgb(scene, weather, privileged=self.privileged)
-        t1 = time.perf_counter()
-        ids = self.renderer.render_ids(scene) if self.thermal or self.privileged else None
-        t2 = time.perf_counter()
-        self.part_s["render_rgb"] += t1 - t0
-        self.part_s["render_ids"] += t2 - t1
-        if self.thermal:
-            th = self._thermal(ids.semantic, ids.instance, ids.depth, weather, np.random.default_rng([seed, SENSOR_STREAM]))
+        views, ids, th = self.renderer.render(scene, weather, privileged=self.privileged,
+                                              ids=self.thermal or self.privileged,
+                                              overlap=thermal if self.thermal else None)
+        total = time.perf_counter() - t0
+        self.part_s["thermal"] += timing.get("thermal", 0.0)
+        self.part_s["render_ids"] += timing.get("ids_read", t0) - t0  # ids drawn and read, RGB set up
+        self.part_s["render_rgb"] += total - (timing.get("ids_read", t0) - t0) - timing.get("thermal", 0.0)
+        if th is not None:
             th_image, th_kelvin = th.image, th.kelvin
-            self.part_s["thermal"] += time.perf_counter() - t2
         else:
             th_image, th_kelvin = np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.float32)
         priv = None

@@ -5,6 +5,8 @@ Two passes per step: the RGB camera (lit image, clean clear-noon image, semantic
 depth, as five render targets of one draw) and the thermal camera at its own pose, resolution and
 field of view (ids and depth only; :mod:`harness.sensors.thermal` turns those into a thermal image,
 the same way a CARLA backend would from its semantic, instance and depth cameras).
+:meth:`Renderer.render` draws both for one frame and runs the thermal model while llvmpipe's threads
+rasterise the RGB pass (a glFlush hands a pass over without waiting for it).
 
 Over 400 lines on purpose: one class owns one GL context and the order of its draws (culling,
 instance upload, lamps, lighting uniforms, read-back); split, the pieces would pass the context and
@@ -14,9 +16,11 @@ its buffers back and forth. Shaders (:mod:`.shaders`), meshes (:mod:`.meshes`) a
 
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -33,6 +37,7 @@ from harness.world.town import Town
 DRAW_DISTANCE_M = 220.0
 PROP_DISTANCE_M = 100.0  # poles, lamps, signal heads and trees: under a pixel or two beyond this
 ACTOR_DISTANCE_M = 160.0
+Out = TypeVar("Out")
 VERTEX_FORMAT = "3f 3f 3f 1f 4f"
 INSTANCE_FORMAT = "3f 3f 3f 3f/i"
 INSTANCE_ATTRS = ("i_pose", "i_size", "i_color", "i_ids")
@@ -122,8 +127,10 @@ class Renderer:
         self.n_veh_verts = len(unit_vehicle())
         self.n_ped_verts = len(unit_pedestrian())
         self.max_actors = 512
-        self.veh_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
-        self.ped_inst = ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True)
+        # per camera, like the index buffers: the ids pass is still being rasterised while the RGB
+        # pass uploads its actors (see render())
+        self.veh_inst = {cam: ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True) for cam in ("rgb", "ids")}
+        self.ped_inst = {cam: ctx.buffer(reserve=self.max_actors * 12 * 4, dynamic=True) for cam in ("rgb", "ids")}
         # signal lamps also as one-pixel points, so a lamp smaller than a pixel still lights one
         self.lamp_points = signal_lamp_points(town)
         n_pts = max(1, len(self.lamp_points))
@@ -133,10 +140,11 @@ class Renderer:
         for name, prog in self.rgb_progs.items():
             self.vaos.setdefault(name, {})["lamps"] = self._vao(prog, self.lamp_vbo, self.one_inst, self.lamp_ibo)
         for name, prog in (*self.rgb_progs.items(), ("ids", self.prog_ids), ("depth", self.prog_depth)):
+            cam = "ids" if name == "ids" else "rgb"
             self.vaos.setdefault(name, {}).update({
-                "static": self._vao(prog, self.static_vbo, self.one_inst, self.ibo["ids" if name == "ids" else "rgb"]),
-                "veh": self._vao(prog, self.veh_mesh, self.veh_inst),
-                "ped": self._vao(prog, self.ped_mesh, self.ped_inst),
+                "static": self._vao(prog, self.static_vbo, self.one_inst, self.ibo[cam]),
+                "veh": self._vao(prog, self.veh_mesh, self.veh_inst[cam]),
+                "ped": self._vao(prog, self.ped_mesh, self.ped_inst[cam]),
                 "sky": ctx.vertex_array(self.sky_ids if name in ("ids", "depth") else self.sky_progs[name[1]], []),
             })
         n_sig = max(1, len(town.signals))
@@ -185,7 +193,8 @@ class Renderer:
         self.ibo[cam].write(idx.tobytes())
         return len(idx)
 
-    def _upload_actors(self, scene: SceneState, cam_pos: np.ndarray, yaw: float, hfov: float, max_dist: float) -> tuple[int, int]:
+    def _upload_actors(self, cam: str, scene: SceneState, cam_pos: np.ndarray, yaw: float, hfov: float,
+                       max_dist: float) -> tuple[int, int]:
         """Write the instances of actors in view (not the ego) and return (vehicles, pedestrians)."""
         a = scene.actors
         keep = np.zeros(len(a.xy), bool)
@@ -200,7 +209,7 @@ class Renderer:
             keep = (a.instance != 1) & (dist < min(ACTOR_DISTANCE_M, max_dist + 10.0)) & in_view
         is_ped = a.sem == Sem.PEDESTRIAN
         counts = []
-        for buf, mask in ((self.veh_inst, keep & ~is_ped), (self.ped_inst, keep & is_ped)):
+        for buf, mask in ((self.veh_inst[cam], keep & ~is_ped), (self.ped_inst[cam], keep & is_ped)):
             idx = np.flatnonzero(mask)[: self.max_actors]
             data = np.zeros((len(idx), 12), dtype="f4")
             if len(idx):
@@ -229,8 +238,9 @@ class Renderer:
         ctx = self.ctx
         ctx.enable(moderngl.CULL_FACE)  # meshes are wound front = counter-clockwise on screen
         ctx.enable(moderngl.DEPTH_TEST)
-        n_static = self._gather("ids" if kind == "ids" else "rgb", self._visible_ranges(pos, yaw, cam.fov, max_dist))
-        counts = self._upload_actors(scene, pos, yaw, cam.fov, max_dist)
+        which = "ids" if kind == "ids" else "rgb"
+        n_static = self._gather(which, self._visible_ranges(pos, yaw, cam.fov, max_dist))
+        counts = self._upload_actors(which, scene, pos, yaw, cam.fov, max_dist)
         fbo, depth_fbo = (self.fbo_ids, self.depth_ids) if kind == "ids" else (self.fbo_rgb, self.depth_rgb)
         depth_fbo.use()
         depth_fbo.clear(depth=1.0)
@@ -299,13 +309,19 @@ class Renderer:
             self.ctx.point_size = 1.0
             vaos["lamps"].render(moderngl.POINTS, vertices=n_lamps, instances=1)
 
-    def render_rgb(self, scene: SceneState, weather: Weather, privileged: bool = True) -> RgbViews:
-        """The RGB camera's view; with ``privileged`` also the clean image, ids and depth (else those
-        fields are None and the pass writes one render target instead of five).
+    def render(self, scene: SceneState, weather: Weather, privileged: bool = True, ids: bool = True,
+               overlap: Callable[[IdViews], Out] | None = None) -> tuple[RgbViews, IdViews | None, Out | None]:
+        """One frame of both cameras: the RGB view (as :meth:`render_rgb`), the thermal camera's ids
+        (as :meth:`render_ids`, when ``ids``) and ``overlap(ids)``'s result.
 
-        The sensor image is drawn to where fog leaves under 1 % contrast; the ground truth always to
-        the full draw distance (in fog that costs a second pass), so the clean image and ids show
-        what fog hides, and the sensor image is the same with and without ground truth."""
+        The ids pass is drawn and handed to the rasteriser threads first; this thread then sets up
+        the RGB pass, reads the ids back (their raster is done by then), hands the RGB pass over and
+        runs ``overlap`` (the thermal model) while those threads draw it. Images are the same as
+        from two separate calls: only the order of the work changes."""
+        id_views, extra = None, None
+        if ids:
+            self._draw_ids(scene, self.rig.thermal.camera)
+            id_views = self._read_ids(self.rig.thermal.camera)
         cam = self.rig.rgb
         pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
         self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
@@ -314,28 +330,46 @@ class Renderer:
         light = "night" if weather.street_lights_on else ("head" if weather.headlights_on else "day")
         w, h = cam.width, cam.height
         reach = self._draw_distance(weather)
-        if privileged:
-            # ground truth sees through fog: the clean image, ids and depth go to the full draw distance
-            self.variant = (light, True)
-            self._set_lighting(scene, weather, pos)
-            self._draw("rgb", cam, pos, yaw, pitch, roll, scene, DRAW_DISTANCE_M)
-            gt = [_read(self.fbo_rgb, 1, 4, "f1", h, w)[..., :3], _read(self.fbo_rgb, 2, 1, "u1", h, w),
-                  _read(self.fbo_rgb, 3, 1, "i4", h, w), _read(self.fbo_rgb, 4, 1, "f4", h, w)]
-            if reach >= DRAW_DISTANCE_M:  # no fog cut: the same pass made the sensor image
-                return RgbViews(_read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3], *gt)
-        # the sensor image stops where fog leaves nothing to see, with or without ground truth, so
-        # it is the same image either way
+        # ground truth sees through fog: the clean image, ids and depth go to the full draw distance;
+        # the sensor image stops where fog leaves nothing to see (the same image with or without
+        # ground truth). Without fog one pass makes both.
+        self.variant = (light, privileged)
+        self._set_lighting(scene, weather, pos)
+        self._draw("rgb", cam, pos, yaw, pitch, roll, scene, DRAW_DISTANCE_M if privileged else reach)
+        _flush()
+        if ids and overlap is not None:
+            extra = overlap(id_views)
+        if not privileged:
+            return RgbViews(_read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3], None, None, None, None), id_views, extra
+        gt = [_read(self.fbo_rgb, 1, 4, "f1", h, w)[..., :3], _read(self.fbo_rgb, 2, 1, "u1", h, w),
+              _read(self.fbo_rgb, 3, 1, "i4", h, w), _read(self.fbo_rgb, 4, 1, "f4", h, w)]
+        if reach >= DRAW_DISTANCE_M:  # no fog cut: the same pass made the sensor image
+            return RgbViews(_read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3], *gt), id_views, extra
         self.variant = (light, False)
         self._set_lighting(scene, weather, pos)
         self._draw("rgb", cam, pos, yaw, pitch, roll, scene, reach)
-        rgb = _read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3]
-        return RgbViews(rgb, *gt) if privileged else RgbViews(rgb, None, None, None, None)
+        return RgbViews(_read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3], *gt), id_views, extra
+
+    def render_rgb(self, scene: SceneState, weather: Weather, privileged: bool = True) -> RgbViews:
+        """The RGB camera's view; with ``privileged`` also the clean image, ids and depth (else those
+        fields are None and the pass writes one render target instead of five).
+
+        The sensor image is drawn to where fog leaves under 1 % contrast; the ground truth always to
+        the full draw distance (in fog that costs a second pass), so the clean image and ids show
+        what fog hides, and the sensor image is the same with and without ground truth."""
+        return self.render(scene, weather, privileged, ids=False)[0]
 
     def render_ids(self, scene: SceneState, cam: CameraSpec | None = None) -> IdViews:
         cam = cam or self.rig.thermal.camera
+        self._draw_ids(scene, cam)
+        return self._read_ids(cam)
+
+    def _draw_ids(self, scene: SceneState, cam: CameraSpec) -> None:
         pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
         self.fbo_ids.use()
         self._draw("ids", cam, pos, yaw, pitch, roll, scene, DRAW_DISTANCE_M)
+
+    def _read_ids(self, cam: CameraSpec) -> IdViews:
         w, h = cam.width, cam.height
         return IdViews(_read(self.fbo_ids, 0, 1, "u1", h, w), _read(self.fbo_ids, 1, 1, "i4", h, w),
                        _read(self.fbo_ids, 2, 1, "f4", h, w))
@@ -449,6 +483,26 @@ def _w(prog, name: str, data: bytes) -> None:
     member = prog.get(name, None)
     if member is not None:
         member.write(data)
+
+
+@lru_cache(maxsize=1)
+def _gl_flush() -> Callable[[], None]:
+    """glFlush from the GL dispatch library (moderngl has no flush of its own); a no-op where there
+    is none (the passes then only start at the first read-back: slower, the same images)."""
+    for lib in ("libOpenGL.so.0", "libGL.so.1"):
+        try:
+            fn = ctypes.CDLL(lib).glFlush
+        except (OSError, AttributeError):
+            continue
+        fn.restype, fn.argtypes = None, []
+        return fn
+    return lambda: None
+
+
+def _flush() -> None:
+    """Hand what was drawn to the rasteriser threads now (llvmpipe starts a pass at a flush or at
+    the first read-back) and return at once."""
+    _gl_flush()()
 
 
 def _read(fbo, attachment: int, components: int, dtype: str, h: int, w: int) -> np.ndarray:

@@ -138,6 +138,31 @@ def test_no_state_leaks_between_frames(stage):
         renderer.close()
 
 
+@pytest.mark.parametrize("preset", ["clear_noon", "fog", "night_fog"])
+@pytest.mark.parametrize("privileged", [False, True], ids=["lean", "privileged"])
+def test_one_frame_of_both_cameras_equals_the_cameras_apart(stage, preset, privileged):
+    """render() draws the ids first and runs ``overlap`` (the thermal model) while the RGB pass is
+    rasterised: the same images as render_rgb() and render_ids() called one after the other."""
+    renderer = Renderer(stage[0], Rig())
+    try:
+        scene = _scene(stage, "vehicle", 20.0)
+        seen = []
+        views, ids, extra = renderer.render(scene, PRESETS[preset], privileged=privileged,
+                                            overlap=lambda i: seen.append(i) or "thermal")
+        apart_v, apart_i = renderer.render_rgb(scene, PRESETS[preset], privileged), renderer.render_ids(scene)
+        assert extra == "thermal" and seen[0] is ids
+        for name in ("rgb", "clean", "semantic", "instance", "depth"):
+            a, b = getattr(views, name), getattr(apart_v, name)
+            assert (a is None) == (b is None) == (name != "rgb" and not privileged)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+        for name in ("semantic", "instance", "depth"):
+            np.testing.assert_array_equal(getattr(ids, name), getattr(apart_i, name))
+        assert renderer.render(scene, PRESETS[preset], privileged=privileged, ids=False)[1:] == (None, None)
+    finally:
+        renderer.close()
+
+
 def test_back_face_culling_hides_nothing_that_should_show(stage):
     """Meshes are wound for culling; drawing without it must give (nearly) the same pictures."""
     import moderngl
