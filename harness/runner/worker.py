@@ -90,9 +90,13 @@ def drop_backend() -> None:
 
 def set_fusion_threads(threads: int | None) -> None:
     """Tell this worker's fusion agents how many torch threads their module gets
-    (``agents.fusion_agent.default_fusion_threads`` reads it)."""
+    (``agents.fusion_agent.default_fusion_threads`` reads it), and llvmpipe how many rasteriser
+    threads to start (``LP_NUM_THREADS``, read when the GL context is made; a value already set
+    wins). By default llvmpipe starts one per core in every worker: with a worker per core they
+    fight over the cores."""
     if threads is not None:
         os.environ["HARNESS_FUSION_THREADS"] = str(max(1, int(threads)))
+        os.environ.setdefault("LP_NUM_THREADS", str(max(1, int(threads))))
 
 
 def fusion_threads_per_worker(workers: int) -> int:
