@@ -20,7 +20,7 @@ def register(sub) -> None:
     common.add_scenario(p)
     p.add_argument("--variant", default=None,
                    help="fusion variant in front of the agent (rgb, thermal, oracle_clean, ...; default: the agent alone)")
-    p.add_argument("--routes", default="all", help="route ids: 0-3, 0,2,5 or all (default: the scenario's route_ids)")
+    p.add_argument("--routes", default="all", help="route ids: 0-3, 0,2,5, all or shortest:N (the N routes with the shortest waypoint polylines; default: the scenario's route_ids)")
     p.add_argument("--seed", type=T.nonneg_int, default=0, help="traffic seed (default 0)")
     common.add_run_args(p)
     p.add_argument("--out", type=T.out_folder, default=None,

@@ -15,7 +15,7 @@ def add_matrix_args(p: argparse.ArgumentParser) -> None:
     common.add_scenario(p)
     p.add_argument("--variants", type=T.names, default=DEFAULT_VARIANTS,
                    help=f"fusion variants, comma-separated (default {','.join(DEFAULT_VARIANTS)}); 'none': the agent alone")
-    p.add_argument("--routes", default="all", help="route ids: 0-3, 0,2,5 or all (default: the scenario's route_ids)")
+    p.add_argument("--routes", default="all", help="route ids: 0-3, 0,2,5, all or shortest:N (the N routes with the shortest waypoint polylines; default: the scenario's route_ids)")
     p.add_argument("--seeds", type=T.seeds, default=None, help="traffic seeds, e.g. 0,1 (default: the scenario's seeds)")
     common.add_run_args(p)
     p.add_argument("--rules", choices=("2.x", "1.0"), default="2.x", help="leaderboard scoring version (default 2.x)")

@@ -16,6 +16,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from harness.errors import ConfigError
 from harness.sensors.registration import Calibration
 
@@ -189,13 +191,25 @@ def agent_weights_file(agent: str, agent_config: str = "") -> Path | None:
 
 
 def select_routes(scenario, text: str) -> list[str]:
-    """The route ids ``text`` names (``"0-3"``, ``"0,2,5"`` or ``"all"``) among the routes ``scenario``
-    runs (its ``route_ids``, else every route of its file), each once, in the order given.
+    """The route ids ``text`` names (``"0-3"``, ``"0,2,5"``, ``"all"`` or ``"shortest:N"``) among the
+    routes ``scenario`` runs (its ``route_ids``, else every route of its file), each once, in the
+    order given. ``shortest:N``: the N routes whose waypoints in the route file make the shortest
+    polylines (ties by file order), in file order; a rule on the route file alone, so the choice
+    never depends on results or on the simulator.
 
     The one place a route selection is read: eval, sweep, drive, render and bench-sim all call it."""
-    available = [r.id for r in scenario.load_routes()]  # already restricted to route_ids
+    specs = scenario.load_routes()  # already restricted to route_ids
+    available = [r.id for r in specs]
     if text.strip() == "all":
         return available
+    if text.strip().startswith("shortest:"):
+        n = text.strip()[len("shortest:"):].strip()
+        if not n.isdigit() or int(n) < 1:
+            raise ConfigError(f"route selection {text!r}: write shortest:N with N a whole number >= 1, e.g. shortest:5")
+        if int(n) > len(specs):
+            raise ConfigError(f"route selection {text!r}: scenario {scenario.name} runs only {len(specs)} routes")
+        by_length = sorted(range(len(specs)), key=lambda k: (waypoint_length(specs[k]), k))[: int(n)]
+        return [available[k] for k in sorted(by_length)]
     out: list[str] = []
     for part in text.split(","):
         part = part.strip()
@@ -214,6 +228,13 @@ def select_routes(scenario, text: str) -> list[str]:
                  else f"in the scenario's route file {scenario.routes_path.name}")
         raise ConfigError(f"route ids {unknown} are not {where}; available: {', '.join(available)}")
     return list(dict.fromkeys(out))
+
+
+def waypoint_length(spec) -> float:
+    """[m] length of the polyline through a route's waypoints as the route file gives them (the
+    planned route follows the lanes, so it is longer; this only ranks routes)."""
+    pts = np.array([[w.x, w.y] for w in spec.waypoints], dtype=float)
+    return float(np.hypot(*np.diff(pts, axis=0).T).sum()) if len(pts) > 1 else 0.0
 
 
 def build_matrix(scenario: str, routes: list[str], variants: list[str | None], seeds: list[int], **common) -> list[EvalJob]:

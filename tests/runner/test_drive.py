@@ -51,6 +51,21 @@ def test_route_selection_is_checked_against_the_routes_the_scenario_runs(tmp_pat
     assert "7" in select_routes(every, "all") and select_routes(every, "7") == ["7"]
 
 
+def test_shortest_routes_are_ranked_by_the_route_file_alone():
+    from harness.runner.jobs import waypoint_length
+
+    sc = load_scenario("fog_town05")
+    five = select_routes(sc, "shortest:5")
+    assert five == ["0", "2", "10", "11", "12"]  # in file order; only routes the scenario runs (5-9 train the policy)
+    lengths = {r.id: waypoint_length(r) for r in sc.load_routes()}
+    assert max(lengths[r] for r in five) <= min(v for k, v in lengths.items() if k not in five)
+    assert select_routes(sc, "shortest:10") == select_routes(sc, "all")
+    for bad, message in (("shortest:0", "whole number >= 1"), ("shortest:five", "whole number >= 1"),
+                         ("shortest:11", "runs only 10 routes")):
+        with pytest.raises(ConfigError, match=message):
+            select_routes(sc, bad)
+
+
 def test_a_worker_hands_every_step_of_a_drive_to_the_clip_recorder(gl_ok, tmp_path, monkeypatch):
     """What a drive's worker does with ``clips_dir`` (run here, in-process: the executor's workers are
     other processes a monkeypatch does not reach)."""
