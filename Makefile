@@ -17,8 +17,11 @@ JOBS    ?= 2
 AGENT   ?= rgb_policy
 VARIANT ?= rgb
 ROUTES  ?=
-# make eval's and make sweep's default routes: the two short ones of town05 (0.6 km each)
-EVAL_ROUTES := 0,2
+# make eval's default routes: the five of the scenario's (held-out) routes with the shortest waypoint
+# polylines in its route file (a rule on the file, never on results; fog_town05: 0, 2, 10, 11, 12, 4.5 km)
+EVAL_ROUTES := shortest:5
+# make sweep's: the two shortest (a sweep multiplies them by every value)
+SWEEP_ROUTES := shortest:2
 WORKERS ?= 2
 # the camera, the thermal camera, a classical fusion, the distilled student, and the clean upper bound
 VARIANTS ?= rgb,thermal,gff,fusionproxy,oracle_clean
@@ -74,7 +77,7 @@ plots: $(STAMP)
 
 sweep: $(STAMP)
 	$(VPY) -m harness sweep --scenario $(SCENARIO) --axis $(AXIS) $(if $(VALUES),--values $(VALUES)) --variants $(VARIANTS) \
-		--routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) \
+		--routes $(or $(ROUTES),$(SWEEP_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) \
 		--out $(SWEEP_OUT) --resume $(ARGS)
 
 render: $(STAMP)
