@@ -39,3 +39,53 @@ def stadium() -> str:
              _road(4, 3, 1, 0.0, 2 * RADIUS, math.pi, half, 1.0 / RADIUS)]
     return ('<?xml version="1.0" standalone="yes"?><OpenDRIVE><header revMajor="1" revMinor="4" name="stadium" '
             'version="1" north="0" south="0" east="0" west="0"/>' + "".join(roads) + "</OpenDRIVE>")
+
+
+ARM = 50.0  # [m] crossing(): each arm's length
+BOX = 10.0  # [m] crossing(): half the junction's width (the arms end this far from its centre)
+
+
+def _plain_road(rid: int, x: float, y: float, hdg: float, length: float, curvature: float = 0.0,
+                pred: tuple[str, int] | None = None, succ: tuple[str, int] | None = None, junction: int = -1,
+                pred_contact: str = "end", succ_contact: str = "start") -> str:
+    link = ""
+    if pred:
+        contact = f' contactPoint="{pred_contact}"' if pred[0] == "road" else ""
+        link += f'<predecessor elementType="{pred[0]}" elementId="{pred[1]}"{contact}/>'
+    if succ:
+        contact = f' contactPoint="{succ_contact}"' if succ[0] == "road" else ""
+        link += f'<successor elementType="{succ[0]}" elementId="{succ[1]}"{contact}/>'
+    geom = f'<arc curvature="{curvature}"/>' if curvature else "<line/>"
+    inner = '<link><predecessor id="-1"/><successor id="-1"/></link>' if junction != -1 else "<link/>"
+    lanes = (f'<right><lane id="-1" type="driving" level="false">{inner}<width sOffset="0" a="{LANE_W}" b="0" c="0" d="0"/>'
+             '</lane></right>')
+    if junction == -1:  # the arms carry both directions; the connecting roads one
+        lanes = (f'<left><lane id="1" type="driving" level="false"><link/><width sOffset="0" a="{LANE_W}" b="0" c="0" d="0"/>'
+                 '</lane></left>') + lanes
+    return (f'<road name="r{rid}" length="{length}" id="{rid}" junction="{junction}"><link>{link}</link>'
+            f'<planView><geometry s="0" x="{x}" y="{y}" hdg="{hdg}" length="{length}">{geom}</geometry></planView>'
+            '<elevationProfile/><lateralProfile/><lanes><laneSection s="0">'
+            f'{lanes.split("<right>")[0]}<center><lane id="0" type="none" level="false"/></center>'
+            f'<right>{lanes.split("<right>")[1]}</laneSection></lanes></road>')
+
+
+def crossing() -> str:
+    """A four-way junction at the origin: road 1 comes in from the west (driving east on lane -1);
+    from it, connecting roads 11, 12 and 13 (junction 100) go straight on to road 2 (east arm), turn
+    right to road 3 (south arm) and turn left to road 4 (north arm), each arm ``ARM`` long, leaving
+    the junction box (``2 * BOX`` wide) on its lane -1. OpenDRIVE's y points north, CARLA's south."""
+    quarter = math.pi / 2 * BOX
+    roads = [
+        _plain_road(1, -BOX - ARM, 0.0, 0.0, ARM, succ=("junction", 100)),
+        _plain_road(2, BOX, 0.0, 0.0, ARM, pred=("junction", 100)),
+        _plain_road(3, 0.0, -BOX, -math.pi / 2, ARM, pred=("junction", 100)),
+        _plain_road(4, 0.0, BOX, math.pi / 2, ARM, pred=("junction", 100)),
+        _plain_road(11, -BOX, 0.0, 0.0, 2 * BOX, pred=("road", 1), succ=("road", 2), junction=100),
+        _plain_road(12, -BOX, 0.0, 0.0, quarter, -1.0 / BOX, pred=("road", 1), succ=("road", 3), junction=100),
+        _plain_road(13, -BOX, 0.0, 0.0, quarter, 1.0 / BOX, pred=("road", 1), succ=("road", 4), junction=100),
+    ]
+    conns = "".join(f'<connection id="{i}" incomingRoad="1" connectingRoad="{c}" contactPoint="start">'
+                    '<laneLink from="-1" to="-1"/></connection>' for i, c in enumerate((11, 12, 13)))
+    return ('<?xml version="1.0" standalone="yes"?><OpenDRIVE><header revMajor="1" revMinor="4" name="crossing" '
+            'version="1" north="0" south="0" east="0" west="0"/>' + "".join(roads)
+            + f'<junction id="100" name="j">{conns}</junction></OpenDRIVE>')

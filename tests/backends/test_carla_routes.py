@@ -13,7 +13,7 @@ carla = pytest.importorskip("carla", reason="the carla client (pip install carla
 from harness.backends.carla import routes as R  # noqa: E402
 from harness.errors import ConfigError  # noqa: E402
 
-from .opendrive import LANE_W, RADIUS, STRAIGHT, stadium  # noqa: E402
+from .opendrive import LANE_W, RADIUS, STRAIGHT, crossing, stadium  # noqa: E402
 
 OUTER = RADIUS + LANE_W / 2  # lane -1 is on the outside of the (left-turning) bends
 
@@ -34,6 +34,45 @@ def test_densify_follows_the_lanes_round_a_bend(cmap):
     bend = d[(d[:, 0] > STRAIGHT + 0.5)]
     r = np.hypot(bend[:, 0] - STRAIGHT, bend[:, 1] + RADIUS)
     assert np.allclose(r, OUTER, atol=0.05)
+
+
+def test_road_options_label_each_junction_crossing_by_its_turn():
+    from harness.world.routing import RoadOption as O
+
+    inj = np.array([0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1], bool)
+    yaw = np.array([170, 175, 180, -150, -100, -90, -90, -80, -60, -60, -60, -70], float)  # CARLA yaw: clockwise
+    opts = R.road_options(inj, yaw)
+    # 175 -> -90 across the wrap is +95 deg (a right turn); -90 -> -60 is +30 (straight); the last
+    # crossing ends the route inside the junction: -60 -> -70 is -10 (straight)
+    assert list(opts) == [O.LANEFOLLOW] * 2 + [O.RIGHT] * 3 + [O.LANEFOLLOW] * 2 + [O.STRAIGHT] * 2 + [O.LANEFOLLOW] + [O.STRAIGHT] * 2
+    assert list(R.road_options(np.array([0, 1, 1, 0], bool), np.array([0, -20, -60, -90.0]))) == [O.LANEFOLLOW, O.LEFT, O.LEFT, O.LANEFOLLOW]
+    assert list(R.road_options(np.zeros(3, bool), np.zeros(3))) == [O.LANEFOLLOW] * 3
+
+
+@pytest.mark.parametrize("goal, turn", [((8.0, LANE_W / 2), "STRAIGHT"), ((-1.875, 8.567), "RIGHT"), ((1.571, -7.96), "LEFT")],
+                         ids=["straight", "right", "left"])
+def test_a_route_through_a_junction_carries_the_turn_and_the_policy_stops_before_it(goal, turn):
+    """On a real carla.Map with a four-way junction (CARLA's y points south: the north arm is at
+    negative y), the dense route is LANEFOLLOW up to the junction and the turn inside it, and the RGB
+    policy's planner puts a stop line before the junction from it (with LANEFOLLOW everywhere it
+    would put none and run the light)."""
+    from agents.rgb_policy.planner import Planner
+    from harness.backends.carla.backend import route_from_dense
+    from harness.rig import CameraSpec
+    from harness.world.routing import RoadOption as O
+
+    cmap = carla.Map("crossing", crossing())
+    d = R.densify(cmap, [(-40.0, LANE_W / 2, 0.0), (goal[0], goal[1], 0.0)], 1.0, carla)
+    route = route_from_dense("0", "crossing", d)
+    before, inside = route.points[:, 0] < -10.5, route.points[:, 0] > -9.5  # the junction box starts at x = -10
+    assert before.sum() > 25 and inside.sum() > 10
+    assert (route.options[before] == O.LANEFOLLOW).all()
+    assert set(route.options[inside]) == {int(getattr(O, turn))}
+    planner = Planner(CameraSpec())
+    planner.set_plan(route.points, route.headings, route.options)
+    assert len(planner.stops) == 1
+    stop_x = planner.path[planner.stops[0], 0]
+    assert -20.0 < stop_x < -10.0  # a few metres before the junction box
 
 
 def test_a_route_back_to_a_point_behind_goes_round_the_loop(cmap):

@@ -60,12 +60,14 @@ def map_name(name: str) -> str:
 
 
 def route_from_dense(route_id: str, town: str, dense: np.ndarray) -> Route:
-    """A :class:`Route` from ``(N, 4)`` x, y, z, yaw [deg] points (lanes unknown: -1)."""
+    """A :class:`Route` from ``(N, 5)`` x, y, z, yaw [deg], RoadOption points (``routes.densify``;
+    ``(N, 4)``: every point LANEFOLLOW); lanes unknown: -1."""
     pts = np.ascontiguousarray(dense[:, :2], dtype=np.float64)
     s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
     n = len(pts)
     return Route(id=str(route_id), town=town, points=pts, headings=np.radians(dense[:, 3]), lanes=np.full(n, -1, np.int64),
-                 options=np.full(n, int(RoadOption.LANEFOLLOW), np.int64), s=s, lane_seq=())
+                 options=(dense[:, 4].astype(np.int64) if dense.shape[1] > 4 else np.full(n, int(RoadOption.LANEFOLLOW), np.int64)),
+                 s=s, lane_seq=())
 
 
 def light_state(carla, state) -> int:

@@ -25,6 +25,7 @@ from harness.errors import ConfigError
 
 JOIN_M = 0.5  # [m] an exit and an entry this close are one node of the lane graph
 MAX_SNAP_M = 5.0  # [m] a route waypoint further than this from any driving lane is an error
+STRAIGHT_DEG = 35.0  # [deg] a junction crossed within this of its entry heading is STRAIGHT (CARLA's route planner's threshold)
 
 
 def lane_key(wp) -> tuple[int, int, int]:
@@ -127,8 +128,30 @@ def _follow(graph: LaneGraph, a, b, step_m: float) -> list:
     return out
 
 
+def road_options(in_junction: np.ndarray, yaw_deg: np.ndarray) -> np.ndarray:
+    """The leaderboard's RoadOption of each point of a dense route, as CARLA's global route planner
+    labels one: LANEFOLLOW outside junctions; every point of a junction crossing LEFT, RIGHT or
+    STRAIGHT by the turn from the heading before it to the heading after it (straight within
+    :data:`STRAIGHT_DEG`; CARLA's yaw grows clockwise seen from above, so a right turn is a positive
+    turn). A route that ends inside a junction is judged by its last heading there."""
+    from harness.world.routing import RoadOption
+
+    inj = np.asarray(in_junction, bool)
+    yaw = np.asarray(yaw_deg, float)
+    out = np.full(len(inj), int(RoadOption.LANEFOLLOW), np.int64)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], inj.astype(np.int8), [0]])))
+    for first, end in zip(edges[::2], edges[1::2]):  # [first, end) is one crossing
+        before = yaw[first - 1] if first > 0 else yaw[first]
+        after = yaw[end] if end < len(yaw) else yaw[end - 1]
+        turn = (after - before + 180.0) % 360.0 - 180.0
+        option = RoadOption.STRAIGHT if abs(turn) < STRAIGHT_DEG else (RoadOption.RIGHT if turn > 0 else RoadOption.LEFT)
+        out[first:end] = int(option)
+    return out
+
+
 def densify(cmap, points: list[tuple[float, float, float]], step_m: float = 1.0, carla=None) -> np.ndarray:
-    """``(N, 4)`` x, y, z [m], yaw [deg] every ``step_m`` along the road through ``points``."""
+    """``(N, 5)`` x, y, z [m], yaw [deg] and RoadOption (:func:`road_options`) every ``step_m``
+    along the road through ``points``."""
     if carla is None:
         from harness.backends.carla.server import import_carla
 
@@ -142,8 +165,10 @@ def densify(cmap, points: list[tuple[float, float, float]], step_m: float = 1.0,
     wps = [snapped[0]]
     for a, b in zip(snapped, snapped[1:]):
         wps += _follow(graph, a, b, step_m)[1:]
-    return np.array([(w.transform.location.x, w.transform.location.y, w.transform.location.z, w.transform.rotation.yaw)
-                     for w in wps], dtype=np.float64)
+    dense = np.array([(w.transform.location.x, w.transform.location.y, w.transform.location.z, w.transform.rotation.yaw)
+                      for w in wps], dtype=np.float64)
+    options = road_options(np.array([bool(w.is_junction) for w in wps]), dense[:, 3])
+    return np.concatenate([dense, options[:, None].astype(np.float64)], axis=1)
 
 
 def length_m(dense: np.ndarray) -> float:
