@@ -34,8 +34,8 @@ class Privileged:
     semantic: np.ndarray  # (H, W) uint8 CARLA class ids, RGB camera
     instance: np.ndarray  # (H, W) int32, RGB camera
     depth: np.ndarray  # (H, W) float32 [m], RGB camera
-    thermal_semantic: np.ndarray  # (Ht, Wt) uint8, thermal camera
-    thermal_depth: np.ndarray  # (Ht, Wt) float32 [m]
+    thermal_semantic: np.ndarray | None  # (Ht, Wt) uint8, thermal camera (None: the thermal camera is off)
+    thermal_depth: np.ndarray | None  # (Ht, Wt) float32 [m] (None: the thermal camera is off)
     ego_pose: tuple[float, float, float]  # x [m], y [m], yaw [deg]
 
 

@@ -126,8 +126,9 @@ class EmbeddedBackend(Backend):
             return frame
 
         t0 = time.perf_counter()
-        views, ids, th = self.renderer.render(scene, weather, privileged=self.privileged,
-                                              ids=self.thermal or self.privileged,
+        # the thermal camera's ids only when it is on: an agent with ground truth but no thermal
+        # camera (oracle_clean) gets no thermal ids in its privileged frame
+        views, ids, th = self.renderer.render(scene, weather, privileged=self.privileged, ids=self.thermal,
                                               overlap=thermal if self.thermal else None)
         total = time.perf_counter() - t0
         self.part_s["thermal"] += timing.get("thermal", 0.0)
@@ -139,7 +140,8 @@ class EmbeddedBackend(Backend):
             th_image, th_kelvin = np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.float32)
         priv = None
         if self.privileged:
-            priv = Privileged(views.clean, views.semantic, views.instance, views.depth, ids.semantic, ids.depth,
+            priv = Privileged(views.clean, views.semantic, views.instance, views.depth,
+                              ids.semantic if ids is not None else None, ids.depth if ids is not None else None,
                               (w.ego.x, w.ego.y, math.degrees(w.ego.yaw)))
         return SensorFrame(w.frame, w.t, views.rgb, th_image, th_kelvin, w.ego.speed,
                            location_to_gnss(w.ego.x, w.ego.y, 0.0, *self.geo_reference), compass_of(w.ego.yaw), priv)

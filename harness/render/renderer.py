@@ -61,6 +61,18 @@ class IdViews:
 
 
 @dataclass(frozen=True)
+class _Prepared:
+    """A pass's numpy half (:meth:`Renderer._prepare`)."""
+
+    view: np.ndarray
+    vp: np.ndarray
+    static: np.ndarray  # uint32 indices of the static geometry in view
+    vehicles: np.ndarray  # (n, 12) float32 instances
+    pedestrians: np.ndarray
+    lamps: np.ndarray  # uint32 indices of lit lamp points (RGB passes)
+
+
+@dataclass(frozen=True)
 class SceneState:
     """What moves: from ``World.actor_view`` plus ego pose, signals and a noise seed."""
 
@@ -187,15 +199,12 @@ class Renderer:
         keep = np.flatnonzero((dist < reach) & in_fov)
         return sorted([self.tiles[GROUND_TILE]] + [self.tiles[self.tile_keys[k]] for k in keep])
 
-    def _gather(self, cam: str, ranges: list[tuple[int, int]]) -> int:
-        """Write the indices of ``ranges`` into camera ``cam``'s index buffer; returns their count."""
-        idx = np.concatenate([self.static_indices[a : a + n] for a, n in ranges])
-        self.ibo[cam].write(idx.tobytes())
-        return len(idx)
+    def _static_indices(self, ranges: list[tuple[int, int]]) -> np.ndarray:
+        return np.concatenate([self.static_indices[a : a + n] for a, n in ranges])
 
-    def _upload_actors(self, cam: str, scene: SceneState, cam_pos: np.ndarray, yaw: float, hfov: float,
-                       max_dist: float) -> tuple[int, int]:
-        """Write the instances of actors in view (not the ego) and return (vehicles, pedestrians)."""
+    def _actor_instances(self, scene: SceneState, cam_pos: np.ndarray, yaw: float, hfov: float,
+                         max_dist: float) -> tuple[np.ndarray, np.ndarray]:
+        """Instance data (``INSTANCE_FORMAT``) of the vehicles and the pedestrians in view (not the ego)."""
         a = scene.actors
         keep = np.zeros(len(a.xy), bool)
         if len(a.xy):
@@ -208,8 +217,8 @@ class Renderer:
             in_view = (ang < math.radians(hfov) / 2 + 6.0 / np.maximum(dist, 6.0)) | (dist < 6.0)
             keep = (a.instance != 1) & (dist < min(ACTOR_DISTANCE_M, max_dist + 10.0)) & in_view
         is_ped = a.sem == Sem.PEDESTRIAN
-        counts = []
-        for buf, mask in ((self.veh_inst[cam], keep & ~is_ped), (self.ped_inst[cam], keep & is_ped)):
+        out = []
+        for mask in (keep & ~is_ped, keep & is_ped):
             idx = np.flatnonzero(mask)[: self.max_actors]
             data = np.zeros((len(idx), 12), dtype="f4")
             if len(idx):
@@ -220,11 +229,21 @@ class Renderer:
                 data[:, 9] = a.sem[idx]
                 data[:, 10] = a.instance[idx]
                 data[:, 11] = a.flags[idx]
-                buf.write(data.tobytes())
-            counts.append(len(idx))
-        return counts[0], counts[1]
+            out.append(data)
+        return out[0], out[1]
 
-    def _draw(self, kind: str, cam: CameraSpec, pos, yaw, pitch, roll, scene: SceneState, max_dist: float) -> None:
+    def _prepare(self, kind: str, cam: CameraSpec, pos, yaw, pitch, roll, scene: SceneState, max_dist: float) -> _Prepared:
+        """The numpy half of a pass (matrices, culling, instance data, lit lamps): no GL call, so it
+        can run while the rasteriser threads draw the previous pass."""
+        view = view_matrix(pos, yaw, pitch, roll)
+        vp = projection_matrix(cam) @ view
+        static = self._static_indices(self._visible_ranges(pos, yaw, cam.fov, max_dist))
+        veh, ped = self._actor_instances(scene, pos, yaw, cam.fov, max_dist)
+        lamps = self._lit_lamps(scene, pos, max_dist) if kind != "ids" else np.zeros(0, np.uint32)
+        return _Prepared(view, vp, static, veh, ped, lamps)
+
+    def _draw(self, kind: str, cam: CameraSpec, pos, yaw, pitch, roll, scene: SceneState, max_dist: float,
+              prep: _Prepared | None = None) -> None:
         """Draw one camera's view into its framebuffer.
 
         With night lights the RGB pass first lays down depth with an empty fragment shader, then
@@ -233,14 +252,18 @@ class Renderer:
         comes last at depth 1.0 and fills only what the scene left empty."""
         import moderngl
 
-        view = view_matrix(pos, yaw, pitch, roll)
-        vp = projection_matrix(cam) @ view
+        prep = prep or self._prepare(kind, cam, pos, yaw, pitch, roll, scene, max_dist)
+        view, vp = prep.view, prep.vp
         ctx = self.ctx
         ctx.enable(moderngl.CULL_FACE)  # meshes are wound front = counter-clockwise on screen
         ctx.enable(moderngl.DEPTH_TEST)
         which = "ids" if kind == "ids" else "rgb"
-        n_static = self._gather(which, self._visible_ranges(pos, yaw, cam.fov, max_dist))
-        counts = self._upload_actors(which, scene, pos, yaw, cam.fov, max_dist)
+        self.ibo[which].write(prep.static.tobytes())
+        n_static = len(prep.static)
+        for buf, data in ((self.veh_inst[which], prep.vehicles), (self.ped_inst[which], prep.pedestrians)):
+            if len(data):
+                buf.write(data.tobytes())
+        counts = (len(prep.vehicles), len(prep.pedestrians))
         fbo, depth_fbo = (self.fbo_ids, self.depth_ids) if kind == "ids" else (self.fbo_rgb, self.depth_rgb)
         depth_fbo.use()
         depth_fbo.clear(depth=1.0)
@@ -256,7 +279,9 @@ class Renderer:
         _w(self.sky_progs[self.variant[1]], "inv_view_proj", np.linalg.inv(vp).T.astype("f4").tobytes())
         if not self.variant[1]:
             fbo = self.fbo_rgb_lean
-        n_lamps = self._upload_lamps(scene, pos, max_dist)
+        n_lamps = len(prep.lamps)
+        if n_lamps:
+            self.lamp_ibo.write(prep.lamps.tobytes())
         if self.variant[0] == "day":  # cheap shading: a pre-pass would cost more than it saves
             fbo.use()
             self._geometry(self.variant, prog, vp, view, n_static, counts, n_lamps)
@@ -271,12 +296,12 @@ class Renderer:
         self.vaos[self.variant]["sky"].render(moderngl.TRIANGLES, vertices=3)
         ctx.depth_func = "<"
 
-    def _upload_lamps(self, scene: SceneState, cam_pos: np.ndarray, max_dist: float) -> int:
-        """Write the indices of the lit signal lamps that face the camera within prop distance; returns
-        their count. Their points sit 1 cm in front of the lamp quads, so the depth test hides them
-        wherever the lamp is hidden."""
+    def _lit_lamps(self, scene: SceneState, cam_pos: np.ndarray, max_dist: float) -> np.ndarray:
+        """Indices (uint32) of the lit signal lamps' points that face the camera within prop distance.
+        The points sit 1 cm in front of the lamp quads, so the depth test hides them wherever the
+        lamp is hidden."""
         if not len(self.lamp_points):
-            return 0
+            return np.zeros(0, np.uint32)
         states = np.asarray(scene.signal_states, dtype=np.int64)
         sig = np.flatnonzero(states <= 2)
         lit = 3 * sig + states[sig]
@@ -284,10 +309,7 @@ class Renderer:
         d = cam_pos[None, :3] - pts[:, :3]
         dist = np.linalg.norm(d, axis=1)
         facing = (d * pts[:, 3:6]).sum(1) > 0.05 * dist
-        keep = lit[facing & (dist < min(max_dist, PROP_DISTANCE_M))].astype(np.uint32)
-        if len(keep):
-            self.lamp_ibo.write(keep.tobytes())
-        return len(keep)
+        return lit[facing & (dist < min(max_dist, PROP_DISTANCE_M))].astype(np.uint32)
 
     def _geometry(self, variant: str, prog, vp: np.ndarray, view: np.ndarray, n_static: int, counts: tuple[int, int],
                   n_lamps: int = 0) -> None:
@@ -314,28 +336,34 @@ class Renderer:
         """One frame of both cameras: the RGB view (as :meth:`render_rgb`), the thermal camera's ids
         (as :meth:`render_ids`, when ``ids``) and ``overlap(ids)``'s result.
 
-        The ids pass is drawn and handed to the rasteriser threads first; this thread then sets up
-        the RGB pass, reads the ids back (their raster is done by then), hands the RGB pass over and
-        runs ``overlap`` (the thermal model) while those threads draw it. Images are the same as
-        from two separate calls: only the order of the work changes."""
+        The ids pass is drawn and handed to llvmpipe's rasteriser threads first; meanwhile this
+        thread prepares the RGB pass (culling, instances, lighting: numpy, no GL call), then reads
+        the ids back, issues the RGB pass, hands it over too, and runs ``overlap`` (the thermal
+        model) while those threads draw it. Images are the same as from two separate calls: only
+        the order of the work changes."""
         id_views, extra = None, None
         if ids:
             self._draw_ids(scene, self.rig.thermal.camera)
-            id_views = self._read_ids(self.rig.thermal.camera)
+            _flush()  # the ids pass is rasterised while the RGB pass is prepared
         cam = self.rig.rgb
         pos, yaw, pitch, roll = camera_world_pose(scene.ego_xy, scene.ego_yaw, cam)
-        self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
-        self.signal_tex.use(0)
-        self.noise_tex.use(1)
         light = "night" if weather.street_lights_on else ("head" if weather.headlights_on else "day")
         w, h = cam.width, cam.height
         reach = self._draw_distance(weather)
         # ground truth sees through fog: the clean image, ids and depth go to the full draw distance;
         # the sensor image stops where fog leaves nothing to see (the same image with or without
         # ground truth). Without fog one pass makes both.
+        first = DRAW_DISTANCE_M if privileged else reach
+        lighting = self._lighting(scene, weather, pos, privileged)
+        prep = self._prepare("rgb", cam, pos, yaw, pitch, roll, scene, first)
+        if ids:  # no GL call for the RGB pass before this read: it would wait for that pass too
+            id_views = self._read_ids(self.rig.thermal.camera)
+        self.signal_tex.write(np.asarray(scene.signal_states, dtype="u1").tobytes())
+        self.signal_tex.use(0)
+        self.noise_tex.use(1)
         self.variant = (light, privileged)
-        self._set_lighting(scene, weather, pos)
-        self._draw("rgb", cam, pos, yaw, pitch, roll, scene, DRAW_DISTANCE_M if privileged else reach)
+        self._set_lighting(scene, weather, pos, lighting)
+        self._draw("rgb", cam, pos, yaw, pitch, roll, scene, first, prep)
         _flush()
         if ids and overlap is not None:
             extra = overlap(id_views)
@@ -379,38 +407,53 @@ class Renderer:
         # beyond 4.6 / beta the fog leaves < 1 % of an object's contrast: nothing to draw
         return float(min(DRAW_DISTANCE_M, max(40.0, 4.6 / weather.fog_extinction_per_m)))
 
-    def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray) -> None:
-        p, sky = self.rgb_progs[self.variant], self.sky_progs[self.variant[1]]
+    def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray,
+                      values: list[tuple[str, str, object]] | None = None) -> None:
+        """Set the lit RGB and sky programs' uniforms (of ``self.variant``) from :meth:`_lighting`'s
+        ``values`` (computed here when None)."""
+        progs = {"p": self.rgb_progs[self.variant], "sky": self.sky_progs[self.variant[1]]}
+        for prog, name, value in values if values is not None else self._lighting(scene, weather, cam_pos, self.variant[1]):
+            if isinstance(value, bytes):
+                _w(progs[prog], name, value)
+            else:
+                _u(progs[prog], name, value)
+
+    def _lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray,
+                  privileged: bool) -> list[tuple[str, str, object]]:
+        """(program "p" or "sky", uniform, value) of a frame's lighting: numpy only, no GL call (bytes
+        are written to arrays, other values set)."""
+        out: list[tuple[str, str, object]] = []
+        put = lambda prog, name, value: out.append((prog, name, value))  # noqa: E731
         lp = light_params(weather)
         for name in ("sun_dir", "sun", "ambient", "fog_color", "beta", "exposure", "noise_sigma"):
-            _u(p, name, lp[name])
-        if self.variant[1]:  # the clean image: this view under clear noon, through the same camera
+            put("p", name, lp[name])
+        if privileged:  # the clean image: this view under clear noon, through the same camera
             for name in ("sun_dir", "sun", "ambient", "fog_color", "beta", "exposure"):
-                _u(p, "c_" + name, CLEAN_LIGHT[name])
+                put("p", "c_" + name, CLEAN_LIGHT[name])
             for name in ("sky_zenith", "sky_horizon", "fog_color", "fog_sky", "exposure"):
-                _u(sky, "c_" + name, CLEAN_LIGHT[name])
+                put("sky", "c_" + name, CLEAN_LIGHT[name])
         street = weather.street_lights_on
-        _u(p, "cam_pos", tuple(cam_pos))
-        _u(p, "street_on", int(street))
-        _u(p, "blink", float(int(scene.time * 2.0) % 2))
+        put("p", "cam_pos", tuple(cam_pos))
+        put("p", "street_on", int(street))
+        put("p", "blink", float(int(scene.time * 2.0) % 2))
         far = np.array([[1e6, 1e6, 10.0]])
         lamps = np.repeat(far, shaders.N_LAMPS, 0)
         if street and len(self.lamps):
             dd = np.hypot(*(self.lamps[:, :2] - cam_pos[:2]).T)
             near = self.lamps[np.argsort(dd)[: shaders.N_LAMPS]]
             lamps[: len(near)] = near
-        _w(p, "lamps", lamps.astype("f4").tobytes())
+        put("p", "lamps", lamps.astype("f4").tobytes())
         rng = np.random.default_rng(scene.frame_seed)
         off = tuple(int(v) for v in rng.integers(0, 256, 2))
-        _u(p, "noise_offset", off)
-        _u(sky, "noise_offset", off)
+        put("p", "noise_offset", off)
+        put("sky", "noise_offset", off)
         head = weather.headlights_on
         c, s = math.cos(scene.ego_yaw), math.sin(scene.ego_yaw)
-        _u(p, "head_on", int(head))
-        _u(p, "head_pos", (scene.ego_xy[0] + 2.4 * c, scene.ego_xy[1] + 2.4 * s, 0.75))
+        put("p", "head_on", int(head))
+        put("p", "head_pos", (scene.ego_xy[0] + 2.4 * c, scene.ego_xy[1] + 2.4 * s, 0.75))
         head_dir = tuple(np.array([c, s, -0.06]) / math.hypot(1.0, 0.06))  # 3.4 deg down
-        _u(p, "head_dir", head_dir)
-        _u(p, "npc_lights_on", int(head))
+        put("p", "head_dir", head_dir)
+        put("p", "npc_lights_on", int(head))
         a = scene.actors
         npc_pos = np.repeat(far, shaders.N_NPC_LIGHTS, 0)
         npc_dir = np.tile([[0.0, 0.0, -1.0]], (shaders.N_NPC_LIGHTS, 1))
@@ -427,12 +470,13 @@ class Renderer:
                     pos = np.concatenate([front, np.full((n, 1), 0.75)], 1)
                     dirs = np.stack([cy, sy, np.full(n, -0.06)], -1)
                     npc_pos[:n], npc_dir[:n] = pos, dirs
-        _w(p, "npc_pos", npc_pos.astype("f4").tobytes())
-        _w(p, "npc_dir", npc_dir.astype("f4").tobytes())
+        put("p", "npc_pos", npc_pos.astype("f4").tobytes())
+        put("p", "npc_dir", npc_dir.astype("f4").tobytes())
         for name in ("sky_zenith", "sky_horizon", "fog_color", "fog_sky", "exposure", "noise_sigma", "beta"):
-            _u(sky, name, lp[name])
-        _u(sky, "head_on", int(head))
-        _u(sky, "head_dir", head_dir)
+            put("sky", name, lp[name])
+        put("sky", "head_on", int(head))
+        put("sky", "head_dir", head_dir)
+        return out
 
     def close(self) -> None:
         self.ctx.release()

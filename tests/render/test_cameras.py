@@ -291,3 +291,25 @@ def test_fog_hides_the_horizon(stage, preset):
         assert float(np.median(jumps)) < 4.0, f"an edge of {np.median(jumps):.1f} levels where fog should hide the horizon"
     finally:
         renderer.close()
+
+
+def test_ground_truth_without_the_thermal_camera_draws_no_thermal_ids(gl_ok, small_scenario):
+    """oracle_clean's case: privileged outputs but no thermal camera. The thermal ids pass is
+    skipped (its fields are None) and every other image is the one drawn with the thermal camera on."""
+    from harness.backends.records import VehicleControl
+
+    frames = []
+    for thermal in (True, False):
+        with EmbeddedBackend(small_scenario, privileged=True) as be:
+            be.configure(be.scenario.rig, privileged=True, thermal=thermal)
+            be.load("0", 2)
+            frame = be.reset()
+            for _ in range(5):
+                frame, _ = be.step(VehicleControl(throttle=0.5))
+            frames.append(frame)
+    on, off = frames
+    assert on.privileged.thermal_semantic is not None and on.thermal.size > 0
+    assert off.privileged.thermal_semantic is None and off.privileged.thermal_depth is None and off.thermal.shape == (0, 0)
+    np.testing.assert_array_equal(on.rgb, off.rgb)
+    np.testing.assert_array_equal(on.privileged.clean_rgb, off.privileged.clean_rgb)
+    np.testing.assert_array_equal(on.privileged.semantic, off.privileged.semantic)
