@@ -1,8 +1,8 @@
 # Set-up, tests and the main jobs. `make test` and `make eval` set the venv up themselves when
 # .venv is missing or older than pyproject.toml.
 #   make eval SCENARIO=fog_town05 [VARIANTS=rgb,thermal ROUTES=0-3 SEEDS=0,1 WORKERS=2 OUT=results/x BACKEND=carla]
-#     (defaults: rgb, thermal, gff, fusionproxy and oracle_clean on routes 0 and 2, the scenario's seeds, 2 workers:
-#      13 min 57 s on 2 cores for fog_town05)
+#     (defaults: rgb, fusionproxy and oracle_clean on the five routes with the shortest waypoint polylines
+#      (shortest:5), the scenario's seeds, 2 workers: 13 min 55 s on 2 cores for fog_town05)
 #   make plots OUT=results/x            (rewrite tables, report and plots from the records)
 #   make sweep SCENARIO=fog_town05 AXIS=fog [VALUES=200,100,50]
 PY      ?= python3

@@ -9,6 +9,8 @@
 #          workers: route runs per hour.
 # eval:    the default make eval of commit 3f25735 (rgb,thermal,oracle_clean on routes 0,2) on both
 #          commits, one after the other; wall seconds.
+# default: today's default `make eval SCENARIO=fog_town05` (rgb, fusionproxy, oracle_clean on shortest:5),
+#          from scratch; wall seconds.
 set -euo pipefail
 OUT=results/reference/speed
 PY=${PY:-.venv/bin/python}
@@ -61,6 +63,12 @@ eval)
     t1=$(date +%s.%N)
     echo "{\"commit\": \"$side\", \"wall_s\": $(echo "$t1 - $t0" | bc)}" >> $OUT/eval_default_3f25735.jsonl
   done ;;
-*) echo "unknown part $w (bench, sizes, workers, eval)"; exit 2 ;;
+default)
+  rm -rf /tmp/speed_default
+  t0=$(date +%s.%N)
+  make eval SCENARIO=fog_town05 OUT=/tmp/speed_default >/dev/null 2>&1
+  t1=$(date +%s.%N)
+  echo "{\"command\": \"make eval SCENARIO=fog_town05\", \"wall_s\": $(echo "$t1 - $t0" | bc)}" > $OUT/eval_default.jsonl ;;
+*) echo "unknown part $w (bench, sizes, workers, eval, default)"; exit 2 ;;
 esac
 done
