@@ -68,7 +68,8 @@ class EmbeddedBackend(Backend):
         """Render ``rig`` (an agent's camera declarations) from the next ``load`` on; the GL
         renderer is rebuilt only when the rig changes. ``self.scenario`` keeps the scenario's own
         rig, so the next job starts from it, never from this one's. ``thermal=False`` skips the
-        thermal camera (its frames are then ``(0, 0)``); the world evolves the same either way:
+        thermal camera (its frames are then ``(0, 0)`` and a privileged frame's thermal ids None); the
+        world evolves the same either way:
         sensor noise draws from its own per-frame generator, never from the world's."""
         if rig != self.rig:
             self.rig = rig
