@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -120,9 +121,7 @@ def make_runner(net: nn.Module, runtime: str | None = None, shape: tuple[int, in
     head = PerceptionHead(net).eval()
     if runtime == "torch":
         return TorchRunner(head)
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("onnxruntime") is None:
         print(f"warning: onnxruntime is not installed; the policy runs with torch (slower). {ENV}=torch "
               "silences this; make setup installs onnxruntime", file=sys.stderr)
         return TorchRunner(head)

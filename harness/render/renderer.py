@@ -362,7 +362,7 @@ class Renderer:
         self.signal_tex.use(0)
         self.noise_tex.use(1)
         self.variant = (light, privileged)
-        self._set_lighting(scene, weather, pos, lighting)
+        self._set_lighting(lighting)
         self._draw("rgb", cam, pos, yaw, pitch, roll, scene, first, prep)
         _flush()
         if ids and overlap is not None:
@@ -374,7 +374,7 @@ class Renderer:
         if reach >= DRAW_DISTANCE_M:  # no fog cut: the same pass made the sensor image
             return RgbViews(_read(self.fbo_rgb, 0, 4, "f1", h, w)[..., :3], *gt), id_views, extra
         self.variant = (light, False)
-        self._set_lighting(scene, weather, pos)
+        self._set_lighting(self._lighting(scene, weather, pos, privileged=False))
         self._draw("rgb", cam, pos, yaw, pitch, roll, scene, reach)
         return RgbViews(_read(self.fbo_rgb_lean, 0, 4, "f1", h, w)[..., :3], *gt), id_views, extra
 
@@ -407,12 +407,10 @@ class Renderer:
         # beyond 4.6 / beta the fog leaves < 1 % of an object's contrast: nothing to draw
         return float(min(DRAW_DISTANCE_M, max(40.0, 4.6 / weather.fog_extinction_per_m)))
 
-    def _set_lighting(self, scene: SceneState, weather: Weather, cam_pos: np.ndarray,
-                      values: list[tuple[str, str, object]] | None = None) -> None:
-        """Set the lit RGB and sky programs' uniforms (of ``self.variant``) from :meth:`_lighting`'s
-        ``values`` (computed here when None)."""
+    def _set_lighting(self, values: list[tuple[str, str, object]]) -> None:
+        """Set the lit RGB and sky programs' uniforms (of ``self.variant``) from :meth:`_lighting`'s values."""
         progs = {"p": self.rgb_progs[self.variant], "sky": self.sky_progs[self.variant[1]]}
-        for prog, name, value in values if values is not None else self._lighting(scene, weather, cam_pos, self.variant[1]):
+        for prog, name, value in values:
             if isinstance(value, bytes):
                 _w(progs[prog], name, value)
             else:

@@ -4,8 +4,6 @@ night in fog."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
@@ -25,24 +23,8 @@ def _reference(net, rgb: np.ndarray):
 
 
 @pytest.fixture(scope="module")
-def frames(gl_ok):
-    from harness.backends.embedded import EmbeddedBackend
-    from harness.scenario import load_scenario
-    from harness.weather import preset
-    from harness.world.autopilot import lane_keeper
-
-    out = []
-    for weather in ("clear", "fog", "night_fog"):
-        sc = dataclasses.replace(load_scenario("clear_town05"), weather=preset(weather))
-        with EmbeddedBackend(sc, privileged=False) as be:
-            be.load("0", 0)
-            frame = be.reset()
-            drive = lane_keeper(be)
-            for step in range(120):
-                frame, _ = be.step(drive(frame))
-                if step % 30 == 29:
-                    out.append(frame.rgb)
-    return out
+def frames(lane_kept_frames):
+    return [f.rgb for weather in ("clear", "fog", "night_fog") for f in lane_kept_frames(weather, 120, 30)]
 
 
 def test_onnx_runtime_matches_torch_on_rendered_frames(frames):

@@ -24,35 +24,21 @@ def test_agent_declares_a_sensors_track_suite():
 
 
 @pytest.mark.slow  # renders and reads 40 frames per weather (~20 s)
-def test_sees_cars_by_day_and_loses_them_at_night_in_fog(gl_ok):
+def test_sees_cars_by_day_and_loses_them_at_night_in_fog(lane_kept_frames):
     """The perception network finds the vehicles the ground truth shows in a clear-day frame; in the
     same view at night in fog its vehicle mask is mostly wrong (what fusion has to restore). Scored
     by IoU, as recall alone flatters the night: the network marks thousands of cells of dark road as
     vehicle (see results/reference/phantoms), and some of those land on real cars."""
-    import dataclasses
-
-    from harness.backends.embedded import EmbeddedBackend
-    from harness.scenario import load_scenario
-    from harness.weather import preset
-    from harness.world.autopilot import lane_keeper
-
     agent = RGBPolicyAgent()
     recall, iou, phantoms = {}, {}, {}
     for weather in ("clear", "night_fog"):
-        sc = dataclasses.replace(load_scenario("clear_town05"), weather=preset(weather))
         hits, total, false = 0, 0, 0
-        with EmbeddedBackend(sc, privileged=True) as be:
-            be.load("0", 0)
-            frame = be.reset()
-            drive = lane_keeper(be)
-            for step in range(240):
-                frame, _ = be.step(drive(frame))
-                if step % 40 == 39:
-                    gt = np.isin(frame.privileged.semantic[1::2, 1::2], (14, 15, 16))
-                    pred = agent.perceive(frame.rgb).mask == 1
-                    hits += int((gt & pred).sum())
-                    total += int(gt.sum())
-                    false += int((pred & ~gt).sum())
+        for frame in lane_kept_frames(weather, 240, 40, privileged=True):
+            gt = np.isin(frame.privileged.semantic[1::2, 1::2], (14, 15, 16))
+            pred = agent.perceive(frame.rgb).mask == 1
+            hits += int((gt & pred).sum())
+            total += int(gt.sum())
+            false += int((pred & ~gt).sum())
         assert total > 200, "the test route should show vehicles"
         recall[weather], iou[weather], phantoms[weather] = hits / total, hits / (total + false), false / 6
     assert recall["clear"] > 0.8 and iou["clear"] > 0.8 and phantoms["clear"] < 100

@@ -46,27 +46,23 @@ BOX = 10.0  # [m] crossing(): half the junction's width (the arms end this far f
 
 
 def _plain_road(rid: int, x: float, y: float, hdg: float, length: float, curvature: float = 0.0,
-                pred: tuple[str, int] | None = None, succ: tuple[str, int] | None = None, junction: int = -1,
-                pred_contact: str = "end", succ_contact: str = "start") -> str:
+                pred: tuple[str, int] | None = None, succ: tuple[str, int] | None = None, junction: int = -1) -> str:
+    """A road of one geometry: outside a junction one driving lane each way (no lane links: the
+    junction's laneLinks join them), inside one lane -1 linked -1 to -1 at both ends."""
     link = ""
-    if pred:
-        contact = f' contactPoint="{pred_contact}"' if pred[0] == "road" else ""
-        link += f'<predecessor elementType="{pred[0]}" elementId="{pred[1]}"{contact}/>'
-    if succ:
-        contact = f' contactPoint="{succ_contact}"' if succ[0] == "road" else ""
-        link += f'<successor elementType="{succ[0]}" elementId="{succ[1]}"{contact}/>'
+    for tag, end, contact in (("predecessor", pred, "end"), ("successor", succ, "start")):
+        if end:
+            point = f' contactPoint="{contact}"' if end[0] == "road" else ""
+            link += f'<{tag} elementType="{end[0]}" elementId="{end[1]}"{point}/>'
     geom = f'<arc curvature="{curvature}"/>' if curvature else "<line/>"
-    inner = '<link><predecessor id="-1"/><successor id="-1"/></link>' if junction != -1 else "<link/>"
-    lanes = (f'<right><lane id="-1" type="driving" level="false">{inner}<width sOffset="0" a="{LANE_W}" b="0" c="0" d="0"/>'
-             '</lane></right>')
-    if junction == -1:  # the arms carry both directions; the connecting roads one
-        lanes = (f'<left><lane id="1" type="driving" level="false"><link/><width sOffset="0" a="{LANE_W}" b="0" c="0" d="0"/>'
-                 '</lane></left>') + lanes
+    width = f'<width sOffset="0" a="{LANE_W}" b="0" c="0" d="0"/>'
+    lane_link = '<link><predecessor id="-1"/><successor id="-1"/></link>' if junction != -1 else "<link/>"
+    right = f'<right><lane id="-1" type="driving" level="false">{lane_link}{width}</lane></right>'
+    left = f'<left><lane id="1" type="driving" level="false"><link/>{width}</lane></left>' if junction == -1 else ""
     return (f'<road name="r{rid}" length="{length}" id="{rid}" junction="{junction}"><link>{link}</link>'
             f'<planView><geometry s="0" x="{x}" y="{y}" hdg="{hdg}" length="{length}">{geom}</geometry></planView>'
-            '<elevationProfile/><lateralProfile/><lanes><laneSection s="0">'
-            f'{lanes.split("<right>")[0]}<center><lane id="0" type="none" level="false"/></center>'
-            f'<right>{lanes.split("<right>")[1]}</laneSection></lanes></road>')
+            f'<elevationProfile/><lateralProfile/><lanes><laneSection s="0">{left}'
+            f'<center><lane id="0" type="none" level="false"/></center>{right}</laneSection></lanes></road>')
 
 
 def crossing() -> str:
