@@ -40,7 +40,8 @@ def _cmd_train_teacher(args) -> dict:
 
     from distill.train_teacher import TeacherTrainConfig, train
 
-    keys = ("steps", "batch", "crop", "lr", "seed", "threads", "val_every", "ckpt_every", "residual_scale", "warmup")
+    keys = ("steps", "batch", "crop", "lr", "seed", "threads", "val_every", "ckpt_every", "residual_scale", "warmup",
+            "lamp_weight", "lamp_crops")
     given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     cfg = TeacherTrainConfig(data=str(args.data), init=str(args.init or ""), **given)
     command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -173,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "train an existing teacher longer, with a fresh learning-rate schedule")
     d.add_argument("--warmup", type=_positive_int, help="learning-rate warm-up steps (default: 150)")
     d.add_argument("--residual-scale", type=float, help="the residual is divided by this before noising (default: 0.25)")
+    d.add_argument("--lamp-weight", type=float, help="extra loss weight of traffic-light pixels (the signal lamps, a few "
+                   "pixels a frame, which an unweighted loss paints grey): they weigh 1 + this (default: 0)")
+    d.add_argument("--lamp-crops", type=float, help="share of the crops placed over a traffic-light pixel, 0-1 (default: 0)")
     d.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
     d.set_defaults(run=_cmd_train_teacher)
     e = sub.add_parser("cache-ensemble", help="sample the teacher K times per fusion-data frame and store the ensemble "

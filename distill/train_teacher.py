@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from distill import provenance
-from distill.training import cosine_lr, ema_update, psnr, resume_key, save_atomic
+from distill.training import cosine_lr, ema_update, lamp_chroma, lit_lamps, psnr, resume_key, save_atomic
 from harness.errors import ConfigError
 from harness.runner.jobs import file_digest
 
@@ -57,6 +56,13 @@ class TeacherTrainConfig:
     head: int = 8
     residual_scale: float = 0.25
     init: str = ""  # teacher weights (teacher.pt) to start from instead of random ones: training longer
+    # Signal lamps are a few pixels of a frame (about 5 of 51,200 at 320x160) and carry the policy's stop
+    # decision; an unweighted loss lets the teacher paint them grey (chroma 0.08 against 0.75 in the clean
+    # target on the training frames of the first teacher). Traffic-light pixels (semantic class
+    # TRAFFIC_LIGHT of the training frames: a simulator label, as the clean target is) weigh
+    # 1 + lamp_weight in both losses, and a share lamp_crops of the crops is placed over one.
+    lamp_weight: float = 0.0
+    lamp_crops: float = 0.0
 
     def teacher_config(self):
         from fusion.teacher.denoiser import TeacherConfig
@@ -69,45 +75,73 @@ class TeacherTrainConfig:
 
 
 class Crops:
-    """Random crops (and horizontal flips) of the frames, as float tensors in [0, 1]."""
+    """Random crops (and horizontal flips) of the frames, as float tensors in [0, 1], with a per-pixel
+    loss weight: ``1 + lamp_weight`` on traffic-light pixels (``data["semantic"]``), 1 elsewhere.
 
-    def __init__(self, data: dict[str, np.ndarray], crop: int, rng: np.random.Generator) -> None:
+    ``lamp_crops`` of the crops are placed so that they hold a traffic-light pixel drawn at random
+    (when the data has any). With both at 0 the draws are those of plain random crops.
+    """
+
+    def __init__(self, data: dict[str, np.ndarray], crop: int, rng: np.random.Generator, lamp_weight: float = 0.0,
+                 lamp_crops: float = 0.0) -> None:
         self.rgb, self.th, self.clean = data["rgb"], data["thermal"], data["clean"]
         self.n, self.h, self.w = self.rgb.shape[:3]
         if crop > min(self.h, self.w):
             raise ConfigError(f"--crop {crop} is larger than the frames ({self.w}x{self.h})")
+        if lamp_weight < 0 or not 0 <= lamp_crops <= 1:
+            raise ConfigError(f"lamp_weight must be >= 0 and lamp_crops in [0, 1] (got {lamp_weight}, {lamp_crops})")
         self.crop, self.rng = crop, rng
+        self.lamp_weight, self.lamp_crops = float(lamp_weight), float(lamp_crops)
+        self.lamp = None
+        if self.lamp_weight or self.lamp_crops:
+            if "semantic" not in data:
+                raise ConfigError("lamp_weight and lamp_crops need the frames' semantic labels")
+            from harness.semantics import Sem
 
-    def batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            self.lamp = data["semantic"] == Sem.TRAFFIC_LIGHT
+            self.lamp_px = np.argwhere(self.lamp)  # (M, 3): frame, y, x
+
+    def batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         c = self.crop
         idx = self.rng.integers(0, self.n, b)
         ys = self.rng.integers(0, self.h - c + 1, b)
         xs = self.rng.integers(0, self.w - c + 1, b)
         flip = self.rng.random(b) < 0.5
+        if self.lamp_crops and len(self.lamp_px):
+            on = np.flatnonzero(self.rng.random(b) < self.lamp_crops)
+            px = self.lamp_px[self.rng.integers(0, len(self.lamp_px), len(on))]
+            idx[on] = px[:, 0]
+            ys[on] = np.clip(px[:, 1] - self.rng.integers(0, c, len(on)), 0, self.h - c)
+            xs[on] = np.clip(px[:, 2] - self.rng.integers(0, c, len(on)), 0, self.w - c)
         rgb = np.empty((b, c, c, 3), np.uint8)
         th = np.empty((b, c, c), np.uint8)
         clean = np.empty((b, c, c, 3), np.uint8)
+        weight = np.ones((b, c, c), np.float32)
         for j, (i, y, x, f) in enumerate(zip(idx, ys, xs, flip)):
             s = (slice(y, y + c), slice(x, x + c) if not f else slice(x + c - 1, x - 1 if x else None, -1))
             rgb[j], th[j], clean[j] = self.rgb[i][s], self.th[i][s], self.clean[i][s]
+            if self.lamp is not None:
+                weight[j] += self.lamp_weight * self.lamp[i][s]
         to = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)  # noqa: E731
-        return to(rgb), torch.from_numpy(th)[:, None].float().div_(255.0), to(clean)
+        return to(rgb), torch.from_numpy(th)[:, None].float().div_(255.0), to(clean), torch.from_numpy(weight)[:, None]
 
 
-def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, generator: torch.Generator | None = None
-           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(regression L1, diffusion v-MSE) of one batch."""
+def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, generator: torch.Generator | None = None,
+           weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(regression L1, diffusion v-MSE) of one batch; ``weight (B,1,H,W)`` weighs pixels in both (the
+    mean of weighted terms: a weight of 1 everywhere is the plain loss)."""
     from fusion.teacher.schedule import noise
 
+    w = torch.ones_like(clean[:, :1]) if weight is None else weight
     mu = net.estimate(rgb, th)
-    l_reg = (mu - clean).abs().mean()
+    l_reg = (w * (mu - clean).abs()).mean()
     mu_d = mu.detach()
     r = (clean - mu_d) / net.cfg.residual_scale
     t = torch.rand(r.shape[0], generator=generator)
     eps = torch.randn(r.shape, generator=generator)
     r_t, v = noise(r, t, eps)
     v_hat = net.velocity(r_t, t, net.condition(rgb, th, mu_d))
-    return l_reg, F.mse_loss(v_hat, v)
+    return l_reg, (w * (v_hat - v).square()).mean()
 
 
 def _resume_key(cfg: TeacherTrainConfig) -> str:
@@ -118,9 +152,12 @@ def _lr(cfg: TeacherTrainConfig, step: int) -> float:
     return cosine_lr(cfg.lr, cfg.warmup, cfg.steps, step)
 
 
-def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Path | None) -> dict[str, float]:
+def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Path | None,
+             lamps: dict[str, np.ndarray] | None = None) -> dict[str, float]:
     """Figures on the fixed validation frames (full size): mu's L1 and PSNR, the ensemble mean's
-    PSNR, the mean pixel variance; a picture grid at ``path``."""
+    PSNR, the mean pixel variance; a picture grid at ``path``. With ``lamps`` (validation frames that
+    show lit signal lamps, with ``semantic``), also the lamps' mean chroma in the ensemble mean, in the
+    input and in the clean target (:func:`distill.training.lamp_chroma`)."""
     from fusion.io import image_tensor
     from fusion.teacher.sampler import Teacher
 
@@ -135,7 +172,22 @@ def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Pat
            "val_mean_psnr": round(psnr(stats.mean, clean), 3), "val_pixel_var": round(float(stats.pixel_var.mean()), 6)}
     if path is not None:
         _grid(path, rgb, th, stats, clean)
+    if lamps is not None and len(lamps["rgb"]):
+        mask = lit_lamps(lamps["semantic"], lamps["clean"])
+        l_rgb = torch.cat([image_tensor(x) for x in lamps["rgb"]])
+        l_th = torch.cat([image_tensor(x) for x in lamps["thermal"]])
+        with torch.no_grad():
+            l_mean = teacher.sample(l_rgb, l_th, cfg.val_k, cfg.val_steps, torch.Generator().manual_seed(0)).mean
+        out |= {"val_lamp_chroma": round(lamp_chroma(l_mean, mask), 4), "val_lamp_chroma_rgb": round(lamp_chroma(l_rgb, mask), 4),
+                "val_lamp_chroma_clean": round(lamp_chroma(torch.cat([image_tensor(x) for x in lamps["clean"]]), mask), 4)}
     return out
+
+
+def lamp_frames(val: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Up to ``n`` validation frames with lit signal lamps (``val`` with ``semantic``), evenly spread."""
+    has = np.flatnonzero(lit_lamps(val["semantic"], val["clean"]).any(axis=(1, 2)))
+    pick = has[np.linspace(0, len(has) - 1, min(n, len(has))).round().astype(int)] if len(has) else has
+    return {k: v[pick] for k, v in val.items()}
 
 
 def _grid(path: Path, rgb, th, stats, clean) -> None:
@@ -160,8 +212,10 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     torch.set_num_threads(cfg.threads)
     commit = provenance.commit(Path(out))  # the code that trains, as it is at the start (the tree may change while it runs)
     data_root = Path(cfg.data)
-    train_data = load_shards(split_paths(data_root, "train"))
-    val_all = load_shards(split_paths(data_root, "val"))
+    lamps = cfg.lamp_weight > 0 or cfg.lamp_crops > 0
+    train_data = load_shards(split_paths(data_root, "train"), ("rgb", "thermal", "clean") + (("semantic",) if lamps else ()))
+    val_all = load_shards(split_paths(data_root, "val"), ("rgb", "thermal", "clean", "semantic"))
+    val_lamps = lamp_frames(val_all, cfg.val_frames)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pick = np.linspace(0, len(val_all["rgb"]) - 1, cfg.val_frames).round().astype(int)
@@ -191,7 +245,7 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         step = int(blob["step"])
         rng.bit_generator.state = blob["rng"]
         gen.set_state(blob["gen"])
-    crops = Crops(train_data, cfg.crop, rng)
+    crops = Crops(train_data, cfg.crop, rng, cfg.lamp_weight, cfg.lamp_crops)
     log_path = out / "train_log.csv"
     new_log = not log_path.exists() or step == 0
     log = open(log_path, "w" if new_log else "a", newline="")
@@ -204,8 +258,8 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     while step < cfg.steps:
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
-        rgb, th, clean = crops.batch(cfg.batch)
-        l_reg, l_diff = losses(net, rgb, th, clean, gen)
+        rgb, th, clean, weight = crops.batch(cfg.batch)
+        l_reg, l_diff = losses(net, rgb, th, clean, gen, weight)
         loss = l_reg + cfg.diffusion_weight * l_diff
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -225,12 +279,12 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
                          "rng": rng.bit_generator.state, "gen": gen.get_state(),
                          "train_config": _resume_key(cfg)})
         if step % cfg.val_every == 0 and step < cfg.steps:
-            figs = validate(ema, val, cfg, out / f"val_{step:06d}.png")
+            figs = validate(ema, val, cfg, out / f"val_{step:06d}.png", val_lamps)
             if progress:
                 bar.write(f"step {step}: {figs}")
     bar.close()
     log.close()
-    figs = validate(ema, val, cfg, out / f"val_{step:06d}.png")
+    figs = validate(ema, val, cfg, out / f"val_{step:06d}.png", val_lamps)
     weights = out / "teacher.pt"
     # fp16 on disk (half the size; the sampler loads it into float32)
     save_atomic(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},

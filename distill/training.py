@@ -8,6 +8,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 NOT_RESUME_KEY = ("threads", "val_every", "ckpt_every")  # may change between a run and its resumption
@@ -29,6 +30,29 @@ def cosine_lr(peak: float, warmup: int, steps: int, step: int) -> float:
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = float(((a - b) ** 2).mean())
     return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+LIT_CHROMA = 0.35  # a traffic-light pixel of the clean image at least this colourful is a lit lamp
+
+
+def lit_lamps(semantic: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """``(N,H,W)`` bool: the lit signal lamps of frames (``semantic (N,H,W)`` ids, ``clean (N,H,W,3)``
+    uint8): traffic-light pixels whose clean colour has chroma (max - min channel) above
+    :data:`LIT_CHROMA`; the housing is grey, a lit lamp red, amber or green."""
+    from harness.semantics import Sem
+
+    c = clean.astype(np.int16)
+    return (semantic == Sem.TRAFFIC_LIGHT) & ((c.max(-1) - c.min(-1)) > LIT_CHROMA * 255)
+
+
+def lamp_chroma(img: torch.Tensor, mask) -> float:
+    """Mean chroma (max - min channel, 0-1) of ``img (N,3,H,W)`` over ``mask (N,H,W)``; NaN for an
+    empty mask. The clean image's lamps are about 0.75, a lamp painted grey near 0."""
+    m = torch.as_tensor(mask, dtype=torch.bool)
+    if not bool(m.any()):
+        return float("nan")
+    chroma = img.amax(1) - img.amin(1)
+    return float(chroma[m].mean())
 
 
 def save_atomic(path: Path, obj: dict) -> None:

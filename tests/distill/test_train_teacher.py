@@ -47,11 +47,51 @@ def test_crops_flip_all_three_images_together():
     data = {"rgb": np.repeat(img[..., None], 3, -1), "thermal": img.copy(), "clean": np.repeat(img[..., None], 3, -1)}
     crops = Crops(data, 4, rng)
     for _ in range(10):
-        rgb, th, clean = crops.batch(3)
+        rgb, th, clean, weight = crops.batch(3)
         torch.testing.assert_close(rgb[:, :1], th)
         torch.testing.assert_close(clean, rgb)
+        assert bool((weight == 1).all())
     with pytest.raises(ConfigError, match="larger than the frames"):
         Crops(data, 16, rng)
+
+
+def test_lamp_pixels_weigh_more_and_lamp_crops_hold_one():
+    from harness.semantics import Sem
+
+    img = np.arange(16 * 16, dtype=np.uint8).reshape(1, 16, 16)
+    sem = np.zeros((1, 16, 16), np.uint8)
+    sem[0, 13, 2] = Sem.TRAFFIC_LIGHT  # one lamp pixel in a corner; it carries its own value in rgb
+    data = {"rgb": np.repeat(img[..., None], 3, -1), "thermal": img.copy(), "clean": np.repeat(img[..., None], 3, -1),
+            "semantic": sem}
+    crops = Crops(data, 4, np.random.default_rng(0), lamp_weight=9.0, lamp_crops=1.0)
+    for _ in range(20):
+        rgb, _, _, weight = crops.batch(5)
+        on = weight[:, 0] == 10.0
+        assert bool(on.flatten(1).sum(1).eq(1).all())  # every crop holds the lamp, weighted 1 + 9
+        assert bool((rgb[:, 0][on] * 255).round().eq(13 * 16 + 2).all())  # at the lamp's own pixel (flips too)
+        assert bool((weight[~on.unsqueeze(1)] == 1).all())
+    plain = Crops(data, 4, np.random.default_rng(0), lamp_weight=9.0)  # weighted, crops anywhere
+    held = sum(int((plain.batch(8)[3] > 1).any(dim=(1, 2, 3)).sum()) for _ in range(20))
+    assert 0 < held < 160
+    with pytest.raises(ConfigError, match="semantic"):
+        Crops({k: v for k, v in data.items() if k != "semantic"}, 4, np.random.default_rng(0), lamp_weight=1.0)
+    with pytest.raises(ConfigError, match="lamp_crops"):
+        Crops(data, 4, np.random.default_rng(0), lamp_crops=1.5)
+
+
+def test_weighted_losses_are_the_plain_ones_under_unit_weight():
+    from distill.train_teacher import losses
+    from fusion.teacher.denoiser import TeacherConfig, TeacherNet
+
+    torch.manual_seed(0)
+    net = TeacherNet(TeacherConfig(widths=(8, 16), reg_widths=(8, 16), head=4))
+    rgb, th, clean = torch.rand(2, 3, 16, 16), torch.rand(2, 1, 16, 16), torch.rand(2, 3, 16, 16)
+    plain = losses(net, rgb, th, clean, torch.Generator().manual_seed(1))
+    ones = losses(net, rgb, th, clean, torch.Generator().manual_seed(1), torch.ones(2, 1, 16, 16))
+    heavy = losses(net, rgb, th, clean, torch.Generator().manual_seed(1), torch.full((2, 1, 16, 16), 3.0))
+    for a, b, c in zip(plain, ones, heavy):
+        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(c, 3 * a)
 
 
 def test_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch):
@@ -81,6 +121,25 @@ def test_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch):
     assert [int(r.split(",")[0]) for r in log[1:]] == [1, 2, 3, 4, 5, 6]
     with pytest.raises(ConfigError, match="another configuration"):
         train(_cfg(data, lr=1e-3), tmp_path / "split", progress=False)
+
+
+def test_validation_reports_the_lamps_chroma(tmp_path):
+    from harness.semantics import Sem
+
+    _shard(tmp_path / "d" / "train" / "a.npz", 6, 0)
+    _shard(tmp_path / "d" / "val" / "b.npz", 4, 1)
+    with np.load(tmp_path / "d" / "val" / "b.npz") as z:
+        arrays = dict(z)
+    arrays["semantic"][1:3, 10:12, 20:22] = Sem.TRAFFIC_LIGHT
+    arrays["clean"][1:3, 10:12, 20:22] = (230, 20, 10)  # lit red in the target
+    arrays["semantic"][3, 0:2, 0:2] = Sem.TRAFFIC_LIGHT  # a housing: grey, not a lit lamp
+    arrays["clean"][3, 0:2, 0:2] = 90
+    np.savez(tmp_path / "d" / "val" / "b.npz", **arrays)
+    figs = train(_cfg(tmp_path / "d", steps=2, lamp_weight=5.0, lamp_crops=0.5), tmp_path / "out", progress=False)
+    assert figs["val_lamp_chroma_clean"] == pytest.approx(220 / 255, abs=1e-3)
+    assert 0 <= figs["val_lamp_chroma"] <= 1 and 0 <= figs["val_lamp_chroma_rgb"] <= 1
+    no_lamps = train(_cfg(tmp_path / "d", steps=2), tmp_path / "out2", progress=False)
+    assert "val_lamp_chroma" in no_lamps  # the validation frames have lamps whatever the training weights
 
 
 def test_training_learns_and_its_weights_load(data, tmp_path):
