@@ -64,7 +64,7 @@ def _cmd_train_student(args) -> dict:
     from distill.train_student import StudentTrainConfig, train
 
     keys = ("size", "steps", "batch", "lr", "seed", "threads", "val_every", "ckpt_every", "warmup", "target", "w_pix",
-            "w_feat", "pixel_temp", "routing", "tau", "backbone", "jitter")
+            "w_feat", "pixel_temp", "routing", "tau", "backbone", "jitter", "lamp_weight", "lamp_crops")
     given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.crop is not None:
         given["crop_w"], given["crop_h"] = args.crop
@@ -221,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tau", type=float, help="routing temperature (default: 1)")
     s.add_argument("--backbone", choices=BACKBONES, help="frozen backbone of the feature term (default: efficientnet_lite0)")
     s.add_argument("--jitter", type=float, help="share of crops whose thermal input is misaligned further (default: 0.5)")
+    s.add_argument("--lamp-weight", type=float, help="extra pixel-term weight of traffic-light pixels (the simulator's "
+                   "label says where the lamps are; the target stays the teacher's): 1 + this (default: 0)")
+    s.add_argument("--lamp-crops", type=float, help="share of the crops placed over a traffic-light pixel, 0-1 (default: 0)")
     s.add_argument("--seed", type=int, help="(default: 0)")
     s.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
     s.add_argument("--val-every", type=_positive_int, help="steps between validation grids (default: 500)")

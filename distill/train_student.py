@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from distill import provenance
-from distill.training import cosine_lr, ema_update, psnr, resume_key, save_atomic
+from distill.training import cosine_lr, ema_update, lamp_chroma, lit_lamps, psnr, resume_key, save_atomic
 from harness.errors import ConfigError
 from harness.runner.jobs import file_digest
 
@@ -69,6 +69,12 @@ class StudentTrainConfig:
     jitter: float = 0.5  # share of training crops whose thermal input is shifted and rotated further
     jitter_px: float = 24.0
     jitter_deg: float = 8.0
+    # The signal lamps: a few pixels a frame that decide the policy's stops. Traffic-light pixels (the
+    # simulator's semantic label of the training frames) weigh 1 + lamp_weight in the pixel term, on
+    # top of the variance weights; lamp_crops of the crops are placed over one. The target stays the
+    # teacher's: the label only says where to look (see distill.train_teacher for the teacher's side).
+    lamp_weight: float = 0.0
+    lamp_crops: float = 0.0
     val_every: int = 500
     ckpt_every: int = 50
     val_frames: int = 48
@@ -93,6 +99,8 @@ class StudentTrainConfig:
             raise ConfigError(f"loss weights must be >= 0 and not both 0, got w_pix={self.w_pix}, w_feat={self.w_feat}")
         if not 0 <= self.jitter <= 1:
             raise ConfigError(f"jitter is a share in [0, 1], got {self.jitter}")
+        if self.lamp_weight < 0 or not 0 <= self.lamp_crops <= 1:
+            raise ConfigError(f"lamp_weight must be >= 0 and lamp_crops in [0, 1], got {self.lamp_weight}, {self.lamp_crops}")
 
 
 def default_cache() -> Path:
@@ -103,13 +111,14 @@ def default_cache() -> Path:
 
 
 def load_split(cfg: StudentTrainConfig, split: str) -> dict:
-    """Frames of ``split`` with their cached ensemble statistics: ``rgb``, ``thermal``, ``clean``
-    (uint8, NHWC / NHW), ``mean`` (N,3,H,W), ``pixel_var`` (N,1,H,W), ``fvar`` (list of (N,1,h,w)), fp16."""
+    """Frames of ``split`` with their cached ensemble statistics: ``rgb``, ``thermal``, ``clean``,
+    ``semantic`` (uint8, NHWC / NHW), ``mean`` (N,3,H,W), ``pixel_var`` (N,1,H,W), ``fvar`` (list of
+    (N,1,h,w)), fp16."""
     from distill.ensemble_cache import load
 
     cache = load(Path(cfg.cache), split, cfg.backbone)
     data_dir = Path(cfg.data) / split
-    rgb, th, clean = [], [], []
+    rgb, th, clean, sem = [], [], [], []
     for name in dict.fromkeys(cache["source"]):  # shard names in cache order
         src = data_dir / name
         if not src.is_file():
@@ -119,7 +128,9 @@ def load_split(cfg: StudentTrainConfig, split: str) -> dict:
             rgb.append(z["rgb"][idx])
             th.append(z["thermal"][idx])
             clean.append(z["clean"][idx])
+            sem.append(z["semantic"][idx])
     return {"rgb": np.concatenate(rgb), "thermal": np.concatenate(th), "clean": np.concatenate(clean),
+            "semantic": np.concatenate(sem),
             "mean": cache["mean"], "pixel_var": cache["pixel_var"], "fvar": cache["fvar"]}
 
 
@@ -137,14 +148,34 @@ def jitter_thermal(th: np.ndarray, rng: np.random.Generator, max_px: float, max_
 
 
 class Batches:
-    """Random aligned crops (and flips) of frames with their ensemble statistics, as float tensors."""
+    """Random aligned crops (and flips) of frames with their ensemble statistics, as float tensors;
+    ``lamp (B,1,h,w)`` marks traffic-light pixels (``cfg.lamp_crops`` of the crops are placed over one)."""
 
     def __init__(self, data: dict, cfg: StudentTrainConfig, rng: np.random.Generator) -> None:
+        from harness.semantics import Sem
+
         self.d, self.cfg, self.rng = data, cfg, rng
         self.n, self.h, self.w = data["rgb"].shape[:3]
         if cfg.crop_h > self.h or cfg.crop_w > self.w:
             raise ConfigError(f"the crop ({cfg.crop_w}x{cfg.crop_h}) is larger than the frames ({self.w}x{self.h})")
         self.strides = [self.h // f.shape[-2] for f in data["fvar"]]
+        self.lamp = data["semantic"] == Sem.TRAFFIC_LIGHT
+        self.lamp_px = np.argwhere(self.lamp) if cfg.lamp_crops else None  # (M, 3): frame, y, x
+
+    def _over_lamps(self, idx: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> None:
+        """Move a share ``lamp_crops`` of the crops (in place) over a traffic-light pixel drawn at random,
+        at an ALIGN-multiple offset that keeps it inside."""
+        cfg, rng = self.cfg, self.rng
+        on = np.flatnonzero(rng.random(len(idx)) < cfg.lamp_crops)
+        if not len(on) or not len(self.lamp_px):
+            return
+        px = self.lamp_px[rng.integers(0, len(self.lamp_px), len(on))]
+        idx[on] = px[:, 0]
+        for axis, (pos, c, size) in enumerate(((ys, cfg.crop_h, self.h), (xs, cfg.crop_w, self.w))):
+            p = px[:, 1 + axis]
+            lo = np.maximum(0, -((c - 1 - p) // ALIGN))  # the first aligned start with p inside: ceil((p - c + 1) / ALIGN)
+            hi = np.minimum(p // ALIGN, (size - c) // ALIGN)
+            pos[on] = (lo + (rng.random(len(on)) * (hi - lo + 1)).astype(int)) * ALIGN
 
     def batch(self, b: int) -> dict:
         cfg, rng, d = self.cfg, self.rng, self.d
@@ -154,7 +185,9 @@ class Batches:
         xs = rng.integers(0, (self.w - cw) // ALIGN + 1, b) * ALIGN
         flip = rng.random(b) < 0.5
         jit = rng.random(b) < cfg.jitter
-        out: dict[str, list] = {"rgb": [], "thermal": [], "clean": [], "mean": [], "pixel_var": [],
+        if cfg.lamp_crops:
+            self._over_lamps(idx, ys, xs)
+        out: dict[str, list] = {"rgb": [], "thermal": [], "clean": [], "mean": [], "pixel_var": [], "lamp": [],
                                 "fvar": [[] for _ in self.strides]}
         for i, y, x, f, j in zip(idx, ys, xs, flip, jit):
             th = jitter_thermal(d["thermal"][i], rng, cfg.jitter_px, cfg.jitter_deg) if j else d["thermal"][i]
@@ -165,12 +198,14 @@ class Batches:
             out["clean"].append(fl(d["clean"][i][sl].transpose(2, 0, 1)))
             out["mean"].append(fl(d["mean"][i][(slice(None), *sl)]))
             out["pixel_var"].append(fl(d["pixel_var"][i][(slice(None), *sl)]))
+            out["lamp"].append(fl(self.lamp[i][sl][None]))
             for layer, s in enumerate(self.strides):
                 out["fvar"][layer].append(fl(d["fvar"][layer][i][:, y // s:(y + ch) // s, x // s:(x + cw) // s]))
         u8 = lambda xs_: torch.from_numpy(np.ascontiguousarray(np.stack(xs_))).float().div_(255.0)  # noqa: E731
         f16 = lambda xs_: torch.from_numpy(np.ascontiguousarray(np.stack(xs_))).float()  # noqa: E731
         return {"rgb": u8(out["rgb"]), "thermal": u8(out["thermal"]), "clean": u8(out["clean"]),
-                "mean": f16(out["mean"]), "pixel_var": f16(out["pixel_var"]), "fvar": [f16(v) for v in out["fvar"]]}
+                "mean": f16(out["mean"]), "pixel_var": f16(out["pixel_var"]), "fvar": [f16(v) for v in out["fvar"]],
+                "lamp": torch.from_numpy(np.ascontiguousarray(np.stack(out["lamp"])))}
 
 
 def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -181,6 +216,9 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple
     teacher = cfg.target == "teacher"
     t = batch["mean"] if teacher else batch["clean"]
     w = pixel_weights(batch["pixel_var"], cfg.pixel_temp) if teacher and cfg.pixel_weighting else None
+    if cfg.lamp_weight:
+        lamp = 1.0 + cfg.lamp_weight * batch["lamp"].float()
+        w = lamp if w is None else w * lamp
     l_pix = pixel_term(s, t, w)
     l_feat = s.new_zeros(())
     if cfg.w_feat > 0:
@@ -194,21 +232,42 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple
 
 
 @torch.no_grad()
-def validate(net, val: dict, path: Path | None, chunk: int = 16) -> dict[str, float]:
-    """Figures on the fixed validation frames (full size): the student's L1 and PSNR against the
-    clean target and against the teacher mean; the teacher mean's own against the clean target."""
-    net.eval()
+def _run(net, val: dict, chunk: int = 16) -> torch.Tensor:
     outs = []
     for i in range(0, len(val["rgb"]), chunk):
         rgb = torch.from_numpy(val["rgb"][i:i + chunk]).permute(0, 3, 1, 2).float() / 255
         th = torch.from_numpy(val["thermal"][i:i + chunk])[:, None].float() / 255
         outs.append(net(rgb, th))
-    s = torch.cat(outs)
+    return torch.cat(outs)
+
+
+def lamp_frames(val: dict, n: int) -> dict:
+    """Up to ``n`` validation frames (evenly spread) that show lit signal lamps."""
+    has = np.flatnonzero(lit_lamps(val["semantic"], val["clean"]).any(axis=(1, 2)))
+    pick = has[np.linspace(0, len(has) - 1, min(n, len(has))).round().astype(int)] if len(has) else has
+    return {k: v[pick] for k, v in val.items() if k != "fvar"}
+
+
+@torch.no_grad()
+def validate(net, val: dict, path: Path | None, chunk: int = 16, lamps: dict | None = None) -> dict[str, float]:
+    """Figures on the fixed validation frames (full size): the student's L1 and PSNR against the
+    clean target and against the teacher mean; the teacher mean's own against the clean target. With
+    ``lamps`` (validation frames that show lit lamps), the lamps' mean chroma in the student's image,
+    the teacher mean, the input and the clean target (:func:`distill.training.lamp_chroma`)."""
+    net.eval()
+    s = _run(net, val, chunk)
     clean = torch.from_numpy(val["clean"]).permute(0, 3, 1, 2).float() / 255
     mean = torch.from_numpy(val["mean"]).float()
     figs = {"val_l1_clean": round(float((s - clean).abs().mean()), 5), "val_psnr_clean": round(psnr(s, clean), 3),
             "val_l1_teacher": round(float((s - mean).abs().mean()), 5), "val_psnr_teacher": round(psnr(s, mean), 3),
             "teacher_psnr_clean": round(psnr(mean, clean), 3)}
+    if lamps is not None and len(lamps["rgb"]):
+        mask = lit_lamps(lamps["semantic"], lamps["clean"])
+        u8 = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float() / 255  # noqa: E731
+        figs |= {"val_lamp_chroma": round(lamp_chroma(_run(net, lamps, chunk), mask), 4),
+                 "teacher_lamp_chroma": round(lamp_chroma(torch.from_numpy(lamps["mean"]).float(), mask), 4),
+                 "rgb_lamp_chroma": round(lamp_chroma(u8(lamps["rgb"]), mask), 4),
+                 "clean_lamp_chroma": round(lamp_chroma(u8(lamps["clean"]), mask), 4)}
     if path is not None:
         from PIL import Image
 
@@ -239,6 +298,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     val_all = load_split(cfg, "val")
     pick = np.linspace(0, len(val_all["rgb"]) - 1, min(cfg.val_frames, len(val_all["rgb"]))).round().astype(int)
     val = {k: v[pick] for k, v in val_all.items() if k != "fvar"}
+    val_lamps = lamp_frames(val_all, cfg.val_frames)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -291,12 +351,12 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
             save_atomic(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
                                "rng": rng.bit_generator.state, "train_config": key})
         if step % cfg.val_every == 0 and step < cfg.steps:
-            figs = validate(ema, val, out / f"val_{step:06d}.png")
+            figs = validate(ema, val, out / f"val_{step:06d}.png", lamps=val_lamps)
             if progress:
                 bar.write(f"step {step}: {figs}")
     bar.close()
     log.close()
-    figs = validate(ema, val, out / f"val_{step:06d}.png")
+    figs = validate(ema, val, out / f"val_{step:06d}.png", lamps=val_lamps)
     weights = out / "student.pt"
     save_atomic(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},
                           "config": json.dumps(SIZES[cfg.size].to_dict())})

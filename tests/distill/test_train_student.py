@@ -14,6 +14,7 @@ from distill.ensemble_cache import CacheConfig, build
 from distill.train_student import ALIGN, Batches, StudentTrainConfig, jitter_thermal, load_split, train
 from fusion.student.proxy import load_student
 from harness.errors import ConfigError
+from harness.semantics import Sem
 from tests.distill.test_train_teacher import _shard
 
 
@@ -42,11 +43,13 @@ def test_batches_crop_all_maps_together(setup):
     cols = np.broadcast_to(np.arange(48, dtype=np.uint8), (6, 32, 48))
     d = {"rgb": np.repeat(cols[..., None], 3, -1).copy(), "thermal": cols.copy(), "clean": np.repeat(cols[..., None], 3, -1).copy(),
          "mean": np.repeat(cols[:, None] / 255, 3, 1).astype(np.float16), "pixel_var": (cols[:, None] / 255).astype(np.float16),
-         "fvar": [(cols[:, None, ::s, ::s] / 255).astype(np.float16) for s in (2, 4, 8, 16)]}
+         "fvar": [(cols[:, None, ::s, ::s] / 255).astype(np.float16) for s in (2, 4, 8, 16)],
+         "semantic": np.where(cols % 7 == 0, Sem.TRAFFIC_LIGHT, Sem.ROAD).astype(np.uint8)}
     b = Batches(d, _cfg(setup, jitter=0.0), np.random.default_rng(0))
     for _ in range(5):
         x = b.batch(4)
         torch.testing.assert_close(x["rgb"], x["clean"])
+        assert torch.equal(x["lamp"], (x["thermal"] * 255).round().long() % 7 == 0)
         torch.testing.assert_close(x["mean"], x["rgb"], atol=1e-3, rtol=0)
         torch.testing.assert_close(x["pixel_var"], x["thermal"], atol=1e-3, rtol=0)
         for layer, s in enumerate((2, 4, 8, 16)):
@@ -55,6 +58,47 @@ def test_batches_crop_all_maps_together(setup):
         left = (x["rgb"][:, 0, 0, 0] * 255).round().long()
         right = (x["rgb"][:, 0, 0, -1] * 255).round().long()
         assert all(min(lf, rt) % ALIGN == 0 for lf, rt in zip(left.tolist(), right.tolist()))
+
+
+def test_lamp_crops_hold_a_lamp_and_lamps_weigh_more(setup):
+    from distill.train_student import loss_terms
+
+    d = load_split(_cfg(setup), "train")
+    d["semantic"][:] = Sem.ROAD
+    d["semantic"][4, 29, 45] = Sem.TRAFFIC_LIGHT  # one lamp pixel, near a corner of one frame
+    cfg = _cfg(setup, jitter=0.0, lamp_crops=1.0, lamp_weight=9.0)
+    b = Batches(d, cfg, np.random.default_rng(0))
+    for _ in range(10):
+        x = b.batch(4)
+        assert x["lamp"].flatten(1).sum(1).tolist() == [1, 1, 1, 1]
+        at_lamp = x["rgb"][x["lamp"].expand(-1, 3, -1, -1)].reshape(4, 3)  # (crop, channel) at each crop's lamp
+        torch.testing.assert_close(at_lamp, (torch.from_numpy(d["rgb"][4, 29, 45]).float() / 255).expand(4, 3))
+    # only the lamp pixel is wrong: the pixel term is (1 + lamp_weight) times the unweighted one
+    x = b.batch(2)
+    x["mean"] = x["rgb"].clone()
+    x["mean"][x["lamp"].expand(-1, 3, -1, -1)] += 0.5
+
+    class Net(torch.nn.Module):  # the input, unchanged
+        def forward(self, rgb, th):
+            return rgb
+
+    net = Net()
+    plain = loss_terms(net, None, x, _cfg(setup, w_feat=0.0, pixel_weighting=False))[1]
+    heavy = loss_terms(net, None, x, _cfg(setup, w_feat=0.0, pixel_weighting=False, lamp_weight=9.0))[1]
+    torch.testing.assert_close(heavy, 10 * plain)
+    assert float(plain) > 0
+
+    # validation reads the lit lamps' chroma (a red lamp in the target; the grey housing is not a lamp)
+    from distill.train_student import lamp_frames, validate
+
+    d["clean"][4, 29, 45] = (230, 20, 10)
+    d["semantic"][2, 0, 0] = Sem.TRAFFIC_LIGHT
+    d["clean"][2, 0, 0] = 90
+    lamps = lamp_frames(d, 8)
+    assert len(lamps["rgb"]) == 1
+    figs = validate(net, {k: v for k, v in d.items() if k != "fvar"}, None, lamps=lamps)
+    assert figs["clean_lamp_chroma"] == pytest.approx(220 / 255, abs=1e-4)
+    assert figs["val_lamp_chroma"] == pytest.approx(figs["rgb_lamp_chroma"])  # the identity keeps the input's
 
 
 def test_jitter_moves_the_thermal_frame():
@@ -105,7 +149,8 @@ def test_training_learns_resumes_and_writes_weights(setup, tmp_path, monkeypatch
         train(_cfg(setup, tau=2.0), tmp_path / "two", progress=False)
 
 
-@pytest.mark.parametrize("kw", [{"target": "clean"}, {"w_feat": 0.0}, {"routing": "uniform", "pixel_weighting": False}])
+@pytest.mark.parametrize("kw", [{"target": "clean"}, {"w_feat": 0.0}, {"routing": "uniform", "pixel_weighting": False},
+                                {"lamp_weight": 5.0, "lamp_crops": 0.5}])
 def test_ablation_switches_train(setup, tmp_path, kw):
     figs = train(_cfg(setup, steps=2, **kw), tmp_path / "abl", progress=False)
     assert np.isfinite(list(figs.values())).all()
@@ -113,6 +158,7 @@ def test_ablation_switches_train(setup, tmp_path, kw):
 
 @pytest.mark.parametrize("kw,match", [({"size": "xxl"}, "size"), ({"crop_h": 20}, "multiple of 16"),
                                       ({"target": "gt"}, "target"), ({"tau": 0.0}, "tau"), ({"jitter": 2.0}, "jitter"),
+                                      ({"lamp_crops": 2.0}, "lamp_crops"),
                                       ({"crop_h": 64}, "larger than the frames")])
 def test_bad_config_fails_with_one_line(setup, tmp_path, kw, match):
     with pytest.raises(ConfigError, match=match):
