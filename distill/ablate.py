@@ -46,7 +46,7 @@ ABLATIONS: dict[str, dict] = {
 SCENARIOS = ("night_fog_town05", "fog_town05")
 DRIVE = "short_night_fog_town05"  # the short closed loop: five 255-300 m held-out routes at night in fog
 DRIVE_ROUTES = "0-4"
-FIGURES = ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc")
+FIGURES = ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc", "light_bal_acc")
 
 
 def headline(fig: dict) -> float:

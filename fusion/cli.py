@@ -18,6 +18,7 @@ print one line ``error: ...`` and exit with status 2, before anything is written
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -196,11 +197,15 @@ def cmd_perception(args) -> dict:
 
     r = probe(args.scenario, list(args.variants), args.frames, args.every, args.device, args.out, args.cache,
               args.checkpoint)
-    print(f"{'variant':>16} {'vehicle IoU':>11} {'ped IoU':>8} {'ped recall':>10} {'phantom':>8} {'light acc':>9}  frames",
-          file=sys.stderr)
+    print(f"{'variant':>16} {'vehicle IoU':>11} {'ped IoU':>8} {'ped recall':>10} {'phantom':>8} {'light acc':>9} "
+          f"{'balanced':>8}  frames", file=sys.stderr)
     for name, v in r["variants"].items():
         print(f"{name:>16} {v['vehicle_iou']:>11.3f} {v['pedestrian_iou']:>8.3f} {v['pedestrian_recall']:>10.3f} "
-              f"{v['phantom_rate']:>8.4f} {v['light_acc']:>9.3f}  {v['n_frames']}", file=sys.stderr)
+              f"{v['phantom_rate']:>8.4f} {v['light_acc']:>9.3f} {v['light_bal_acc']:>8.3f}  {v['n_frames']}",
+              file=sys.stderr)
+    stop = next(iter(r["variants"].values()), {}).get("light_stop_share", math.nan)
+    print(f"lamp frames whose truth is stop: {stop:.3f} (always-stop scores this light acc, always-go one minus it; "
+          "both score 0.5 balanced)", file=sys.stderr)
     return r
 
 

@@ -16,6 +16,11 @@ Each variant fuses each frame; the frozen policy's network reads the result. Per
 - ``phantom_rate``: the share of cells marked vehicle or pedestrian where the truth has neither
   (the failure mode behind the policy's stops at night: it marks dark road as vehicles);
 - ``light_acc``: stop/go accuracy (red and yellow are stop) on frames where the own lamp is in view;
+- ``light_bal_acc``: the same, balanced (the mean of the accuracy on stop frames and on go frames), so a
+  variant that says "stop" whenever it cannot see scores 0.5 however the lamps' states are distributed:
+  in dense fog most lamps in view cannot be seen, and ``light_acc`` then mostly measures the bias;
+- ``light_stop_share``: the share of those frames whose truth is stop (chance levels: always-stop
+  scores this, always-go one minus it);
 - ``n_frames``.
 
 ``--out DIR`` also writes, per variant, a picture grid (input | fused | what the policy marks).
@@ -169,6 +174,13 @@ def read(images, net, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(masks), np.concatenate(stops)
 
 
+def balanced_accuracy(said: np.ndarray, truth: np.ndarray) -> float:
+    """Mean of the accuracy on the frames whose truth is True and on those whose truth is False (the
+    classes present); NaN without frames."""
+    parts = [float((said[truth == c] == c).mean()) for c in (True, False) if (truth == c).any()]
+    return round(float(np.mean(parts)), 4) if parts else math.nan
+
+
 def scores(mask: np.ndarray, stop: np.ndarray, seg: np.ndarray, light_state: np.ndarray) -> dict[str, float]:
     """The probe's figures of one variant (module docstring); NaN where a figure has no cells or frames."""
     def iou(c: int) -> float:
@@ -183,6 +195,8 @@ def scores(mask: np.ndarray, stop: np.ndarray, seg: np.ndarray, light_state: np.
             "pedestrian_recall": round(float((mask[ped] == 2).mean()), 4) if ped.any() else math.nan,
             "phantom_rate": round(float((mask[neither] > 0).mean()), 5) if neither.any() else math.nan,
             "light_acc": round(float(((stop[seen] > 0.5) == truth_stop[seen]).mean()), 4) if seen.any() else math.nan,
+            "light_bal_acc": balanced_accuracy(stop[seen] > 0.5, truth_stop[seen]),
+            "light_stop_share": round(float(truth_stop[seen].mean()), 4) if seen.any() else math.nan,
             "light_frames": int(seen.sum()), "n_frames": int(len(mask))}
 
 

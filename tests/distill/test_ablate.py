@@ -24,7 +24,8 @@ def _fake_probe(scenario, variants, frames=200, progress=True, **kw):
     out = fuser(torch.rand(1, 3, 32, 48, generator=g), torch.rand(1, 1, 32, 48, generator=g))
     v = float(out.mean())
     return {"variants": {variants[0]: {"vehicle_iou": v, "pedestrian_iou": v / 2, "pedestrian_recall": v,
-                                       "phantom_rate": 0.0, "light_acc": 1.0, "n_frames": frames}}}
+                                       "phantom_rate": 0.0, "light_acc": 1.0, "light_bal_acc": 1.0,
+                                       "n_frames": frames}}}
 
 
 def test_ablate_trains_exports_and_tabulates(setup, tmp_path, monkeypatch):  # noqa: F811

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from fusion.perception import probe, scores
+from fusion.perception import balanced_accuracy, probe, scores
 from harness.errors import ConfigError
 
 
@@ -25,8 +25,23 @@ def test_scores_on_hand_made_masks():
     assert s["pedestrian_iou"] == 1.0 and s["pedestrian_recall"] == 1.0
     assert s["phantom_rate"] == pytest.approx(1 / 13, abs=1e-5)  # 1 of the 13 cells with neither
     assert s["light_acc"] == 1.0 and s["light_frames"] == 1 and s["n_frames"] == 1
+    assert s["light_bal_acc"] == 1.0 and s["light_stop_share"] == 1.0
     s = scores(mask, np.array([0.2]), seg, np.array([255], np.uint8))  # no own lamp in view
-    assert math.isnan(s["light_acc"]) and s["light_frames"] == 0
+    assert math.isnan(s["light_acc"]) and math.isnan(s["light_bal_acc"]) and s["light_frames"] == 0
+
+
+def test_balanced_light_accuracy_sees_through_a_bias():
+    # four red lamps and one green in view: "always stop" is right 4 times in 5 but knows nothing
+    seg = np.zeros((5, 4, 4), np.uint8)
+    states = np.array([0, 0, 0, 0, 2], np.uint8)
+    always_stop = scores(seg, np.full(5, 0.9), seg, states)
+    assert always_stop["light_acc"] == 0.8 and always_stop["light_bal_acc"] == 0.5
+    assert always_stop["light_stop_share"] == 0.8
+    always_go = scores(seg, np.full(5, 0.1), seg, states)
+    assert always_go["light_acc"] == 0.2 and always_go["light_bal_acc"] == 0.5
+    one_miss = scores(seg, np.array([0.9, 0.9, 0.9, 0.1, 0.1]), seg, states)  # 3 of 4 stops, the go right
+    assert one_miss["light_bal_acc"] == pytest.approx((0.75 + 1.0) / 2)
+    assert balanced_accuracy(np.array([True]), np.array([True])) == 1.0  # one class present: its accuracy
 
 
 def test_probe_on_a_small_scenario_reuses_its_frames(eval_scenario, tmp_path):
@@ -35,7 +50,8 @@ def test_probe_on_a_small_scenario_reuses_its_frames(eval_scenario, tmp_path):
     v = first["variants"]
     assert set(v) == {"rgb", "oracle_clean"} and v["rgb"]["n_frames"] == 6
     for figures in v.values():
-        for k in ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc"):
+        for k in ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc",
+                  "light_bal_acc", "light_stop_share"):
             assert k in figures and (math.isnan(figures[k]) or 0.0 <= figures[k] <= 1.0)
     assert (tmp_path / "out" / "probe_rgb.jpg").stat().st_size > 1000
     cached = list((tmp_path / "cache").iterdir())
