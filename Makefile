@@ -112,18 +112,14 @@ train-policy: $(STAMP)
 fusion-data: $(STAMP)
 	$(VPY) -m distill collect-fusion-data --out data/fusion --workers $(WORKERS)
 
-# three stages, as the committed weights were made: 3000 steps, then 5000 more from those with a fresh schedule, then
-# 2000 with the signal lamps weighted (about 30 + 50 + 12 min alone on 2 cores); each stage's manifest is kept beside
-# the weights
+# two stages, as the committed weights were made: 3000 steps, then 5000 more from those with a fresh schedule (about
+# 30 + 50 min alone on 2 cores); each stage's manifest is kept beside the weights
 train-teacher: $(STAMP)
 	$(VPY) -m distill train-teacher --data data/fusion --out runs/teacher --threads 2
 	$(VPY) -m distill train-teacher --data data/fusion --out runs/teacher2 --threads 2 --init runs/teacher/teacher.pt \
 		--steps 5000 --lr 1e-3 --warmup 100
-	$(VPY) -m distill train-teacher --data data/fusion --out runs/teacher4 --threads 2 --init runs/teacher2/teacher.pt \
-		--steps 2000 --lr 1e-3 --warmup 50 --lamp-weight 150 --lamp-crops 0.75
-	mkdir -p fusion/teacher/weights && cp runs/teacher4/teacher.pt runs/teacher4/manifest.json fusion/teacher/weights/ \
-		&& cp runs/teacher/manifest.json fusion/teacher/weights/manifest_stage1.json \
-		&& cp runs/teacher2/manifest.json fusion/teacher/weights/manifest_stage2.json
+	mkdir -p fusion/teacher/weights && cp runs/teacher2/teacher.pt runs/teacher2/manifest.json fusion/teacher/weights/ \
+		&& cp runs/teacher/manifest.json fusion/teacher/weights/manifest_stage1.json
 
 # FusionProxy: the teacher ensemble cache (K=8 samples of 2 DDIM steps per frame; about 55 min alone on 2 cores;
 # resumes), then the students xs, s and m as committed (5000 steps each, about 24, 25 and 31 min alone; each resumes

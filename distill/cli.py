@@ -70,6 +70,8 @@ def _cmd_train_student(args) -> dict:
         given["crop_w"], given["crop_h"] = args.crop
     if args.no_pixel_weighting:
         given["pixel_weighting"] = False
+    if args.rgb_gate:
+        given["rgb_gate"] = True
     cfg = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
     command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     return train(cfg, Path(args.out), progress=not args.json, command=command)
@@ -224,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lamp-weight", type=float, help="extra pixel-term weight of traffic-light pixels (the simulator's "
                    "label says where the lamps are; the target stays the teacher's): 1 + this (default: 0)")
     s.add_argument("--lamp-crops", type=float, help="share of the crops placed over a traffic-light pixel, 0-1 (default: 0)")
+    s.add_argument("--rgb-gate", action="store_true", help="the student gets a gated full-resolution pass of the "
+                   "camera's pixels, so details under its 4x4 grid (signal lamps) can come through")
     s.add_argument("--seed", type=int, help="(default: 0)")
     s.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
     s.add_argument("--val-every", type=_positive_int, help="steps between validation grids (default: 500)")

@@ -29,7 +29,7 @@ import copy
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +75,19 @@ class StudentTrainConfig:
     # teacher's: the label only says where to look (see distill.train_teacher for the teacher's side).
     lamp_weight: float = 0.0
     lamp_crops: float = 0.0
+    rgb_gate: bool = False  # the student's gated full-resolution pass of the camera (fusion.student.model)
     val_every: int = 500
     ckpt_every: int = 50
     val_frames: int = 48
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def student(self):
+        """The student's architecture: the size's, with the gate if asked for."""
+        from fusion.student.model import SIZES
+
+        return replace(SIZES[self.size], rgb_gate=self.rgb_gate)
 
     def check(self) -> None:
         from fusion.student.model import SIZES
@@ -287,7 +294,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     from tqdm import tqdm
 
     from distill.backbone import load_backbone
-    from fusion.student.model import SIZES, StudentNet, macs, parameter_count
+    from fusion.student.model import StudentNet, macs, parameter_count
 
     cfg.check()
     if not cfg.cache:
@@ -302,7 +309,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    net = StudentNet(SIZES[cfg.size])
+    net = StudentNet(cfg.student())
     ema = copy.deepcopy(net).eval()
     backbone = load_backbone(cfg.backbone) if cfg.w_feat > 0 else None
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -359,14 +366,14 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     figs = validate(ema, val, out / f"val_{step:06d}.png", lamps=val_lamps)
     weights = out / "student.pt"
     save_atomic(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},
-                          "config": json.dumps(SIZES[cfg.size].to_dict())})
+                          "config": json.dumps(cfg.student().to_dict())})
     read = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
     manifest = {
         "command": command, "config": cfg.to_dict(), "seed": cfg.seed, "commit": commit,
         "data_manifest": read(Path(cfg.data) / "manifest.json"),
         "cache_manifest": read(Path(cfg.cache) / "manifest.json"),
-        "student": {"size": cfg.size, **SIZES[cfg.size].to_dict(), "parameters": parameter_count(ema),
-                    "macs_320x160": macs(SIZES[cfg.size], 160, 320)},
+        "student": {"size": cfg.size, **cfg.student().to_dict(), "parameters": parameter_count(ema),
+                    "macs_320x160": macs(cfg.student(), 160, 320)},
         "validation": figs, "train_frames": int(len(train_data["rgb"])), "val_frames": int(len(val["rgb"])),
         "sha256": file_digest(weights),
     }

@@ -8,6 +8,8 @@
 - ``bench --variant V --size WxH``: frames per second (:mod:`fusion.bench`);
 - ``perception --scenario S --variants a,b``: what the frozen policy's network makes of each
   variant's fused frames, against ground truth (:mod:`fusion.perception`);
+- ``cues --scenario S --variants a,b``: whether the policy stops at lights for the lamps or for the
+  scene around them, and which of the two a variant's images lack (:mod:`fusion.cues`);
 - ``ensemble --scenario S``: the diffusion teacher's K samples on the probe's frames: seconds per
   frame, where its pixel variance is, a picture grid (:mod:`fusion.teacher.analysis`).
 
@@ -88,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="cpu", help="where fusion modules run (default cpu)")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(run=cmd_perception)
+
+    cu = sub.add_parser("cues", help="what makes the frozen policy stop at a light: the lamps or the scene around "
+                        "them, on the perception probe's frames (clean images edited, variants' images swapped)")
+    cu.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    cu.add_argument("--variants", type=T.names, default=("fusionproxy",), help="comma-separated (default fusionproxy)")
+    cu.add_argument("--near", type=float, default=50.0, help="frames whose nearest traffic light is closer than this "
+                    "[m] (default 50)")
+    cu.add_argument("--frames", type=T.positive_int, default=200, help="frames over the held-out routes (default 200)")
+    cu.add_argument("--every", type=T.positive_int, default=10, help="keep every N-th 20 Hz step (default 10)")
+    cu.add_argument("--out", type=T.out_folder, default=None, help="also write cues.json and cues.md here")
+    cu.add_argument("--cache", type=T.out_folder, default=Path("data/perception"), help="frame cache (default data/perception)")
+    cu.add_argument("--checkpoint", default=None, help="the policy's weights (default: the committed ones)")
+    cu.add_argument("--device", default="cpu", help="where fusion modules run (default cpu)")
+    cu.add_argument("--json", action="store_true")
+    cu.set_defaults(run=cmd_cues)
 
     en = sub.add_parser("ensemble", help="the diffusion teacher's K samples on the perception probe's frames: "
                         "seconds per frame, pixel variance by region, a picture grid")
@@ -206,6 +223,19 @@ def cmd_perception(args) -> dict:
     stop = next(iter(r["variants"].values()), {}).get("light_stop_share", math.nan)
     print(f"lamp frames whose truth is stop: {stop:.3f} (always-stop scores this light acc, always-go one minus it; "
           "both score 0.5 balanced)", file=sys.stderr)
+    return r
+
+
+def cmd_cues(args) -> dict:
+    from fusion.cues import cues, table
+
+    if args.near <= 0:
+        raise ConfigError(f"--near must be > 0 m, got {args.near}")
+    r = cues(args.scenario, list(args.variants), args.frames, args.every, args.near, args.device, args.cache,
+             args.checkpoint, args.out)
+    print(table(r), file=sys.stderr)
+    if args.out is not None:
+        (args.out / "cues.md").write_text(table(r) + "\n")
     return r
 
 

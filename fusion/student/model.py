@@ -11,6 +11,11 @@ Built for CPU and GPU inference at real-time cost, and decoupled from the teache
   ``PixelShuffle(4)`` in one operator), puts the image back at full resolution, then a sigmoid: the
   output is in (0, 1). (A full-resolution pointwise path from the inputs was tried and dropped: it
   cost more than a third of the small sizes' time in ONNX Runtime, and the stem sees every pixel.)
+- ``rgb_gate`` (optional): the head also gives a full-resolution gate ``g`` in (0, 1) per pixel and
+  channel, and the camera's own pixel is added before the sigmoid, ``sigmoid(base + g * (4 rgb - 2))``:
+  details smaller than the 4x4 grid that the camera does show (a lit signal lamp is one to three
+  pixels) can pass at the cost of three elementwise operations at full resolution, while the network
+  shuts the gate where the camera shows only noise. The gate starts nearly shut (bias -4).
 
 Any input size works: the frame is padded (replicate) to a multiple of 16 and the output cropped.
 Only convolutions, ReLU, bilinear resizing and sigmoid: FP16-safe, ONNX- and TensorRT-exportable.
@@ -32,13 +37,15 @@ class StudentConfig:
     width: int = 24  # channels at 1/4 resolution; 2x at 1/8, 4x at 1/16
     blocks: tuple[int, int, int] = (1, 2, 2)  # residual blocks at 1/4, 1/8, 1/16
     expand: int = 2  # pointwise expansion inside a block
+    rgb_gate: bool = False  # a gated full-resolution pass of the camera's pixels (module docstring)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "StudentConfig":
-        return cls(width=int(d["width"]), blocks=tuple(int(b) for b in d["blocks"]), expand=int(d.get("expand", 2)))
+        return cls(width=int(d["width"]), blocks=tuple(int(b) for b in d["blocks"]), expand=int(d.get("expand", 2)),
+                   rgb_gate=bool(d.get("rgb_gate", False)))
 
 
 SIZES = {
@@ -85,7 +92,10 @@ class StudentNet(nn.Module):
         self.d2 = _stage(2 * c, 1, e, (1,))
         self.up2 = nn.Conv2d(2 * c, c, 1)
         self.d1 = _stage(c, 1, e, (1,))
-        self.head = nn.ConvTranspose2d(c, 3, 4, stride=4)
+        self.head = nn.ConvTranspose2d(c, 6 if cfg.rgb_gate else 3, 4, stride=4)
+        if cfg.rgb_gate:
+            with torch.no_grad():
+                self.head.bias[3:].fill_(-4.0)  # the gate starts nearly shut: sigmoid(-4) = 0.018
 
     def forward(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
         h, w = rgb.shape[-2], rgb.shape[-1]
@@ -97,8 +107,10 @@ class StudentNet(nn.Module):
         f3 = self.s3(F.relu(self.down3(f2)))
         u2 = self.d2(f2 + F.interpolate(self.up3(f3), size=f2.shape[-2:], mode="bilinear", align_corners=False))
         u1 = self.d1(f1 + F.interpolate(self.up2(u2), size=f1.shape[-2:], mode="bilinear", align_corners=False))
-        y = self.head(F.relu(u1))
-        return torch.sigmoid(y[..., :h, :w])
+        y = self.head(F.relu(u1))[..., :h, :w]
+        if self.cfg.rgb_gate:
+            y = y[:, :3] + torch.sigmoid(y[:, 3:]) * (rgb * 4.0 - 2.0)
+        return torch.sigmoid(y)
 
 
 def parameter_count(net: nn.Module) -> int:

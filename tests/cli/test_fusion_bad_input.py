@@ -128,6 +128,8 @@ OTHER_CASES = [
     (fusion_main, ["bench", "--variant", "gff", "--runtime", "tensorrt"], "tensorrt"),
     (fusion_main, ["perception", "--scenario", "fog_town99", "--variants", "rgb"], "did you mean"),
     (fusion_main, ["perception", "--scenario", "fog_town05", "--variants", "rgb,thermol"], "did you mean 'thermal'"),
+    (fusion_main, ["cues", "--scenario", "fog_town05", "--near", "0", "--out", "{t}/run"], "--near must be > 0"),
+    (fusion_main, ["cues", "--scenario", "fog_town05", "--variants", "fusionproxi", "--out", "{t}/run"], "did you mean"),
     (fusion_main, ["ensemble", "--scenario", "fog_town05", "--k", "0"], "positive integer"),
     (fusion_main, ["ensemble", "--scenario", "fog_town05", "--weights", "/no/such/teacher.pt"], "no such file"),
     (distill_main, ["train-teacher", "--data", "{t}/nothing", "--out", "{t}/run"], "collect-fusion-data"),

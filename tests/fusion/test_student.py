@@ -74,3 +74,55 @@ def test_export_torchscript_and_onnx_agree_with_torch(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(ts(rgb, th), net.eval()(rgb, th))
     assert json.loads((tmp_path / "out" / "export.json").read_text())["onnx"]["path"].endswith("x.onnx")
+
+
+def _gated(size: str = "s") -> StudentNet:
+    from dataclasses import replace
+
+    return StudentNet(replace(SIZES[size], rgb_gate=True))
+
+
+def test_the_gated_student_starts_nearly_shut_and_keeps_its_sizes_and_range():
+    torch.manual_seed(4)
+    net, plain = _gated().eval(), StudentNet(SIZES["s"]).eval()
+    state = net.state_dict()  # the same network without the gate: the head's first three outputs
+    plain.load_state_dict(state | {"head.weight": state["head.weight"][:, :3], "head.bias": state["head.bias"][:3]})
+    for hw in [(160, 320), (37, 53)]:
+        rgb, th = torch.rand(1, 3, *hw), torch.rand(1, 1, *hw)
+        with torch.no_grad():
+            out, ref = net(rgb, th), plain(rgb, th)
+        assert out.shape == (1, 3, *hw) and float(out.min()) >= 0 and float(out.max()) <= 1
+        # the gate is sigmoid(-4 + small) at start: the camera adds at most ~0.02 * 2 to the logits
+        assert 1e-4 < float((out - ref).abs().max()) < 0.03
+    cfg = net.cfg
+    assert StudentConfig.from_dict(cfg.to_dict()) == cfg and cfg.rgb_gate
+    assert StudentConfig.from_dict({"width": 16, "blocks": [1, 2, 2]}).rgb_gate is False  # older checkpoints
+    assert macs(cfg, 160, 320) > macs(SIZES["s"], 160, 320)
+
+
+def test_an_open_gate_passes_a_one_pixel_lamp_the_grid_cannot_carry():
+    """With the gate opened and the rest of the head silenced, a lit pixel of the camera reaches the output
+    at its own place, one pixel wide; the plain student's 4x4 head gives the whole cell one map."""
+    net = _gated().eval()
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias[:3].zero_()
+        net.head.bias[3:].fill_(8.0)  # gate open
+    rgb = torch.full((1, 3, 32, 32), 0.2)
+    rgb[0, 0, 13, 17] = 1.0  # one red pixel
+    with torch.no_grad():
+        out = net(rgb, torch.rand(1, 1, 32, 32))
+    red = out[0, 0]
+    assert float(red[13, 17]) > 0.85 and float(red[13, 18]) < 0.25 and float(red[12, 17]) < 0.25
+
+
+def test_the_gated_student_exports_to_onnx(tmp_path):
+    torch.manual_seed(5)
+    net = _gated("xs").eval()
+    with torch.no_grad():
+        net.head.bias[3:].fill_(0.0)  # half open, so the camera's path matters
+    fuser = OnnxFuser(export_onnx(net, tmp_path / "g.onnx"), torch.device("cpu"))
+    rgb, th = torch.rand(1, 3, 50, 70), torch.rand(1, 1, 50, 70)
+    with torch.no_grad():
+        ref = net(rgb, th)
+    np.testing.assert_allclose(fuser(rgb, th).numpy(), ref.numpy(), atol=1e-5)
