@@ -64,7 +64,7 @@ def _cmd_train_student(args) -> dict:
     from distill.train_student import StudentTrainConfig, train
 
     keys = ("size", "steps", "batch", "lr", "seed", "threads", "val_every", "ckpt_every", "warmup", "target", "w_pix",
-            "w_feat", "pixel_temp", "routing", "tau", "backbone", "jitter", "lamp_weight", "lamp_crops")
+            "w_feat", "pixel_temp", "routing", "tau", "backbone", "jitter", "lamp_weight", "lamp_crops", "lamp_seen")
     given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.crop is not None:
         given["crop_w"], given["crop_h"] = args.crop
@@ -226,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lamp-weight", type=float, help="extra pixel-term weight of traffic-light pixels (the simulator's "
                    "label says where the lamps are; the target stays the teacher's): 1 + this (default: 0)")
     s.add_argument("--lamp-crops", type=float, help="share of the crops placed over a traffic-light pixel, 0-1 (default: 0)")
+    s.add_argument("--lamp-seen", type=float, help="traffic-light pixels whose camera colour has chroma above this "
+                   "take the clean image as their pixel target (the lamps the camera shows; the teacher paints them "
+                   "grey); 0 = the teacher's everywhere (default: 0)")
     s.add_argument("--rgb-gate", action="store_true", help="the student gets a gated full-resolution pass of the "
                    "camera's pixels, so details under its 4x4 grid (signal lamps) can come through")
     s.add_argument("--seed", type=int, help="(default: 0)")

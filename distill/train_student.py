@@ -75,6 +75,10 @@ class StudentTrainConfig:
     # teacher's: the label only says where to look (see distill.train_teacher for the teacher's side).
     lamp_weight: float = 0.0
     lamp_crops: float = 0.0
+    # lamp_seen > 0 departs from pure distillation at the lamps the camera does show: traffic-light
+    # pixels whose colour in the camera image has chroma above lamp_seen take the clean image as their
+    # pixel target (the teacher's mean paints them grey); every other pixel keeps the teacher's.
+    lamp_seen: float = 0.0
     rgb_gate: bool = False  # the student's gated full-resolution pass of the camera (fusion.student.model)
     val_every: int = 500
     ckpt_every: int = 50
@@ -108,6 +112,8 @@ class StudentTrainConfig:
             raise ConfigError(f"jitter is a share in [0, 1], got {self.jitter}")
         if self.lamp_weight < 0 or not 0 <= self.lamp_crops <= 1:
             raise ConfigError(f"lamp_weight must be >= 0 and lamp_crops in [0, 1], got {self.lamp_weight}, {self.lamp_crops}")
+        if not 0 <= self.lamp_seen < 1:
+            raise ConfigError(f"lamp_seen is a chroma in [0, 1), got {self.lamp_seen}")
 
 
 def default_cache() -> Path:
@@ -215,6 +221,12 @@ class Batches:
                 "lamp": torch.from_numpy(np.ascontiguousarray(np.stack(out["lamp"])))}
 
 
+def seen_lamps(lamp: torch.Tensor, rgb: torch.Tensor, min_chroma: float) -> torch.Tensor:
+    """``(B,1,h,w)`` bool: traffic-light pixels (``lamp``) whose colour in the camera image ``rgb
+    (B,3,h,w)`` has chroma (max - min channel) above ``min_chroma``: lamps the camera does show."""
+    return lamp.bool() & ((rgb.amax(1, keepdim=True) - rgb.amin(1, keepdim=True)) > min_chroma)
+
+
 def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(total, pixel term, feature term) of one batch under ``cfg``'s loss switches."""
     from distill.losses import feature_term, layer_routing, pixel_term, pixel_weights, uniform_routing
@@ -222,11 +234,15 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple
     s = student(batch["rgb"], batch["thermal"])
     teacher = cfg.target == "teacher"
     t = batch["mean"] if teacher else batch["clean"]
+    t_pix = t
+    if teacher and cfg.lamp_seen > 0:
+        seen = seen_lamps(batch["lamp"], batch["rgb"], cfg.lamp_seen)
+        t_pix = torch.where(seen, batch["clean"], t)
     w = pixel_weights(batch["pixel_var"], cfg.pixel_temp) if teacher and cfg.pixel_weighting else None
     if cfg.lamp_weight:
         lamp = 1.0 + cfg.lamp_weight * batch["lamp"].float()
         w = lamp if w is None else w * lamp
-    l_pix = pixel_term(s, t, w)
+    l_pix = pixel_term(s, t_pix, w)
     l_feat = s.new_zeros(())
     if cfg.w_feat > 0:
         with torch.no_grad():

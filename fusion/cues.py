@@ -13,7 +13,11 @@ under its semantic id), it reports the share of frames on which the policy's lig
 - ``swaps``, per variant, on the near frames: its image with the clean lamp pixels pasted in; the
   clean image with the variant's lamp pixels; the variant's image with the clean top half (sky, lamps,
   facades); the clean image with the variant's top half;
-- ``lamp_chroma``: the lit lamps' mean chroma in each source on the near frames.
+- ``lamp_chroma``: the lit lamps' mean chroma in each source on the near frames;
+- ``light_seen``: per source, on the near stop frames, the share on which the light head finds any
+  signal head at all (a cell whose stop or go probability is above ``LIGHT_SEEN``; with none the policy
+  drives on), and the share with a stop cell and with a go cell. A grey, unlit housing reads as stop,
+  so an image that keeps the housings but not the lamps stops by default; one that loses them drives on.
 
 Read together they say which cue a fusion module must give back for the policy to stop: if the
 policy stops on the clean image with its lamps grey and not on the variant's image with the clean
@@ -45,6 +49,10 @@ def _rate(stop: np.ndarray) -> float:
     return round(float((stop > 0.5).mean()), 4) if len(stop) else math.nan
 
 
+def _share(flags: np.ndarray) -> float:
+    return round(float(flags.mean()), 4) if len(flags) else math.nan
+
+
 def _grey(img: np.ndarray) -> np.ndarray:
     return img.astype(np.float32).mean(-1, keepdims=True)
 
@@ -68,6 +76,20 @@ def _chroma(img: np.ndarray, mask: np.ndarray) -> float:
         return math.nan
     c = img.astype(np.int16)
     return round(float((c.max(-1) - c.min(-1))[mask].mean() / 255.0), 4)
+
+
+def light_cells(images: np.ndarray, net, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """The light head's most confident stop and go cell probabilities ``(N,)`` each on ``(N,H,W,3) uint8``."""
+    import torch
+
+    s, g = [], []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch):
+            x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).permute(0, 3, 1, 2).float().div_(255.0)
+            p = torch.softmax(net(x)[1], 1)
+            s.append(p[:, 1].amax(dim=(1, 2)).numpy())
+            g.append(p[:, 2].amax(dim=(1, 2)).numpy())
+    return np.concatenate(s), np.concatenate(g)
 
 
 def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near: float = 50.0) -> dict:
@@ -116,7 +138,15 @@ def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near
         swaps[name] = {"as is": pair(v), "clean lamps pasted in": pair(pasted), "clean with its lamps": pair(theirs),
                        "clean top half": pair(top_clean), "clean with its top half": pair(top_theirs)}
 
-    return {"near_m": near, "frames_near_stop": int(near_stop.sum()), "frames_near_go": int(near_go.sum()),
+    from agents.rgb_policy.model import LIGHT_SEEN
+
+    light_seen = {}
+    for k, v in sources.items():
+        st, go = light_cells(v[near_stop], net)
+        light_seen[k] = {"any": _share((st > LIGHT_SEEN) | (go > LIGHT_SEEN)), "stop_cell": _share(st > LIGHT_SEEN),
+                         "go_cell": _share(go > LIGHT_SEEN)}
+
+    return {"near_m": near, "light_seen": light_seen, "frames_near_stop": int(near_stop.sum()), "frames_near_go": int(near_go.sum()),
             "by_distance": by_distance, "clean_edits": clean_edits, "swaps": swaps,
             "lamp_chroma": {k: _chroma(v[both], m) for k, v in sources.items()}}
 
@@ -151,4 +181,6 @@ def table(r: dict) -> str:
     for name, sw in r["swaps"].items():
         lines += [f"| `{name}`, {k} | {f(v)} |" for k, v in sw.items()]
     lines += ["", "lit lamps' chroma on those frames: " + ", ".join(f"{k} {v:.3f}" for k, v in r["lamp_chroma"].items())]
+    lines += ["", "stop frames on which the light head finds a signal head at all (with a stop cell, with a go cell): "
+              + ", ".join(f"{k} {v['any']:.2f} ({v['stop_cell']:.2f}, {v['go_cell']:.2f})" for k, v in r["light_seen"].items())]
     return "\n".join(lines)

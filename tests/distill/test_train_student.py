@@ -101,6 +101,40 @@ def test_lamp_crops_hold_a_lamp_and_lamps_weigh_more(setup):
     assert figs["val_lamp_chroma"] == pytest.approx(figs["rgb_lamp_chroma"])  # the identity keeps the input's
 
 
+def test_lamps_the_camera_shows_take_the_clean_target():
+    from distill.train_student import loss_terms, seen_lamps
+
+    lamp = torch.zeros(1, 1, 2, 3, dtype=torch.bool)
+    lamp[0, 0, 0, :2] = True  # two traffic-light pixels
+    rgb = torch.full((1, 3, 2, 3), 0.5)
+    rgb[0, :, 0, 0] = torch.tensor([0.9, 0.5, 0.5])  # the camera shows the first one reddish (chroma 0.4)
+    rgb[0, :, 1, 2] = torch.tensor([0.9, 0.1, 0.1])  # a red pixel that is no traffic light
+    seen = seen_lamps(lamp, rgb, 0.2)
+    assert seen.sum() == 1 and bool(seen[0, 0, 0, 0])
+    assert not seen_lamps(lamp, rgb, 0.45).any()
+
+    class Net(torch.nn.Module):  # returns the camera image
+        def forward(self, rgb, th):
+            return rgb
+
+    x = {"rgb": rgb, "thermal": torch.zeros(1, 1, 2, 3), "lamp": lamp, "pixel_var": torch.zeros(1, 1, 2, 3),
+         "mean": rgb.clone(), "clean": rgb.clone()}
+    x["clean"][0, :, 0, 0] = torch.tensor([0.9, 0.1, 0.1])  # the clean lamp is redder than the camera's
+    x["clean"][0, :, 1, 1] = 0.0  # elsewhere the clean image differs too, but the teacher's mean is the target there
+    teacher_only = loss_terms(Net(), None, x, _cfg_plain(lamp_seen=0.0))[1]
+    seen_target = loss_terms(Net(), None, x, _cfg_plain(lamp_seen=0.2))[1]
+    assert float(teacher_only) == 0.0  # the mean is the camera image: nothing to learn
+    assert float(seen_target) > 0.0  # only the seen lamp pixel now asks for the clean colour
+    x["clean"][0, :, 0, 0] = rgb[0, :, 0, 0]
+    assert float(loss_terms(Net(), None, x, _cfg_plain(lamp_seen=0.2))[1]) == 0.0
+
+
+def _cfg_plain(**kw):
+    from distill.train_student import StudentTrainConfig
+
+    return StudentTrainConfig(w_feat=0.0, pixel_weighting=False, **kw)
+
+
 def test_jitter_moves_the_thermal_frame():
     th = np.zeros((32, 48), np.uint8)
     th[10:20, 10:20] = 255
@@ -150,7 +184,8 @@ def test_training_learns_resumes_and_writes_weights(setup, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("kw", [{"target": "clean"}, {"w_feat": 0.0}, {"routing": "uniform", "pixel_weighting": False},
-                                {"lamp_weight": 5.0, "lamp_crops": 0.5}])
+                                {"lamp_weight": 5.0, "lamp_crops": 0.5},
+                                {"lamp_seen": 0.2, "lamp_weight": 5.0, "rgb_gate": True}])
 def test_ablation_switches_train(setup, tmp_path, kw):
     figs = train(_cfg(setup, steps=2, **kw), tmp_path / "abl", progress=False)
     assert np.isfinite(list(figs.values())).all()
@@ -158,7 +193,7 @@ def test_ablation_switches_train(setup, tmp_path, kw):
 
 @pytest.mark.parametrize("kw,match", [({"size": "xxl"}, "size"), ({"crop_h": 20}, "multiple of 16"),
                                       ({"target": "gt"}, "target"), ({"tau": 0.0}, "tau"), ({"jitter": 2.0}, "jitter"),
-                                      ({"lamp_crops": 2.0}, "lamp_crops"),
+                                      ({"lamp_crops": 2.0}, "lamp_crops"), ({"lamp_seen": 1.0}, "lamp_seen"),
                                       ({"crop_h": 64}, "larger than the frames")])
 def test_bad_config_fails_with_one_line(setup, tmp_path, kw, match):
     with pytest.raises(ConfigError, match=match):

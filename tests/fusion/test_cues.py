@@ -69,5 +69,7 @@ def test_the_analysis_tells_a_module_without_lamps_from_one_with_them():
     assert bins["0-20 m"]["frames_stop"] == 2 and bins["0-20 m"]["frames_go"] == 1
     assert bins["50-80 m"]["frames_go"] == 1 and bins["50-80 m"]["clean"]["stop_on_go"] == 0.0
     assert math.isnan(bins["50-80 m"]["clean"]["stop_on_stop"])  # no stop frames there
+    assert r["light_seen"]["clean"] == {"any": 1.0, "stop_cell": 1.0, "go_cell": 0.0}
+    assert r["light_seen"]["blind"] == {"any": 0.0, "stop_cell": 0.0, "go_cell": 0.0}  # no head found: drives on
     text = table({"scenario": "toy", **r})
-    assert "| `blind`, clean lamps pasted in | 1.00 / 0.00 |" in text
+    assert "| `blind`, clean lamps pasted in | 1.00 / 0.00 |" in text and "blind 0.00 (0.00, 0.00)" in text
