@@ -13,7 +13,9 @@
 #     --lamp-weight 30 --lamp-crops 0.5
 #   python -m distill train-student --size s --rgb-gate --out runs/student_s_seen --lamp-weight 30 --lamp-crops 0.5 \
 #     --lamp-seen 0.2      (from the committed teacher's cache, the default)
+#   python -m distill train-student --size s --backbone policy --out runs/student_s_polbb   (the policy_backbone ablation)
 #   python -m distill export --weights runs/student_s_lamps/student.pt --out runs/lamps --name lamp150
+#   python -m distill export --weights runs/student_s_polbb/student.pt --out runs/lamps --name polbb
 #   python -m distill export --weights runs/student_s_seen/student.pt --out runs/lamps --name seen
 #   python -m distill export --weights runs/student_s_gate/student.pt --out runs/lamps --name gate
 set -euo pipefail
@@ -25,3 +27,10 @@ V=fusionproxy,teacher
 for S in fog_town05 night_fog_town05; do
   $PY -m fusion cues --scenario $S --variants $V --out $OUT/cues_$S --json > /dev/null
 done
+# the policy-encoder student beside the committed one
+if [ -f runs/lamps/polbb.onnx ]; then
+  for S in fog_town05 night_fog_town05; do
+    $PY -m fusion cues --scenario $S --variants fusionproxy,onnx:runs/lamps/polbb.onnx --out $OUT/cues_policy_backbone_$S \
+      --json > /dev/null
+  done
+fi
