@@ -95,6 +95,7 @@ def light_cells(images: np.ndarray, net, batch: int = 32) -> tuple[np.ndarray, n
 def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near: float = 50.0) -> dict:
     """The figures of the module docstring from probe frames ``data`` (:func:`fusion.perception.load_frames`)
     and each variant's fused frames ``fused[name] (N,H,W,3) uint8``, read by the policy network ``net``."""
+    from agents.rgb_policy.model import LIGHT_SEEN
     from distill.training import lit_lamps
     from fusion.perception import read
 
@@ -138,16 +139,14 @@ def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near
         swaps[name] = {"as is": pair(v), "clean lamps pasted in": pair(pasted), "clean with its lamps": pair(theirs),
                        "clean top half": pair(top_clean), "clean with its top half": pair(top_theirs)}
 
-    from agents.rgb_policy.model import LIGHT_SEEN
-
     light_seen = {}
     for k, v in sources.items():
         st, go = light_cells(v[near_stop], net)
         light_seen[k] = {"any": _share((st > LIGHT_SEEN) | (go > LIGHT_SEEN)), "stop_cell": _share(st > LIGHT_SEEN),
                          "go_cell": _share(go > LIGHT_SEEN)}
 
-    return {"near_m": near, "light_seen": light_seen, "frames_near_stop": int(near_stop.sum()), "frames_near_go": int(near_go.sum()),
-            "by_distance": by_distance, "clean_edits": clean_edits, "swaps": swaps,
+    return {"near_m": near, "frames_near_stop": int(near_stop.sum()), "frames_near_go": int(near_go.sum()),
+            "light_seen": light_seen, "by_distance": by_distance, "clean_edits": clean_edits, "swaps": swaps,
             "lamp_chroma": {k: _chroma(v[both], m) for k, v in sources.items()}}
 
 
