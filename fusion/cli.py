@@ -79,47 +79,44 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(run=cmd_bench)
 
     pr = sub.add_parser("perception", help="what the frozen policy's perception makes of each variant's fused frames")
-    pr.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    _probe_frames(pr, policy=True)
     pr.add_argument("--variants", type=T.names, default=("rgb", "thermal", "oracle_clean"),
                     help="comma-separated (default rgb,thermal,oracle_clean)")
-    pr.add_argument("--frames", type=T.positive_int, default=200, help="frames over the held-out routes (default 200)")
-    pr.add_argument("--every", type=T.positive_int, default=10, help="keep every N-th 20 Hz step (default 10)")
     pr.add_argument("--out", type=T.out_folder, default=None, help="also write perception.json and a picture per variant here")
-    pr.add_argument("--cache", type=T.out_folder, default=Path("data/perception"), help="frame cache (default data/perception)")
-    pr.add_argument("--checkpoint", default=None, help="the policy's weights (default: the committed ones)")
-    pr.add_argument("--device", default="cpu", help="where fusion modules run (default cpu)")
-    pr.add_argument("--json", action="store_true")
     pr.set_defaults(run=cmd_perception)
 
     cu = sub.add_parser("cues", help="what makes the frozen policy stop at a light: the lamps or the scene around "
                         "them, on the perception probe's frames (clean images edited, variants' images swapped)")
-    cu.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    _probe_frames(cu, policy=True)
     cu.add_argument("--variants", type=T.names, default=("fusionproxy",), help="comma-separated (default fusionproxy)")
     cu.add_argument("--near", type=float, default=50.0, help="frames whose nearest traffic light is closer than this "
                     "[m] (default 50)")
-    cu.add_argument("--frames", type=T.positive_int, default=200, help="frames over the held-out routes (default 200)")
-    cu.add_argument("--every", type=T.positive_int, default=10, help="keep every N-th 20 Hz step (default 10)")
     cu.add_argument("--out", type=T.out_folder, default=None, help="also write cues.json and cues.md here")
-    cu.add_argument("--cache", type=T.out_folder, default=Path("data/perception"), help="frame cache (default data/perception)")
-    cu.add_argument("--checkpoint", default=None, help="the policy's weights (default: the committed ones)")
-    cu.add_argument("--device", default="cpu", help="where fusion modules run (default cpu)")
-    cu.add_argument("--json", action="store_true")
     cu.set_defaults(run=cmd_cues)
 
     en = sub.add_parser("ensemble", help="the diffusion teacher's K samples on the perception probe's frames: "
                         "seconds per frame, pixel variance by region, a picture grid")
-    en.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
-    en.add_argument("--frames", type=T.positive_int, default=200, help="frames over the held-out routes (default 200)")
-    en.add_argument("--every", type=T.positive_int, default=10, help="keep every N-th 20 Hz step (default 10)")
+    _probe_frames(en, policy=False)
     en.add_argument("--k", type=T.positive_int, default=None, help="samples per frame (default: the teacher's, 8)")
     en.add_argument("--steps", type=T.positive_int, default=None, help="DDIM steps per sample (default: the teacher's, 4)")
     en.add_argument("--weights", type=T.in_file, default=None, help="teacher weights (default: the committed ones)")
     en.add_argument("--out", type=T.out_folder, default=None, help="also write the picture grid here")
-    en.add_argument("--cache", type=T.out_folder, default=Path("data/perception"), help="frame cache (default data/perception)")
     en.add_argument("--threads", type=T.positive_int, default=None, help="torch CPU threads (default: torch's own)")
-    en.add_argument("--json", action="store_true")
     en.set_defaults(run=cmd_ensemble)
     return p
+
+
+def _probe_frames(sub: argparse.ArgumentParser, policy: bool) -> None:
+    """The arguments of the commands that read the perception probe's frames (``perception``, ``cues``,
+    ``ensemble``): which frames, their cache, ``--json``; with ``policy``, the policy's weights and the device."""
+    sub.add_argument("--scenario", required=True, help="scenario name from scenarios/ or a path to a YAML file")
+    sub.add_argument("--frames", type=T.positive_int, default=200, help="frames over the held-out routes (default 200)")
+    sub.add_argument("--every", type=T.positive_int, default=10, help="keep every N-th 20 Hz step (default 10)")
+    sub.add_argument("--cache", type=T.out_folder, default=Path("data/perception"), help="frame cache (default data/perception)")
+    if policy:
+        sub.add_argument("--checkpoint", default=None, help="the policy's weights (default: the committed ones)")
+        sub.add_argument("--device", default="cpu", help="where fusion modules run (default cpu)")
+    sub.add_argument("--json", action="store_true")
 
 
 def cmd_list(args) -> dict:

@@ -95,9 +95,8 @@ def light_cells(images: np.ndarray, net, batch: int = 32) -> tuple[np.ndarray, n
 def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near: float = 50.0) -> dict:
     """The figures of the module docstring from probe frames ``data`` (:func:`fusion.perception.load_frames`)
     and each variant's fused frames ``fused[name] (N,H,W,3) uint8``, read by the policy network ``net``."""
-    from agents.rgb_policy.model import LIGHT_SEEN
+    from agents.rgb_policy.model import LIGHT_SEEN, decide_stop
     from distill.training import lit_lamps
-    from fusion.perception import read
 
     state, clean = data["light_state"], data["clean"]
     dist = lamp_distance(data["semantic"], data["depth"])
@@ -105,7 +104,8 @@ def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near
     near_stop, near_go = stop_truth & (dist < near), go_truth & (dist < near)
     lit = lit_lamps(data["semantic"], clean)
     sources = {"rgb": data["rgb"], "clean": clean, **fused}
-    stops = {k: read(v, net)[1] for k, v in sources.items()}
+    cells = {k: light_cells(v, net) for k, v in sources.items()}  # one pass of the network per source
+    stops = {k: decide_stop(st, go) for k, (st, go) in cells.items()}  # as the policy's stop_probability
 
     by_distance = {}
     for lo, hi in zip(BINS[:-1], BINS[1:]):
@@ -118,14 +118,16 @@ def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near
     both = np.flatnonzero(near_stop | near_go)
     truth = stop_truth[both]
 
-    def pair(images: np.ndarray) -> dict[str, float]:
-        _, s = read(images, net)
+    def split(s: np.ndarray) -> dict[str, float]:
         return {"stop_on_stop": _rate(s[truth]), "stop_on_go": _rate(s[~truth])}
+
+    def pair(images: np.ndarray) -> dict[str, float]:
+        return split(decide_stop(*light_cells(images, net)))
 
     c, m = clean[both], lit[both]
     grey_lamps = c.astype(np.float32)
     grey_lamps[m] = np.repeat(_grey(c)[m], 3, axis=-1)
-    clean_edits = {"as is": pair(c), "lamps grey": pair(_u8(grey_lamps)),
+    clean_edits = {"as is": split(stops["clean"][both]), "lamps grey": pair(_u8(grey_lamps)),
                    "all grey": pair(_u8(np.repeat(_grey(c), 3, axis=-1))), "blurred by 4": pair(_blur(c))}
 
     half = c.shape[1] // 2
@@ -136,14 +138,13 @@ def analyse(data: dict[str, np.ndarray], fused: dict[str, np.ndarray], net, near
         pasted[m], theirs[m] = c[m], v[m]
         top_clean, top_theirs = v.copy(), c.copy()
         top_clean[:, :half], top_theirs[:, :half] = c[:, :half], v[:, :half]
-        swaps[name] = {"as is": pair(v), "clean lamps pasted in": pair(pasted), "clean with its lamps": pair(theirs),
+        swaps[name] = {"as is": split(stops[name][both]), "clean lamps pasted in": pair(pasted), "clean with its lamps": pair(theirs),
                        "clean top half": pair(top_clean), "clean with its top half": pair(top_theirs)}
 
     light_seen = {}
-    for k, v in sources.items():
-        st, go = light_cells(v[near_stop], net)
-        light_seen[k] = {"any": _share((st > LIGHT_SEEN) | (go > LIGHT_SEEN)), "stop_cell": _share(st > LIGHT_SEEN),
-                         "go_cell": _share(go > LIGHT_SEEN)}
+    for k, (st, go) in cells.items():
+        st, go = st[near_stop] > LIGHT_SEEN, go[near_stop] > LIGHT_SEEN
+        light_seen[k] = {"any": _share(st | go), "stop_cell": _share(st), "go_cell": _share(go)}
 
     return {"near_m": near, "frames_near_stop": int(near_stop.sum()), "frames_near_go": int(near_go.sum()),
             "light_seen": light_seen, "by_distance": by_distance, "clean_edits": clean_edits, "swaps": swaps,
