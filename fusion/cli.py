@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("perception", help="what the frozen policy's perception makes of each variant's fused frames")
     _probe_frames(pr, policy=True)
-    pr.add_argument("--variants", type=T.names, default=("rgb", "thermal", "oracle_clean"),
+    pr.add_argument("--variants", type=T.variants, default=("rgb", "thermal", "oracle_clean"),
                     help="comma-separated (default rgb,thermal,oracle_clean)")
     pr.add_argument("--out", type=T.out_folder, default=None, help="also write perception.json and a picture per variant here")
     pr.set_defaults(run=cmd_perception)
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     cu = sub.add_parser("cues", help="what makes the frozen policy stop at a light: the lamps or the scene around "
                         "them, on the perception probe's frames (clean images edited, variants' images swapped)")
     _probe_frames(cu, policy=True)
-    cu.add_argument("--variants", type=T.names, default=("fusionproxy",), help="comma-separated (default fusionproxy)")
+    cu.add_argument("--variants", type=T.variants, default=("fusionproxy",), help="comma-separated (default fusionproxy)")
     cu.add_argument("--near", type=float, default=50.0, help="frames whose nearest traffic light is closer than this "
                     "[m] (default 50)")
     cu.add_argument("--out", type=T.out_folder, default=None, help="also write cues.json and cues.md here")

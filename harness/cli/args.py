@@ -151,6 +151,31 @@ def floats(text: str) -> tuple[float, ...]:
     return vals
 
 
+def variants(text: str) -> tuple[str, ...]:
+    """Distinct fusion variants, comma-separated, each with its parameters: ``rgb,teacher:k=2,steps=2,gff:r1=30``.
+
+    A ``key=value`` item (no colon) belongs to the parametrised variant before it, so the names that
+    variants print (``teacher:k=2,steps=2``) can be pasted back in a list.
+    """
+    out: list[str] = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        key, eq, _ = item.partition("=")
+        if eq and ":" not in key:
+            if not out or ":" not in out[-1]:
+                after = f"after {out[-1]!r}, which takes none this way" if out else "with no variant before it"
+                raise argparse.ArgumentTypeError(
+                    f"{item!r} in {text!r} is a parameter {after}; parameters follow their variant's colon, "
+                    "as in teacher:k=2,steps=2")
+            out[-1] += "," + item
+        else:
+            out.append(item)
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names such as rgb,thermal, got {text!r}")
+    if dup := _repeated(tuple(out)):
+        raise argparse.ArgumentTypeError(f"{', '.join(dup)} listed twice in {text!r}; list each once")
+    return tuple(out)
+
+
 def names(text: str) -> tuple[str, ...]:
     """Distinct names, comma-separated: ``rgb,thermal``."""
     out = tuple(n.strip() for n in text.split(",") if n.strip())

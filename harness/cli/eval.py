@@ -13,7 +13,7 @@ def add_matrix_args(p: argparse.ArgumentParser) -> None:
     from harness.runner.evaluate import DEFAULT_VARIANTS
 
     common.add_scenario(p)
-    p.add_argument("--variants", type=T.names, default=DEFAULT_VARIANTS,
+    p.add_argument("--variants", type=T.variants, default=DEFAULT_VARIANTS,
                    help=f"fusion variants, comma-separated (default {','.join(DEFAULT_VARIANTS)}); 'none': the agent alone")
     p.add_argument("--routes", default="all", help="route ids: 0-3, 0,2,5, all or shortest:N (the N routes with the shortest waypoint polylines; default: the scenario's route_ids)")
     p.add_argument("--seeds", type=T.seeds, default=None, help="traffic seeds, e.g. 0,1 (default: the scenario's seeds)")

@@ -14,7 +14,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=T.nonneg_int, default=0)
     p.add_argument("--size", type=T.size, default=None, help="RGB camera size WxH, 8..4096 px a side (default: the scenario's)")
     p.add_argument("--out", required=True, type=T.out_folder, help="output folder")
-    p.add_argument("--variants", type=T.names, default=("rgb", "thermal"),
+    p.add_argument("--variants", type=T.variants, default=("rgb", "thermal"),
                    help="fusion variants to apply, each written as fused_<variant>.png (default: rgb,thermal)")
     p.add_argument("--json", action="store_true", help="print a final JSON line")
     p.set_defaults(run=run)

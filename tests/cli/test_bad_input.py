@@ -139,6 +139,10 @@ CASES = [
         ("unknown variant", ["--variants", "rgb,thermall"], "did you mean 'thermal'"),
         ("duplicate variant", ["--variants", "rgb,rgb"], "listed twice"),
         ("empty variants", ["--variants", ","], "comma-separated names"),
+        ("parameter after a plain variant", ["--variants", "rgb,k=2"], "follow their variant's colon"),
+        ("parameter first", ["--variants", "k=2,rgb"], "with no variant before it"),
+        ("unknown parameter in a list", ["--variants", "rgb,teacher:k=2,stps=2"], "did you mean 'steps'"),
+        ("same variant twice with parameters", ["--variants", "gff:r1=30,rgb,gff:r1=30"], "listed twice"),
         ("checkpoint for the expert", ["--agent", "expert", "--variants", "none", "--checkpoint", _junk_checkpoint], "takes none"),
         ("negative seed", ["--seeds=-1"], "integers >= 0"),
         ("non-integer seeds", ["--seeds", "a,b"], "integers >= 0"),
@@ -308,3 +312,13 @@ def test_the_calibration_error_is_bounded_where_it_is_made_too():
     for bad in ({"dx_px": 1e9}, {"dy_px": -4097.0}, {"rot_deg": 180.5}):
         with pytest.raises(ConfigError, match=r"must be within \["):
             Calibration(**bad)
+
+
+def test_a_variant_list_keeps_each_variants_parameters_together():
+    """The names variants print (``teacher:k=2,steps=2``) can be pasted back into a comma-separated list."""
+    from harness.cli.args import variants
+
+    assert variants("rgb,teacher:k=2,steps=2,gff:r1=30,oracle_clean") == (
+        "rgb", "teacher:k=2,steps=2", "gff:r1=30", "oracle_clean")
+    assert variants(" teacher:k=2 , steps=2 ") == ("teacher:k=2,steps=2",)
+    assert variants("py:my.mod:Fuser,onnx:runs/a.onnx") == ("py:my.mod:Fuser", "onnx:runs/a.onnx")
