@@ -216,3 +216,45 @@ def paired_difference(base: Mapping, other: Mapping, metric: str = "DS", planned
     d = _values(b, keys, metric) - _values(a, keys, metric)
     return PairedDifference(metric, len(keys), float(d.mean()), bootstrap_ci(d, n_boot, seed, confidence),
                             confidence)
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """``mean(other) / mean(base)`` of one metric over matched keys, with a bootstrap interval that
+    resamples the pairs (a criterion such as "DS(student) >= 0.95 DS(teacher)" reads off it)."""
+
+    metric: str
+    n_pairs: int
+    ratio: float
+    ci: tuple[float, float]
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "n_pairs": self.n_pairs, "ratio": self.ratio, "ci": list(self.ci),
+                "confidence": self.confidence}
+
+
+def paired_ratio(base: Mapping, other: Mapping, metric: str = "DS", planned: Sequence | None = None,
+                 n_boot: int = 10000, seed: int = 0, confidence: float = 0.95) -> PairedRatio:
+    """``mean(other) / mean(base)`` over matched keys (as :func:`paired_difference` matches them), the
+    interval from ``n_boot`` resamples of the pairs; resamples whose base mean is 0 are dropped."""
+    a, b = keyed_scores(base), keyed_scores(other)
+    keys = planned_keys(planned) if planned is not None else sort_keys(set(a) & set(b))
+    if not keys:
+        raise ConfigError("paired_ratio: the two variants share no (route, repetition) key; "
+                          "run them on the same routes and seeds, or pass planned")
+    x, y = _values(a, keys, metric), _values(b, keys, metric)
+    if x.mean() <= 0:
+        raise ConfigError(f"paired_ratio: the base's mean {metric} is {x.mean():g}; a ratio to it says nothing")
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must lie in (0, 1), e.g. 0.95; got {confidence!r}")
+    rng = np.random.default_rng(seed)
+    ratios = []
+    for start in range(0, n_boot, _BLOCK):
+        idx = rng.integers(0, len(keys), size=(min(n_boot, start + _BLOCK) - start, len(keys)))
+        den = x[idx].mean(axis=1)
+        ratios.append(y[idx].mean(axis=1)[den > 0] / den[den > 0])
+    r = np.concatenate(ratios)
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(r, [alpha, 1.0 - alpha])
+    return PairedRatio(metric, len(keys), float(y.mean() / x.mean()), (float(lo), float(hi)), confidence)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.metrics import RouteScore, attribute_loss, paired_difference, summarize
+from harness.errors import ConfigError
+from harness.metrics import RouteScore, attribute_loss, paired_difference, paired_ratio, summarize
 from harness.metrics.leaderboard_json import sensor_icons, write_json_atomic, write_results
 from harness.runner.jobs import NO_VARIANT, EvalJob
 from harness.runner.store import ResultStore
@@ -144,6 +145,35 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
         "complete": all(it.record is not None for it in items), "baseline": BASELINE if BASELINE in variants else None,
         "variants": per,
     }
+
+
+def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10000) -> dict:
+    """Each of ``others`` against ``base`` on the planned (route, seed) pairs both were planned on
+    (a missing record counts 0, as in the summary): means, paired differences of DS/RC/IS, the ratio
+    of mean DS with its interval (None where the base scored 0 throughout), and where the DS went (:func:`harness.metrics.attribute_loss`)."""
+    def mine(v: str) -> tuple[dict, list]:
+        its = [it for it in items if variant_label(it.job.variant) == v]
+        return ({(it.job.route_id, it.job.seed): it.score for it in its if it.record is not None},
+                [(it.job.route_id, it.job.seed) for it in its])
+
+    base_scores, base_planned = mine(base)
+    out = {}
+    for v in others:
+        scores, planned = mine(v)
+        pairs = [k for k in planned if k in set(base_planned)]
+        if not pairs:
+            raise ConfigError(f"{v} and {base} were planned on no common (route, seed); nothing to pair")
+        on = set(pairs)
+        out[v] = {"n_pairs": len(pairs), "n_unrecorded": sum(k not in scores or k not in base_scores for k in pairs),
+                  "DS": summarize({k: s for k, s in scores.items() if k in on}, pairs, n_boot=n_boot).DS,
+                  "base_DS": summarize({k: s for k, s in base_scores.items() if k in on}, pairs, n_boot=n_boot).DS,
+                  "diff": {m: paired_difference(base_scores, scores, m, planned=pairs, n_boot=n_boot).to_dict()
+                           for m in ("DS", "RC", "IS")},
+                  "DS_ratio": (paired_ratio(base_scores, scores, "DS", planned=pairs, n_boot=n_boot).to_dict()
+                               if any(base_scores.get(k) and base_scores[k].DS > 0 for k in pairs) else None),
+                  "DS_loss": attribute_loss(base_scores, scores, planned=pairs).to_dict()}
+    first = items[0].job if items else None
+    return {"scenario": first.scenario if first else None, "base": base, "variants": out}
 
 
 def write_leaderboard(out: Path, items: list[Planned]) -> list[Path]:

@@ -70,6 +70,7 @@ DRIVE = ["drive", "--scenario", "fog_town05", "--routes", "0", "--out", OUT]
 RENDER = ["render", "--scenario", "fog_town05", "--out", OUT]
 BENCH = ["bench-sim", "--scenario", "fog_town05"]
 ROUTES = ["routes", "--town", "town01", "--out", OUT + "/r.xml"]
+COMPARE = ["compare", "--out", str(REPO / "results/reference/eval_fog_town05_routes5")]  # a committed eval, only read
 UNDER_PROC = "/proc/harness-nope/out"  # the one place even root cannot create a folder in
 
 
@@ -207,6 +208,14 @@ CASES = [
     pytest.param(["report", "--out", _a_file], "not a folder", id="report: a file"),
     pytest.param(["report", "--out", _foreign_folder], "run.json missing", id="report: not a run folder"),
     pytest.param(["report", "--out", "/proc"], "cannot write in /proc", id="report: unwritable folder"),
+    *_matrix(COMPARE, [
+        ("base typo", ["--base", "rgbb"], "did you mean 'rgb'"),
+        ("variant typo", ["--base", "rgb", "--variants", "fusionproxyy"], "did you mean 'fusionproxy'"),
+        ("nothing to pair", ["--base", "rgb", "--variants", "rgb"], "nothing to pair"),
+    ]),
+    pytest.param(["compare", "--out", str(REPO / "results/reference/fusionproxy/sweep_misalign_px"), "--base", "rgb"],
+                 "is a sweep", id="compare: a sweep folder"),
+    pytest.param(["compare", "--out", _foreign_folder, "--base", "rgb"], "run.json missing", id="compare: not a run folder"),
     pytest.param([], "required", id="no command"),
     pytest.param(["evaluate"], "invalid choice", id="unknown command"),
     pytest.param(["scenarios", "--out", OUT], "unrecognized arguments", id="scenarios: unknown option"),

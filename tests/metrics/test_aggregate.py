@@ -101,3 +101,31 @@ def test_paired_difference_over_matched_keys():
         paired_difference(base, {("9", 0): score(1, 1, 1, "Failed")})
     with pytest.raises(ConfigError, match="metric"):
         paired_difference(base, other, "XX")
+
+
+def test_paired_ratio_of_means_with_a_pair_bootstrap():
+    from harness.metrics import paired_ratio
+
+    base = {(str(i), 0): score(ds, 100.0, ds / 100, "Completed") for i, ds in enumerate([40.0, 60.0, 80.0, 20.0])}
+    half = {k: score(s.DS / 2, 100.0, s.DS / 200, "Completed") for k, s in base.items()}
+    r = paired_ratio(base, half, "DS", n_boot=2000)
+    assert r.n_pairs == 4 and r.ratio == pytest.approx(0.5) and r.ci == pytest.approx((0.5, 0.5))  # every resample: 0.5
+    same = paired_ratio(base, base, n_boot=500)
+    assert same.ratio == 1.0 and same.ci == pytest.approx((1.0, 1.0))
+    mixed = {k: score(d, 100.0, d / 100, "Completed") for k, d in zip(base, [60.0, 30.0, 80.0, 40.0])}
+    m = paired_ratio(base, mixed, n_boot=2000, seed=1)
+    assert m.ratio == pytest.approx(210 / 200) and m.ci[0] < m.ratio < m.ci[1]
+    assert m == paired_ratio(base, mixed, n_boot=2000, seed=1)  # deterministic
+    # planned: a key the other did not record counts 0
+    p = paired_ratio(base, {k: v for k, v in base.items() if k != ("3", 0)}, planned=list(base), n_boot=200)
+    assert p.ratio == pytest.approx(180 / 200)
+
+
+def test_paired_ratio_refuses_what_it_cannot_say():
+    from harness.metrics import paired_ratio
+
+    zero = {("0", 0): score(0.0, 0.0, 1.0, "Failed - Agent got blocked")}
+    with pytest.raises(ConfigError, match="says nothing"):
+        paired_ratio(zero, zero)
+    with pytest.raises(ConfigError, match="share no"):
+        paired_ratio({("1", 0): score(50.0, 100.0, 0.5, "Completed")}, zero)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.metrics.records import Infraction, RouteScore
 from harness.report.markdown import render
 from harness.report.outputs import Planned, infractions_frame, records_frame, summary
@@ -79,3 +81,26 @@ def test_long_variant_names_are_short_labels_in_plots():
     assert short_label("py:mypkg.fusion.models:MyFusion") == "py:MyFusion"
     assert short_label("gff:eps1=0.1,eps2=1e-05,r1=30,r2=9") == "gff:eps1=0.1,eps2=1e-05,r1=…"
     assert len(short_label("x" * 100)) == LABEL_CHARS and short_label("rgb") == "rgb"
+
+
+def test_compare_pairs_every_variant_with_any_base():
+    from harness.report.outputs import compare
+
+    items = [_item("teacher", r, ds) for r, ds in (("0", 80.0), ("1", 40.0))]
+    items += [_item("fusionproxy", r, ds, kinds) for r, ds, kinds in (("0", 60.0, ("red_light",)), ("1", 40.0, ()))]
+    items += [_item("rgb", "0", 20.0), Planned(EvalJob("clear_town01", "1", "rgb", 0), "rgb1", None)]
+    res = compare(items, "teacher", ["fusionproxy", "rgb"], n_boot=500)
+    fp, rgb = res["variants"]["fusionproxy"], res["variants"]["rgb"]
+    assert res["base"] == "teacher" and fp["n_pairs"] == 2 and fp["n_unrecorded"] == 0
+    assert (fp["DS"], fp["base_DS"]) == (50.0, 60.0)
+    assert fp["diff"]["DS"]["mean_diff"] == -10.0 and fp["DS_ratio"]["ratio"] == pytest.approx(50 / 60)
+    assert fp["DS_loss"]["loss"] == pytest.approx(10.0)  # what the pair lost, split by cause
+    assert rgb["n_unrecorded"] == 1 and rgb["DS"] == 10.0  # the missing route counts 0, as in the summary
+
+
+def test_compare_gives_no_ratio_against_a_base_that_scored_nothing():
+    from harness.report.outputs import compare
+
+    items = [_item("thermal", "0", 0.0), _item("rgb", "0", 30.0)]
+    res = compare(items, "thermal", ["rgb"], n_boot=100)["variants"]["rgb"]
+    assert res["DS_ratio"] is None and res["diff"]["DS"]["mean_diff"] == 30.0
