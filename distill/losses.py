@@ -9,6 +9,13 @@ Pixel term (image variance -> per-pixel weight)
     image's mean variance weighs ``e^-1/s`` of a certain one, before normalisation.
     ``L_pix = mean_p w(p) * mean_c |S(p) - T(p)|`` (L1, as fusion and restoration losses usually are).
 
+Light term (optional, ``w_light > 0``; not part of the paper's recipe)
+    The frozen policy's own traffic-light branch (``PerceptionNet.light_logits``) read on the student's
+    image and on the target image: per 8x8 cell c, ``KL(p_T(c) || p_S(c))`` over none / stop / go,
+    weighted ``w(c) = 1 + signal_weight * (1 - p_T(none | c))`` (the few cells where the target shows a
+    signal head weigh more), normalised to mean 1 per image. It asks the student for what the policy
+    reads off a signal head, housing and lamp, not for the head's pixels.
+
 Feature term (feature variance -> routing across layers)
     ``v_l`` is layer l's per-location feature variance across the K samples, averaged over channels
     (``distill.backbone.feature_variance``). Normalised per layer by its spatial mean over the image,
@@ -84,3 +91,15 @@ def feature_term(student_feats: list[torch.Tensor], teacher_feats: list[torch.Te
         a = F.adaptive_avg_pool2d(alpha[:, layer:layer + 1], d.shape[-2:])
         total = total + (a * d).mean()
     return total
+
+
+def light_term(student_logits: torch.Tensor, target_logits: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:
+    """``mean_c w(c) KL(p_T(c) || p_S(c))`` over the light cells ``(B,3,h,w)`` (logits over none / stop /
+    go), ``w = 1 + signal_weight * (1 - p_T(none))`` normalised to mean 1 per image."""
+    if student_logits.shape != target_logits.shape:
+        raise ValueError(f"light logits of shape {tuple(student_logits.shape)} against {tuple(target_logits.shape)}")
+    pt = torch.softmax(target_logits.float(), 1)
+    kl = (pt * (torch.log(pt.clamp_min(EPS)) - torch.log_softmax(student_logits.float(), 1))).sum(1, keepdim=True)
+    w = 1.0 + signal_weight * (1.0 - pt[:, :1])
+    w = w / w.mean(dim=(-2, -1), keepdim=True)
+    return (w * kl).mean()

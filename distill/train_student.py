@@ -80,6 +80,12 @@ class StudentTrainConfig:
     # pixel target (the teacher's mean paints them grey); every other pixel keeps the teacher's.
     lamp_seen: float = 0.0
     rgb_gate: bool = False  # the student's gated full-resolution pass of the camera (fusion.student.model)
+    # w_light > 0 adds the light term (distill.losses.light_term): the frozen policy's traffic-light
+    # branch read on the student's crop matches it read on the light_target's (teacher mean, or the
+    # privileged clean image), cells that show a signal head weighing 1 + light_signal.
+    w_light: float = 0.0
+    light_target: str = "teacher"
+    light_signal: float = 10.0
     val_every: int = 500
     ckpt_every: int = 50
     val_frames: int = 48
@@ -114,6 +120,10 @@ class StudentTrainConfig:
             raise ConfigError(f"lamp_weight must be >= 0 and lamp_crops in [0, 1], got {self.lamp_weight}, {self.lamp_crops}")
         if not 0 <= self.lamp_seen < 1:
             raise ConfigError(f"lamp_seen is a chroma in [0, 1), got {self.lamp_seen}")
+        if self.w_light < 0 or self.light_signal < 0:
+            raise ConfigError(f"w_light and light_signal must be >= 0, got {self.w_light}, {self.light_signal}")
+        if self.light_target not in ("teacher", "clean"):
+            raise ConfigError(f"--light-target must be teacher or clean, got {self.light_target!r}")
 
 
 def default_cache() -> Path:
@@ -227,9 +237,11 @@ def seen_lamps(lamp: torch.Tensor, rgb: torch.Tensor, min_chroma: float) -> torc
     return lamp.bool() & ((rgb.amax(1, keepdim=True) - rgb.amin(1, keepdim=True)) > min_chroma)
 
 
-def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total, pixel term, feature term) of one batch under ``cfg``'s loss switches."""
-    from distill.losses import feature_term, layer_routing, pixel_term, pixel_weights, uniform_routing
+def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig,
+               policy=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, pixel term, feature term, light term) of one batch under ``cfg``'s loss switches;
+    ``policy`` is the frozen policy network the light term reads (needed when ``cfg.w_light > 0``)."""
+    from distill.losses import feature_term, layer_routing, light_term, pixel_term, pixel_weights, uniform_routing
 
     s = student(batch["rgb"], batch["thermal"])
     teacher = cfg.target == "teacher"
@@ -251,7 +263,12 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig) -> tuple
         routed = teacher and cfg.routing == "variance"
         alpha = layer_routing(batch["fvar"], cfg.tau) if routed else uniform_routing(ft)
         l_feat = feature_term(fs, ft, alpha)
-    return cfg.w_pix * l_pix + cfg.w_feat * l_feat, l_pix, l_feat
+    l_light = s.new_zeros(())
+    if cfg.w_light > 0:
+        with torch.no_grad():
+            lt = policy.light_logits(batch["mean"] if cfg.light_target == "teacher" else batch["clean"])
+        l_light = light_term(policy.light_logits(s), lt, cfg.light_signal)
+    return cfg.w_pix * l_pix + cfg.w_feat * l_feat + cfg.w_light * l_light, l_pix, l_feat, l_light
 
 
 @torch.no_grad()
@@ -305,6 +322,17 @@ def validate(net, val: dict, path: Path | None, chunk: int = 16, lamps: dict | N
     return figs
 
 
+def frozen_policy():
+    """The frozen RGB policy's perception network (eval mode, no gradients to its weights): what the
+    light term reads."""
+    from agents.rgb_policy.agent import load_perception
+
+    net, _ = load_perception()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net.eval()
+
+
 def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: str = "train()") -> dict:
     """Train (or resume) into ``out``; returns the final validation figures."""
     from tqdm import tqdm
@@ -328,6 +356,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     net = StudentNet(cfg.student())
     ema = copy.deepcopy(net).eval()
     backbone = load_backbone(cfg.backbone) if cfg.w_feat > 0 else None
+    policy = frozen_policy() if cfg.w_light > 0 else None
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     step = 0
@@ -348,7 +377,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     log = open(log_path, "w" if new_log else "a", newline="")
     writer = csv.writer(log)
     if new_log:
-        writer.writerow(["step", "loss", "loss_pix", "loss_feat", "lr", "s_per_step"])
+        writer.writerow(["step", "loss", "loss_pix", "loss_feat", "loss_light", "lr", "s_per_step"])
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train-student {cfg.size}", unit="step", disable=not progress)
     t_last = time.perf_counter()
     while step < cfg.steps:
@@ -356,7 +385,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
         lr = cosine_lr(cfg.lr, cfg.warmup, cfg.steps, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, l_pix, l_feat = loss_terms(net, backbone, batches.batch(cfg.batch), cfg)
+        loss, l_pix, l_feat, l_light = loss_terms(net, backbone, batches.batch(cfg.batch), cfg, policy)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -364,11 +393,12 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
         ema_update(ema, net, cfg.ema)
         step += 1
         now = time.perf_counter()
-        writer.writerow([step, f"{loss.item():.5f}", f"{l_pix.item():.5f}", f"{l_feat.item():.5f}", f"{lr:.6f}",
+        writer.writerow([step, *(f"{t.item():.5f}" for t in (loss, l_pix, l_feat, l_light)), f"{lr:.6f}",
                          f"{now - t_last:.3f}"])
         t_last = now
         bar.update()
-        bar.set_postfix(pix=f"{l_pix.item():.4f}", feat=f"{l_feat.item():.4f}")
+        bar.set_postfix(pix=f"{l_pix.item():.4f}", feat=f"{l_feat.item():.4f}",
+                        **({"light": f"{l_light.item():.4f}"} if cfg.w_light > 0 else {}))
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             log.flush()
             save_atomic(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,

@@ -83,9 +83,17 @@ class PerceptionNet(nn.Module):
         d2 = self.dec2(torch.cat([up(d3, e2), e2], 1))
         d1 = self.dec1(torch.cat([up(d2, e1), e1], 1))
         seg = self.seg_head(d1)  # (B, classes, H/2, W/2)
-        top = x[:, :, : light_rows(x.shape[2])]  # (B, 3, 5H/8, W): sky and signal heads
-        lights = self.light_head(self.light_net(F.max_pool2d(top, 2)))  # (B, 3, ~5H/64, W/8)
+        lights = self._lights(x[:, :, : light_rows(x.shape[2])])  # (B, 3, ~5H/64, W/8): sky and signal heads
         return seg, lights
+
+    def _lights(self, xn: torch.Tensor) -> torch.Tensor:
+        return self.light_head(self.light_net(F.max_pool2d(xn, 2)))
+
+    def light_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H/8, W/8)`` light logits of every 8x8 cell of ``x`` (``(B, 3, H, W)`` in ``[0, 1]``),
+        over the whole of ``x`` (``forward`` reads the top 5/8 of a full frame): for losses that read
+        this branch on image crops (``distill.losses.light_term``)."""
+        return self._lights((x - self.mean) / self.std)
 
 
 def light_rows(height: int) -> int:

@@ -42,3 +42,15 @@ def test_local_light_branch_is_shift_equivariant():
     with torch.no_grad():
         a, b = net(x)[1], net(shifted)[1]
     assert torch.allclose(a[..., 5:-6], b[..., 6:-5], atol=1e-5)
+
+
+def test_light_logits_read_the_whole_image_as_forward_reads_the_top():
+    """``light_logits`` (what the student's light term reads on crops) is the forward pass's light
+    branch: on the top 5/8 of a frame it gives the forward pass's light map, value for value."""
+    from agents.rgb_policy.model import light_rows
+
+    net = _net(False)
+    x = torch.rand(2, 3, 160, 320, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(net.light_logits(x[:, :, :light_rows(160)]), net(x)[1])
+        assert net.light_logits(torch.rand(1, 3, 96, 192)).shape == (1, 3, 96 // LIGHT_CELL_PX, 192 // LIGHT_CELL_PX)

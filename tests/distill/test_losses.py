@@ -89,3 +89,24 @@ def test_uniform_feature_term_is_the_mean_of_the_layer_losses():
     assert float(feature_term(ft, ft, uniform_routing(ft))) == 0.0
     with pytest.raises(ValueError, match="layers"):
         feature_term(fs[:1], ft, uniform_routing(ft))
+
+
+def test_light_term_matches_the_policys_reading_and_weighs_signal_cells_more():
+    from distill.losses import light_term
+
+    t = torch.zeros(1, 3, 2, 4)
+    t[:, 0] = 4.0  # every cell: "none", confidently
+    t[0, :, 1, 2] = torch.tensor([-4.0, 4.0, -4.0])  # one cell: a stop lamp
+    assert float(light_term(t, t)) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        light_term(t[..., :3], t)
+    # the same wrong answer costs more at the signal cell than at a "none" cell
+    def cost(y: int, x: int) -> float:
+        s = t.clone()
+        s[0, [0, 1], y, x] = t[0, [1, 0], y, x]  # none and stop swapped
+        return float(light_term(s, t, signal_weight=10.0))
+
+    assert cost(1, 2) > 5 * cost(0, 0) > 0
+    s = t.clone().requires_grad_(True)
+    light_term(s + torch.randn_like(t), t).backward()
+    assert s.grad is not None and s.grad.abs().sum() > 0

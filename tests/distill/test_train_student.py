@@ -198,3 +198,33 @@ def test_ablation_switches_train(setup, tmp_path, kw):
 def test_bad_config_fails_with_one_line(setup, tmp_path, kw, match):
     with pytest.raises(ConfigError, match=match):
         train(_cfg(setup, **kw), tmp_path / "bad", progress=False)
+
+
+def test_the_light_term_reads_the_frozen_policy_and_trains(setup, tmp_path):
+    """--w-light: zero when the student gives the target image back, the policy's weights untouched by
+    training, logged beside the other terms."""
+    from distill.train_student import frozen_policy, loss_terms
+
+    cfg = _cfg(setup, w_feat=0.0, w_light=1.0)
+    x = Batches(load_split(cfg, "train"), cfg, np.random.default_rng(0)).batch(2)
+    policy = frozen_policy()
+
+    class Give(torch.nn.Module):  # returns the teacher mean (or the clean image) it is handed
+        def __init__(self, img):
+            super().__init__()
+            self.img = img
+
+        def forward(self, rgb, th):
+            return self.img
+
+    assert float(loss_terms(Give(x["mean"]), None, x, cfg, policy)[3]) == pytest.approx(0.0, abs=1e-6)
+    clean = StudentTrainConfig(**{**cfg.to_dict(), "light_target": "clean"})
+    assert float(loss_terms(Give(x["clean"]), None, x, clean, policy)[3]) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss_terms(Give(x["rgb"]), None, x, cfg, policy)[3]) > 0
+    before = {k: v.clone() for k, v in policy.state_dict().items()}
+    train(_cfg(setup, w_light=1.0, steps=4), tmp_path / "light", progress=False)
+    log = np.genfromtxt(tmp_path / "light" / "train_log.csv", delimiter=",", names=True)
+    assert (log["loss_light"] > 0).all()
+    assert all(torch.equal(v, frozen_policy().state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ConfigError, match="light-target"):
+        StudentTrainConfig(light_target="oracle").check()
