@@ -5,7 +5,13 @@
 #   fusions and oracle_clean, with a picture per variant;
 # - ensemble_<scenario>.json/.jpg: the K samples' pixel variance by region and the picture grid
 #   rgb | thermal | teacher mean | pixel variance | clean target | what the policy marks.
-# About 25 min on a 2-core CPU once the probe's frames are cached (3.5 min per scenario to collect them).
+# - short_night_fog_town05/, short_fog_town05/: closed loop on short held-out routes 0-4, the teacher as it drives
+#   (teacher:k=2,steps=2: 0.2 s a frame on the one thread a drive worker gets) beside rgb, thermal, gff (the classical
+#   row), the default student and oracle_clean; records are kept per route: run again to continue. The rgb, gff,
+#   fusionproxy and oracle_clean records of seed 0 at night in fog are those of results/reference/fusionproxy/
+#   short_night_fog_town05/ (same keys: copy them in first to skip them).
+# About 25 min on a 2-core CPU once the probe's frames are cached (3.5 min per scenario to collect them), and about
+# 70 min for each closed-loop scenario and seed (the teacher's five routes take 45 core-minutes of it).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=results/reference/teacher
@@ -15,4 +21,10 @@ for S in night_fog_town05 fog_town05; do
   $PY -m fusion perception --scenario $S --variants rgb,thermal,gff,laplacian,luma_average,rgb_enhance,teacher,oracle_clean \
     --out $OUT/perception_$S --json > /dev/null
   $PY -m fusion ensemble --scenario $S --out $OUT --json | tail -n 1 > $OUT/ensemble_$S.json
+done
+for S in short_night_fog_town05 short_fog_town05; do
+  SEEDS=0,1
+  if [ $S = short_fog_town05 ]; then SEEDS=0; fi  # the daytime fog: seed 0 only so far
+  $PY -m harness eval --scenario $S --variants teacher:k=2,steps=2,rgb,thermal,gff,fusionproxy,oracle_clean --routes 0-4 \
+    --seeds $SEEDS --workers 2 --route-timeout 7200 --out $OUT/$S --resume
 done
