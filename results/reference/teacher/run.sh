@@ -9,7 +9,10 @@
 #   (teacher:k=2,steps=2: 0.2 s a frame on the one thread a drive worker gets) beside rgb, thermal, gff (the classical
 #   row), the default student and oracle_clean; records are kept per route: run again to continue. The rgb, gff,
 #   fusionproxy and oracle_clean records of seed 0 at night in fog are those of results/reference/fusionproxy/
-#   short_night_fog_town05/ (same keys: copy them in first to skip them).
+#   short_night_fog_town05/ (same keys: copy them in first to skip them);
+# - latency_short_night_fog_town05/: the same routes, seed 0, with --latency measured (the world keeps moving for the
+#   module's measured time per frame: ~0.2 s for the teacher), teacher beside rgb and the student (whose records are
+#   those of results/reference/fusionproxy/latency_short_night_fog_town05/). Measured time: run it alone.
 # About 25 min on a 2-core CPU once the probe's frames are cached (3.5 min per scenario to collect them), and about
 # 70 min for each closed-loop scenario and seed (the teacher's five routes take 45 core-minutes of it).
 set -euo pipefail
@@ -28,3 +31,5 @@ for S in short_night_fog_town05 short_fog_town05; do
   $PY -m harness eval --scenario $S --variants teacher:k=2,steps=2,rgb,thermal,gff,fusionproxy,oracle_clean --routes 0-4 \
     --seeds $SEEDS --workers 2 --route-timeout 7200 --out $OUT/$S --resume
 done
+$PY -m harness eval --scenario short_night_fog_town05 --variants teacher:k=2,steps=2,rgb,fusionproxy --routes 0-4 --seeds 0 \
+  --workers 2 --latency measured --route-timeout 7200 --out $OUT/latency_short_night_fog_town05 --resume
