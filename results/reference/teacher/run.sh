@@ -10,6 +10,7 @@
 #   row), the default student and oracle_clean; records are kept per route: run again to continue. The rgb, gff,
 #   fusionproxy and oracle_clean records of seed 0 at night in fog are those of results/reference/fusionproxy/
 #   short_night_fog_town05/ (same keys: copy them in first to skip them);
+# - perception_night_fog_town05_k2.json: the probe with the teacher as it drives (k=2, 2 steps) beside its default;
 # - latency_short_night_fog_town05/: the same routes, seed 0, with --latency measured (the world keeps moving for the
 #   module's measured time per frame: ~0.2 s for the teacher), teacher beside rgb and the student (whose records are
 #   those of results/reference/fusionproxy/latency_short_night_fog_town05/). Measured time: run it alone.
@@ -25,6 +26,8 @@ for S in night_fog_town05 fog_town05; do
     --out $OUT/perception_$S --json > /dev/null
   $PY -m fusion ensemble --scenario $S --out $OUT --json | tail -n 1 > $OUT/ensemble_$S.json
 done
+$PY -m fusion perception --scenario night_fog_town05 --variants teacher:k=2,steps=2,teacher,fusionproxy \
+  --out runs/probe_k2_nf --json > /dev/null && cp runs/probe_k2_nf/perception.json $OUT/perception_night_fog_town05_k2.json
 for S in short_night_fog_town05 short_fog_town05; do
   SEEDS=0,1
   if [ $S = short_fog_town05 ]; then SEEDS=0; fi  # the daytime fog: seed 0 only so far
