@@ -75,18 +75,31 @@ def bootstrap_ci(values, n_boot: int = 10000, seed: int = 0, confidence: float =
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1 or v.size == 0 or not np.isfinite(v).all():
         raise ConfigError(f"bootstrap_ci needs a non-empty 1-D array of finite values, got shape {v.shape}")
+    (means,) = _resampled_means([v], n_boot, seed, confidence)
+    return _interval(means, confidence)
+
+
+def _resampled_means(arrays: list[np.ndarray], n_boot: int, seed: int, confidence: float) -> list[np.ndarray]:
+    """Means of ``n_boot`` resamples with replacement of the positions of ``arrays`` (equal length),
+    the same positions for every array (so pairs stay pairs), drawn by ``default_rng(seed)``."""
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must lie in (0, 1), e.g. 0.95; got {confidence!r}")
     if n_boot < 1:
         raise ConfigError(f"n_boot must be >= 1 (10000 is usual), got {n_boot!r}")
     rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
+    n = arrays[0].size
+    means = [np.empty(n_boot) for _ in arrays]
     for start in range(0, n_boot, _BLOCK):
         stop = min(n_boot, start + _BLOCK)
-        idx = rng.integers(0, v.size, size=(stop - start, v.size))
-        means[start:stop] = v[idx].mean(axis=1)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        for a, m in zip(arrays, means):
+            m[start:stop] = a[idx].mean(axis=1)
+    return means
+
+
+def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
     alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    lo, hi = np.quantile(samples, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
 
 
@@ -246,15 +259,6 @@ def paired_ratio(base: Mapping, other: Mapping, metric: str = "DS", planned: Seq
     x, y = _values(a, keys, metric), _values(b, keys, metric)
     if x.mean() <= 0:
         raise ConfigError(f"paired_ratio: the base's mean {metric} is {x.mean():g}; a ratio to it says nothing")
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must lie in (0, 1), e.g. 0.95; got {confidence!r}")
-    rng = np.random.default_rng(seed)
-    ratios = []
-    for start in range(0, n_boot, _BLOCK):
-        idx = rng.integers(0, len(keys), size=(min(n_boot, start + _BLOCK) - start, len(keys)))
-        den = x[idx].mean(axis=1)
-        ratios.append(y[idx].mean(axis=1)[den > 0] / den[den > 0])
-    r = np.concatenate(ratios)
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(r, [alpha, 1.0 - alpha])
-    return PairedRatio(metric, len(keys), float(y.mean() / x.mean()), (float(lo), float(hi)), confidence)
+    den, num = _resampled_means([x, y], n_boot, seed, confidence)
+    return PairedRatio(metric, len(keys), float(y.mean() / x.mean()), _interval(num[den > 0] / den[den > 0], confidence),
+                       confidence)

@@ -147,6 +147,11 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
     }
 
 
+def _mean_ds(scores: dict, keys: list) -> float:
+    """Mean DS over ``keys``, a key without a record counting 0 (as ``summarize`` counts it)."""
+    return sum(scores[k].DS for k in keys if k in scores) / len(keys)
+
+
 def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10000) -> dict:
     """Each of ``others`` against ``base`` on the planned (route, seed) pairs both were planned on
     (a missing record counts 0, as in the summary): means, paired differences of DS/RC/IS, the ratio
@@ -165,10 +170,8 @@ def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10
         pairs = [k for k in planned if k in base_keys]
         if not pairs:
             raise ConfigError(f"{v} and {base} were planned on no common (route, seed); nothing to pair")
-        on = set(pairs)
         out[v] = {"n_pairs": len(pairs), "n_unrecorded": sum(k not in scores or k not in base_scores for k in pairs),
-                  "DS": summarize({k: s for k, s in scores.items() if k in on}, pairs, n_boot=n_boot).DS,
-                  "base_DS": summarize({k: s for k, s in base_scores.items() if k in on}, pairs, n_boot=n_boot).DS,
+                  "DS": _mean_ds(scores, pairs), "base_DS": _mean_ds(base_scores, pairs),
                   "diff": {m: paired_difference(base_scores, scores, m, planned=pairs, n_boot=n_boot).to_dict()
                            for m in ("DS", "RC", "IS")},
                   "DS_ratio": (paired_ratio(base_scores, scores, "DS", planned=pairs, n_boot=n_boot).to_dict()
