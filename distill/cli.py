@@ -41,7 +41,7 @@ def _cmd_train_teacher(args) -> dict:
     from distill.train_teacher import TeacherTrainConfig, train
 
     keys = ("steps", "batch", "crop", "lr", "seed", "threads", "val_every", "ckpt_every", "residual_scale", "warmup",
-            "lamp_weight", "lamp_crops")
+            "lamp_weight", "lamp_crops", "w_light", "light_signal")
     given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     cfg = TeacherTrainConfig(data=str(args.data), init=str(args.init or ""), **given)
     command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--lamp-weight", type=float, help="extra loss weight of traffic-light pixels (the signal lamps, a few "
                    "pixels a frame, which an unweighted loss paints grey): they weigh 1 + this (default: 0)")
     d.add_argument("--lamp-crops", type=float, help="share of the crops placed over a traffic-light pixel, 0-1 (default: 0)")
+    d.add_argument("--w-light", type=float, help="weight of the light term on the regression estimate: the frozen policy's "
+                   "traffic-light branch read on it matches it read on the clean target (default: 0, off)")
+    d.add_argument("--light-signal", type=float, help="extra weight of light cells that show a signal head in the "
+                   "clean target: 1 + this (default: 10)")
     d.add_argument("--json", action="store_true", help="print a final JSON line with the validation figures")
     d.set_defaults(run=_cmd_train_teacher)
     e = sub.add_parser("cache-ensemble", help="sample the teacher K times per fusion-data frame and store the ensemble "

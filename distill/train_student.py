@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from distill import provenance
-from distill.training import cosine_lr, ema_update, lamp_chroma, lit_lamps, psnr, resume_key, save_atomic
+from distill.training import cosine_lr, ema_update, frozen_policy, lamp_chroma, lit_lamps, psnr, resume_key, save_atomic
 from harness.errors import ConfigError
 from harness.runner.jobs import file_digest
 
@@ -320,17 +320,6 @@ def validate(net, val: dict, path: Path | None, chunk: int = 16, lamps: dict | N
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(path)
     return figs
-
-
-def frozen_policy():
-    """The frozen RGB policy's perception network (eval mode, no gradients to its weights): what the
-    light term reads."""
-    from agents.rgb_policy.agent import load_perception
-
-    net, _ = load_perception()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net.eval()
 
 
 def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: str = "train()") -> dict:

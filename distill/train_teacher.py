@@ -5,7 +5,11 @@ fusion data (``distill.fusion_data``), toward the privileged clean clear-noon im
 
 - the regression estimate ``mu`` with an L1 loss;
 - the residual denoiser with the v-prediction MSE (cosine schedule, ``t`` uniform in [0, 1]) on
-  ``(clean - mu) / residual_scale``, ``mu`` detached (so the diffusion never pulls the estimate).
+  ``(clean - mu) / residual_scale``, ``mu`` detached (so the diffusion never pulls the estimate);
+- optionally (``w_light > 0``) a light term on ``mu``: the frozen RGB policy's traffic-light branch
+  read on ``mu`` matches it read on the clean target (``distill.losses.light_term``), so the estimate
+  keeps what the policy reads off a signal head (housing and lamp colour), a few pixels a frame that
+  the L1 leaves grey.
 
 An exponential moving average of the weights is what gets sampled and saved. The output folder holds
 ``ckpt.pt`` (model, EMA, optimiser, step, random states: a stopped run resumes from it),
@@ -28,7 +32,7 @@ import numpy as np
 import torch
 
 from distill import provenance
-from distill.training import cosine_lr, ema_update, lamp_chroma, lit_lamps, psnr, resume_key, save_atomic
+from distill.training import cosine_lr, ema_update, frozen_policy, lamp_chroma, lit_lamps, psnr, resume_key, save_atomic
 from harness.errors import ConfigError
 from harness.runner.jobs import file_digest
 
@@ -63,6 +67,10 @@ class TeacherTrainConfig:
     # 1 + lamp_weight in both losses, and a share lamp_crops of the crops is placed over one.
     lamp_weight: float = 0.0
     lamp_crops: float = 0.0
+    # w_light > 0 adds the light term on mu (distill.losses.light_term against the clean target's
+    # reading by the frozen policy), cells that show a signal head weighing 1 + light_signal.
+    w_light: float = 0.0
+    light_signal: float = 10.0
 
     def teacher_config(self):
         from fusion.teacher.denoiser import TeacherConfig
@@ -127,21 +135,29 @@ class Crops:
 
 
 def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, generator: torch.Generator | None = None,
-           weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(regression L1, diffusion v-MSE) of one batch; ``weight (B,1,H,W)`` weighs pixels in both (the
-    mean of weighted terms: a weight of 1 everywhere is the plain loss)."""
+           weight: torch.Tensor | None = None, policy=None,
+           light_signal: float = 10.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(regression L1, diffusion v-MSE, light term) of one batch; ``weight (B,1,H,W)`` weighs pixels in
+    the first two (the mean of weighted terms: a weight of 1 everywhere is the plain loss). The light
+    term is 0 without ``policy`` (the frozen perception network, :func:`distill.training.frozen_policy`)."""
+    from distill.losses import light_term
     from fusion.teacher.schedule import noise
 
     w = torch.ones_like(clean[:, :1]) if weight is None else weight
     mu = net.estimate(rgb, th)
     l_reg = (w * (mu - clean).abs()).mean()
+    l_light = mu.new_zeros(())
+    if policy is not None:
+        with torch.no_grad():
+            target = policy.light_logits(clean)
+        l_light = light_term(policy.light_logits(mu), target, light_signal)
     mu_d = mu.detach()
     r = (clean - mu_d) / net.cfg.residual_scale
     t = torch.rand(r.shape[0], generator=generator)
     eps = torch.randn(r.shape, generator=generator)
     r_t, v = noise(r, t, eps)
     v_hat = net.velocity(r_t, t, net.condition(rgb, th, mu_d))
-    return l_reg, (w * (v_hat - v).square()).mean()
+    return l_reg, (w * (v_hat - v).square()).mean(), l_light
 
 
 def _resume_key(cfg: TeacherTrainConfig) -> str:
@@ -153,11 +169,12 @@ def _lr(cfg: TeacherTrainConfig, step: int) -> float:
 
 
 def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Path | None,
-             lamps: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+             lamps: dict[str, np.ndarray] | None = None, policy=None) -> dict[str, float]:
     """Figures on the fixed validation frames (full size): mu's L1 and PSNR, the ensemble mean's
     PSNR, the mean pixel variance; a picture grid at ``path``. With ``lamps`` (validation frames that
     show lit signal lamps, with ``semantic``), also the lamps' mean chroma in the ensemble mean, in the
-    input and in the clean target (:func:`distill.training.lamp_chroma`)."""
+    input and in the clean target (:func:`distill.training.lamp_chroma`); with ``policy`` too, the
+    light term of the ensemble mean against the clean target on those frames (``val_lamp_light``)."""
     from fusion.io import image_tensor
     from fusion.teacher.sampler import Teacher
 
@@ -178,8 +195,15 @@ def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Pat
         l_th = torch.cat([image_tensor(x) for x in lamps["thermal"]])
         with torch.no_grad():
             l_mean = teacher.sample(l_rgb, l_th, cfg.val_k, cfg.val_steps, torch.Generator().manual_seed(0)).mean
+        l_clean = torch.cat([image_tensor(x) for x in lamps["clean"]])
         out |= {"val_lamp_chroma": round(lamp_chroma(l_mean, mask), 4), "val_lamp_chroma_rgb": round(lamp_chroma(l_rgb, mask), 4),
-                "val_lamp_chroma_clean": round(lamp_chroma(torch.cat([image_tensor(x) for x in lamps["clean"]]), mask), 4)}
+                "val_lamp_chroma_clean": round(lamp_chroma(l_clean, mask), 4)}
+        if policy is not None:
+            from distill.losses import light_term
+
+            with torch.no_grad():
+                out["val_lamp_light"] = round(float(light_term(policy.light_logits(l_mean), policy.light_logits(l_clean),
+                                                               cfg.light_signal)), 5)
     return out
 
 
@@ -212,6 +236,8 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
     torch.set_num_threads(cfg.threads)
     commit = provenance.commit(Path(out))  # the code that trains, as it is at the start (the tree may change while it runs)
     data_root = Path(cfg.data)
+    if cfg.w_light < 0 or cfg.light_signal < 0:
+        raise ConfigError(f"w_light and light_signal must be >= 0, got {cfg.w_light}, {cfg.light_signal}")
     lamps = cfg.lamp_weight > 0 or cfg.lamp_crops > 0
     train_data = load_shards(split_paths(data_root, "train"), ("rgb", "thermal", "clean") + (("semantic",) if lamps else ()))
     val_all = load_shards(split_paths(data_root, "val"), ("rgb", "thermal", "clean", "semantic"))
@@ -246,12 +272,13 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         rng.bit_generator.state = blob["rng"]
         gen.set_state(blob["gen"])
     crops = Crops(train_data, cfg.crop, rng, cfg.lamp_weight, cfg.lamp_crops)
+    policy = frozen_policy() if cfg.w_light > 0 else None
     log_path = out / "train_log.csv"
     new_log = not log_path.exists() or step == 0
     log = open(log_path, "w" if new_log else "a", newline="")
     writer = csv.writer(log)
     if new_log:
-        writer.writerow(["step", "loss_reg", "loss_diff", "lr", "s_per_step"])
+        writer.writerow(["step", "loss_reg", "loss_diff", "loss_light", "lr", "s_per_step"])
     bar = tqdm(total=cfg.steps, initial=step, desc="train-teacher", unit="step", disable=not progress)
     net.train()
     t_last = time.perf_counter()
@@ -259,8 +286,8 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
         rgb, th, clean, weight = crops.batch(cfg.batch)
-        l_reg, l_diff = losses(net, rgb, th, clean, gen, weight)
-        loss = l_reg + cfg.diffusion_weight * l_diff
+        l_reg, l_diff, l_light = losses(net, rgb, th, clean, gen, weight, policy, cfg.light_signal)
+        loss = l_reg + cfg.diffusion_weight * l_diff + cfg.w_light * l_light
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -268,23 +295,24 @@ def train(cfg: TeacherTrainConfig, out: Path, progress: bool = True, command: st
         ema_update(ema, net, cfg.ema)
         step += 1
         now = time.perf_counter()
-        l_reg, l_diff = float(l_reg.detach()), float(l_diff.detach())
-        writer.writerow([step, f"{l_reg:.5f}", f"{l_diff:.5f}", f"{_lr(cfg, step - 1):.6f}", f"{now - t_last:.3f}"])
+        l_reg, l_diff, l_light = float(l_reg.detach()), float(l_diff.detach()), float(l_light.detach())
+        writer.writerow([step, f"{l_reg:.5f}", f"{l_diff:.5f}", f"{l_light:.5f}", f"{_lr(cfg, step - 1):.6f}",
+                         f"{now - t_last:.3f}"])
         t_last = now
         bar.update()
-        bar.set_postfix(reg=f"{l_reg:.4f}", diff=f"{l_diff:.4f}")
+        bar.set_postfix(reg=f"{l_reg:.4f}", diff=f"{l_diff:.4f}", **({"light": f"{l_light:.4f}"} if policy else {}))
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             log.flush()
             save_atomic(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
                          "rng": rng.bit_generator.state, "gen": gen.get_state(),
                          "train_config": _resume_key(cfg)})
         if step % cfg.val_every == 0 and step < cfg.steps:
-            figs = validate(ema, val, cfg, out / f"val_{step:06d}.png", val_lamps)
+            figs = validate(ema, val, cfg, out / f"val_{step:06d}.png", val_lamps, policy)
             if progress:
                 bar.write(f"step {step}: {figs}")
     bar.close()
     log.close()
-    figs = validate(ema, val, cfg, out / f"val_{step:06d}.png", val_lamps)
+    figs = validate(ema, val, cfg, out / f"val_{step:06d}.png", val_lamps, policy)
     weights = out / "teacher.pt"
     # fp16 on disk (half the size; the sampler loads it into float32)
     save_atomic(weights, {"model": {k: v.half() if v.is_floating_point() else v for k, v in ema.state_dict().items()},

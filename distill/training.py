@@ -65,3 +65,14 @@ def save_atomic(path: Path, obj: dict) -> None:
 def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
     for pe, p in zip(ema.parameters(), net.parameters()):
         pe.lerp_(p, 1 - decay)
+
+
+def frozen_policy():
+    """The frozen RGB policy's perception network (eval mode, no gradients to its weights): what the
+    light terms of the teacher and the student read (``distill.losses.light_term``)."""
+    from agents.rgb_policy.agent import load_perception
+
+    net, _ = load_perception()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net.eval()

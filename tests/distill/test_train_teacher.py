@@ -170,3 +170,37 @@ def test_init_starts_from_given_weights(data, tmp_path):
     assert manifest["config"]["init"] == str(first) and len(manifest["init_sha256"]) == 64
     with pytest.raises(ConfigError, match="another architecture"):
         train(_cfg(data, steps=1, widths=(8, 24), init=str(first)), tmp_path / "other", progress=False)
+
+
+def test_the_light_term_reads_the_frozen_policy_on_mu_and_trains(tmp_path):
+    """--w-light: 0 when mu is the clean target, above 0 otherwise; logged beside the other terms and
+    reported on the lamp validation frames; the policy's weights untouched by training."""
+    from distill.train_teacher import losses
+    from distill.training import frozen_policy
+    from fusion.teacher.denoiser import TeacherConfig, TeacherNet
+    from harness.semantics import Sem
+
+    policy = frozen_policy()
+    torch.manual_seed(0)
+    net = TeacherNet(TeacherConfig(widths=(8, 16), reg_widths=(8, 16), head=4))
+    rgb, th, clean = torch.rand(2, 3, 32, 32), torch.rand(2, 1, 32, 32), torch.rand(2, 3, 32, 32)
+    assert float(losses(net, rgb, th, clean, torch.Generator().manual_seed(1))[2]) == 0.0  # off without a policy
+    assert float(losses(net, rgb, th, clean, torch.Generator().manual_seed(1), policy=policy)[2].detach()) > 0
+    net.estimate = lambda r, t: clean  # noqa: E731  (mu is the target)
+    assert float(losses(net, rgb, th, clean, torch.Generator().manual_seed(1), policy=policy)[2]) == pytest.approx(0, abs=1e-6)
+
+    _shard(tmp_path / "d" / "train" / "a.npz", 6, 0)
+    _shard(tmp_path / "d" / "val" / "b.npz", 4, 1)
+    with np.load(tmp_path / "d" / "val" / "b.npz") as z:
+        arrays = dict(z)
+    arrays["semantic"][1:3, 10:12, 20:22] = Sem.TRAFFIC_LIGHT
+    arrays["clean"][1:3, 10:12, 20:22] = (230, 20, 10)
+    np.savez(tmp_path / "d" / "val" / "b.npz", **arrays)
+    before = {k: v.clone() for k, v in policy.state_dict().items()}
+    figs = train(_cfg(tmp_path / "d", steps=3, w_light=1.0), tmp_path / "light", progress=False)
+    log = np.genfromtxt(tmp_path / "light" / "train_log.csv", delimiter=",", names=True)
+    assert (log["loss_light"] > 0).all() and figs["val_lamp_light"] >= 0
+    assert "val_lamp_light" not in train(_cfg(tmp_path / "d", steps=1), tmp_path / "plain", progress=False)
+    assert all(torch.equal(v, frozen_policy().state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ConfigError, match="w_light"):
+        train(_cfg(tmp_path / "d", w_light=-1.0), tmp_path / "bad", progress=False)
