@@ -134,6 +134,7 @@ OTHER_CASES = [
     (fusion_main, ["ensemble", "--scenario", "fog_town05", "--weights", "/no/such/teacher.pt"], "no such file"),
     (distill_main, ["train-teacher", "--data", "{t}/nothing", "--out", "{t}/run"], "collect-fusion-data"),
     (distill_main, ["train-teacher", "--steps", "0", "--out", "{t}/run"], "positive integer"),
+    (distill_main, ["train-teacher", "--w-light", "-1", "--out", "{t}/run"], "w_light and light_signal must be >= 0"),
     (distill_main, ["collect-fusion-data", "--workers", "0", "--out", "{t}/run"], "positive integer"),
     (distill_main, ["cache-ensemble", "--data", "{t}/nothing", "--out", "{t}/run"], "collect-fusion-data"),
     (distill_main, ["cache-ensemble", "--backbones", "resnet", "--out", "{t}/run"], "unknown backbone"),
