@@ -8,6 +8,9 @@ import sys
 from harness.cli import args as T
 from harness.errors import ConfigError
 
+# the request fields that lay a run out (which variants, routes and seeds; clips only record), not its conditions
+RUN_SHAPE = {"variants", "routes", "seeds", "clips"}
+
 
 def register(sub) -> None:
     p = sub.add_parser("compare", help="pair variants of an eval folder against a base variant: ΔDS, DS ratio, where it went")
@@ -15,6 +18,9 @@ def register(sub) -> None:
     p.add_argument("--base", required=True, help="the variant to pair against, as the report names it (teacher:k=2,steps=2)")
     p.add_argument("--variants", type=T.variants, default=None,
                    help="comma-separated variants to pair with --base (default: every other variant of the folder)")
+    p.add_argument("--base-out", type=T.run_folder, default=None,
+                   help="take the base variant's records from this other eval folder of the same scenario (the same "
+                   "variant before a change: retrained weights, another commit); default: --out")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -33,25 +39,40 @@ def run(args) -> dict:
     from harness.runner.evaluate import jobs_from_run
     from harness.runner.store import ResultStore
 
-    store = ResultStore(args.out)
-    run_info = store.read_run()
-    if run_info.get("kind") == "sweep":
-        raise ConfigError(f"{args.out} is a sweep; compare pairs the variants of an eval or drive folder "
-                          "(a sweep's values are in its report)")
-    jobs, keys = jobs_from_run(run_info)
-    items = collect(jobs, keys, store)
-    labels = list(dict.fromkeys(variant_label(j.variant) for j in jobs))
-    base = _known(args.base, labels)
-    others = [_known(v, labels) for v in args.variants] if args.variants else [v for v in labels if v != base]
-    others = [v for v in others if v != base]
+    def load(folder):
+        store = ResultStore(folder)
+        run_info = store.read_run()
+        if run_info.get("kind") == "sweep":
+            raise ConfigError(f"{folder} is a sweep; compare pairs the variants of an eval or drive folder "
+                              "(a sweep's values are in its report)")
+        jobs, keys = jobs_from_run(run_info)
+        return run_info["request"], collect(jobs, keys, store), list(dict.fromkeys(variant_label(j.variant) for j in jobs))
+
+    request, items, labels = load(args.out)
+    base_items, where = None, ""
+    if args.base_out is not None and args.base_out.resolve() != args.out.resolve():
+        base_request, base_items, base_labels = load(args.base_out)
+        if base_request["scenario"] != request["scenario"]:
+            raise ConfigError(f"{args.base_out} ran {base_request['scenario']}, {args.out} ran {request['scenario']}: "
+                              "route runs pair only within one scenario")
+        differ = sorted(k for k in request if k not in RUN_SHAPE and request.get(k) != base_request.get(k))
+        if differ:
+            print(f"note: the two runs differ in {', '.join(differ)}; the pairs keep route and seed only", file=sys.stderr)
+        base, where = _known(args.base, base_labels), f" ({args.base_out})"
+        others = [_known(v, labels) for v in args.variants] if args.variants else labels
+    else:
+        base = _known(args.base, labels)
+        others = [_known(v, labels) for v in args.variants] if args.variants else labels
+        others = [v for v in others if v != base]
     if not others:
         raise ConfigError(f"nothing to pair with {base}: name other variants with --variants")
-    res = compare(items, base, others)
+    res = compare(items, base, others, base_items=base_items)
+    res["base_out"] = str(args.base_out or args.out)
     for v, d in res["variants"].items():
         ds, r, loss = d["diff"]["DS"], d["DS_ratio"], d["DS_loss"]
         went = ", ".join(f"{label} {loss[part].get(key, 0.0):+.1f}" for part, key, label in loss_columns({v: loss}))
         gap = f"; {d['n_unrecorded']} without both records, counted 0" if d["n_unrecorded"] else ""
-        print(f"{v} vs {base} ({d['n_pairs']} route runs paired{gap}): DS {d['DS']:.1f} vs {d['base_DS']:.1f}, "
+        print(f"{v} vs {base}{where} ({d['n_pairs']} route runs paired{gap}): DS {d['DS']:.1f} vs {d['base_DS']:.1f}, "
               f"ΔDS {ds['mean_diff']:+.1f} [{ds['ci'][0]:+.1f}, {ds['ci'][1]:+.1f}], "
               + (f"ratio {r['ratio']:.2f} [{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]" if r else "no ratio (the base scored 0)"),
               file=sys.stderr)

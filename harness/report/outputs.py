@@ -152,21 +152,23 @@ def _mean_ds(scores: dict, keys: list) -> float:
     return sum(scores[k].DS for k in keys if k in scores) / len(keys)
 
 
-def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10000) -> dict:
+def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10000,
+            base_items: list[Planned] | None = None) -> dict:
     """Each of ``others`` against ``base`` on the planned (route, seed) pairs both were planned on
     (a missing record counts 0, as in the summary): means, paired differences of DS/RC/IS, the ratio
     of mean DS with its interval (None where the base scored 0 throughout), and where the DS went
-    (:func:`harness.metrics.attribute_loss`)."""
-    def mine(v: str) -> tuple[dict, list]:
-        its = [it for it in items if variant_label(it.job.variant) == v]
+    (:func:`harness.metrics.attribute_loss`). With ``base_items`` (another run of the same scenario),
+    the base's records come from there: a variant against itself before a change."""
+    def mine(v: str, pool: list[Planned]) -> tuple[dict, list]:
+        its = [it for it in pool if variant_label(it.job.variant) == v]
         return ({(it.job.route_id, it.job.seed): it.score for it in its if it.record is not None},
                 [(it.job.route_id, it.job.seed) for it in its])
 
-    base_scores, base_planned = mine(base)
+    base_scores, base_planned = mine(base, items if base_items is None else base_items)
     base_keys = set(base_planned)
     out = {}
     for v in others:
-        scores, planned = mine(v)
+        scores, planned = mine(v, items)
         pairs = [k for k in planned if k in base_keys]
         if not pairs:
             raise ConfigError(f"{v} and {base} were planned on no common (route, seed); nothing to pair")

@@ -104,3 +104,16 @@ def test_compare_gives_no_ratio_against_a_base_that_scored_nothing():
     items = [_item("thermal", "0", 0.0), _item("rgb", "0", 30.0)]
     res = compare(items, "thermal", ["rgb"], n_boot=100)["variants"]["rgb"]
     assert res["DS_ratio"] is None and res["diff"]["DS"]["mean_diff"] == 30.0
+
+
+def test_compare_takes_the_base_from_another_run():
+    """--base-out: a variant against itself before a change (the same label in both runs)."""
+    from harness.report.outputs import compare
+
+    before = [_item("teacher", r, ds) for r, ds in (("0", 80.0), ("1", 40.0), ("2", 10.0))]
+    after = [_item("teacher", r, ds) for r, ds in (("0", 70.0), ("1", 60.0))] + [_item("rgb", "0", 20.0)]
+    res = compare(after, "teacher", ["teacher", "rgb"], n_boot=200, base_items=before)["variants"]
+    assert res["teacher"]["n_pairs"] == 2 and (res["teacher"]["DS"], res["teacher"]["base_DS"]) == (65.0, 60.0)
+    assert res["teacher"]["diff"]["DS"]["mean_diff"] == 5.0  # route 2 was not planned after: not a pair
+    assert res["rgb"]["n_pairs"] == 1 and res["rgb"]["diff"]["DS"]["mean_diff"] == -60.0
+

@@ -28,3 +28,5 @@ for r in csv.DictReader(open(f"{src}/records.csv")):
 PY
 $PY -m harness eval --scenario short_night_fog_town05 --variants teacher:k=2,steps=2,rgb,fusionproxy,oracle_clean --routes 0-4 \
   --seeds 0 --workers 2 --route-timeout 7200 --out $E --resume
+$PY -m harness compare --out $E --base teacher:k=2,steps=2 --base-out results/reference/teacher/short_night_fog_town05 \
+  --variants teacher:k=2,steps=2 --json | tail -n 1 | $PY -m json.tool > $E/compare_committed_teacher.json
