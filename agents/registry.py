@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Callable
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, did_you_mean
 from harness.rig import Rig
 from harness.sensors.registration import Calibration
 
@@ -32,9 +31,7 @@ DEFAULT_AGENT = "rgb_policy"
 def check_agent_name(name: str) -> None:
     """ConfigError naming the known agents (and the closest one) unless ``name`` is one."""
     if name not in AGENTS:
-        close = difflib.get_close_matches(name, list(AGENTS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown agent {name!r}{hint}; known agents: {', '.join(AGENTS)}")
+        raise ConfigError(f"unknown agent {name!r}{did_you_mean(name, AGENTS)}; known agents: {', '.join(AGENTS)}")
 
 
 def make_agent(name: str = DEFAULT_AGENT, variant: str | None = None, rig: Rig = Rig(),

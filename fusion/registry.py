@@ -17,7 +17,6 @@ the RGB camera, an upper bound for what any fusion could restore.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib
 import inspect
@@ -34,7 +33,7 @@ from fusion.classical import GFF, LaplacianFusion, LumaAverage, RGBEnhance
 from fusion.student.proxy import WEIGHTS_PATTERN as STUDENT_WEIGHTS, FusionProxy
 from fusion.teacher.sampler import WEIGHTS as TEACHER_WEIGHTS, TeacherFusion
 from fusion.trivial import RGBOnly, ThermalOnly
-from harness.errors import ConfigError
+from harness.errors import ConfigError, did_you_mean
 
 PY, ONNX = "py:", "onnx:"
 Cost = Callable[..., int]  # flops(h, w, **params) -> floating-point operations per frame
@@ -137,9 +136,7 @@ class Variant:
                 raise ConfigError(f"variant {self.name}:{text}: parameters look like name=value, got {item!r}")
             if key not in known:
                 takes = ", ".join(f"{p.name}={p.default}" for p in self.params) or "no parameters"
-                close = difflib.get_close_matches(key, list(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"variant {self.name}: unknown parameter {key!r}{hint}; it takes {takes}")
+                raise ConfigError(f"variant {self.name}: unknown parameter {key!r}{did_you_mean(key, known)}; it takes {takes}")
             values[key] = known[key].parse(f"variant {self.name}", raw.strip())
         kept = tuple(sorted((k, v) for k, v in values.items() if v != known[k].default))
         base = self.name.split(":")[0]
@@ -202,9 +199,7 @@ def get_variant(name: str) -> Variant:
         return _onnx_variant(name)
     base, _, text = name.partition(":")
     if base not in VARIANTS:
-        close = difflib.get_close_matches(base, list(VARIANTS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown fusion variant {base!r}{hint}; known variants: {', '.join(VARIANTS)}, "
+        raise ConfigError(f"unknown fusion variant {base!r}{did_you_mean(base, VARIANTS)}; known variants: {', '.join(VARIANTS)}, "
                           f"or py:package.module:Name, or onnx:path/to/model.onnx")
     return VARIANTS[base].with_values(text) if text else VARIANTS[base]
 
@@ -222,9 +217,8 @@ def _py_variant(name: str) -> Variant:
     except Exception as err:  # noqa: BLE001 (ImportError, or anything the user's module raises on import)
         raise ConfigError(f"variant {name!r}: cannot import {mod_name!r}: {type(err).__name__}: {err}") from err
     if not hasattr(module, attr):
-        close = difflib.get_close_matches(attr, [a for a in dir(module) if not a.startswith("_")], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"variant {name!r}: module {mod_name} has no {attr!r}{hint}")
+        public = [a for a in dir(module) if not a.startswith("_")]
+        raise ConfigError(f"variant {name!r}: module {mod_name} has no {attr!r}{did_you_mean(attr, public)}")
     obj = getattr(module, attr)
     source = inspect.getsourcefile(module) or ""
     if isinstance(obj, nn.Module):

@@ -6,6 +6,9 @@ Messages say what was expected, what came, and how to fix it. Callers chain the 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class HarnessError(Exception):
     """Base class: the CLI prints ``error: <message>`` for these and exits non-zero."""
@@ -52,3 +55,10 @@ class AgentError(HarnessError, RuntimeError):
     """An agent broke the leaderboard agent contract (bad sensor list, bad control, raised in run_step).
 
     The runner classifies these as agent failures, not simulator failures."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``: the tail of an error line."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+

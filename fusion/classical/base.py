@@ -7,14 +7,13 @@ a registry build a module from ``{"r1": "20"}`` (``ClassicalFusion.from_params``
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any, Callable, ClassVar
 
 import torch
 
 from fusion.base import FusionModule, Param, check_inputs
-from harness.errors import ConfigError
+from harness.errors import ConfigError, did_you_mean
 
 MIN_SIZE = 8  # [px] the smallest H and W the classical ops accept (filters and pyramids need a few pixels)
 
@@ -24,9 +23,7 @@ def check_params(op: str, table: tuple[Param, ...], values: Mapping[str, Any]) -
     names = [p.name for p in table]
     for key in values:
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{op}: unknown parameter {key!r}{hint}; its parameters are "
+            raise ConfigError(f"{op}: unknown parameter {key!r}{did_you_mean(key, names)}; its parameters are "
                               f"{', '.join(names) or 'none'}")
     return {p.name: p.check(op, values.get(p.name, p.default)) for p in table}
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 
 from harness.cli import args as T
-from harness.errors import ConfigError
+from harness.errors import ConfigError, did_you_mean
 
 # the request fields that lay a run out (which variants, routes and seeds; clips only record), not its conditions
 RUN_SHAPE = {"variants", "routes", "seeds", "clips"}
@@ -28,9 +27,7 @@ def register(sub) -> None:
 def _known(name: str, labels: list[str]) -> str:
     if name in labels:
         return name
-    close = difflib.get_close_matches(name, labels, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(f"variant {name!r} is not in this folder{hint}; it holds {', '.join(labels)}")
+    raise ConfigError(f"variant {name!r} is not in this folder{did_you_mean(name, labels)}; it holds {', '.join(labels)}")
 
 
 def run(args) -> dict:

@@ -6,14 +6,15 @@ the same for a ``ConfigError`` a record raised while being built. ``ScenarioErro
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+
+from harness.errors import did_you_mean
 
 SCHEMA_DOC = "scenarios/SCHEMA.md"
 NULL_REFUSED = "null is not allowed here; give a value or leave the key out for the default"
@@ -62,11 +63,6 @@ def locate(where: str, message: str, keys: Mapping[str, str]) -> tuple[str, str]
     if leaf is None:
         return where or "(top level)", rest
     return (f"{where}.{leaf}" if where else leaf), rest
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def preview(items: list[str], limit: int = 12) -> str:

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BeforeValidator, ValidationError
 
-from harness.errors import ConfigError, RouteError, ScenarioError
+from harness.errors import ConfigError, RouteError, ScenarioError, did_you_mean
 from harness.fields import FieldSpec, check_fields, field_spec, spec
 from harness.rig import CameraSpec, Pose, Rig, ThermalSpec
-from harness.scenario.messages import describe, did_you_mean, locate, preview
+from harness.scenario.messages import describe, locate, preview
 from harness.scenario.routes_xml import RouteSpec, read_routes
 from harness.scenario.yaml_models import YamlKey, YamlModel, YamlSchema
 from harness.weather import PRESETS, Weather, preset
