@@ -24,10 +24,10 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _known(name: str, labels: list[str]) -> str:
+def _known(name: str, labels: list[str], folder) -> str:
     if name in labels:
         return name
-    raise ConfigError(f"variant {name!r} is not in this folder{did_you_mean(name, labels)}; it holds {', '.join(labels)}")
+    raise ConfigError(f"variant {name!r} is not in {folder}{did_you_mean(name, labels)}; it holds {', '.join(labels)}")
 
 
 def run(args) -> dict:
@@ -55,11 +55,11 @@ def run(args) -> dict:
         differ = sorted(k for k in request if k not in RUN_SHAPE and request.get(k) != base_request.get(k))
         if differ:
             print(f"note: the two runs differ in {', '.join(differ)}; the pairs keep route and seed only", file=sys.stderr)
-        base, where = _known(args.base, base_labels), f" ({args.base_out})"
-        others = [_known(v, labels) for v in args.variants] if args.variants else labels
+        base, where = _known(args.base, base_labels, args.base_out), f" ({args.base_out})"
+        others = [_known(v, labels, args.out) for v in args.variants] if args.variants else labels
     else:
-        base = _known(args.base, labels)
-        others = [_known(v, labels) for v in args.variants] if args.variants else labels
+        base = _known(args.base, labels, args.out)
+        others = [_known(v, labels, args.out) for v in args.variants] if args.variants else labels
         others = [v for v in others if v != base]
     if not others:
         raise ConfigError(f"nothing to pair with {base}: name other variants with --variants")
