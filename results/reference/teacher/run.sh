@@ -5,6 +5,7 @@
 #   fusions and oracle_clean, with a picture per variant;
 # - ensemble_<scenario>.json/.jpg: the K samples' pixel variance by region and the picture grid
 #   rgb | thermal | teacher mean | pixel variance | clean target | what the policy marks.
+#   ensemble_night_fog_town05_steps{2,8}.json: the same at night in fog with 2 and 8 DDIM steps;
 # - short_night_fog_town05/, short_fog_town05/: closed loop on short held-out routes 0-4, the teacher as it drives
 #   (teacher:k=2,steps=2: 0.2 s a frame on the one thread a drive worker gets) beside rgb, thermal, gff (the classical
 #   row), the default student and oracle_clean; records are kept per route: run again to continue. The rgb, gff,
@@ -25,6 +26,11 @@ for S in night_fog_town05 fog_town05; do
   $PY -m fusion perception --scenario $S --variants rgb,thermal,gff,laplacian,luma_average,rgb_enhance,teacher,oracle_clean \
     --out $OUT/perception_$S --json > /dev/null
   $PY -m fusion ensemble --scenario $S --out $OUT --json | tail -n 1 > $OUT/ensemble_$S.json
+done
+# the variance criterion against the number of DDIM steps (k=8; the default above is 4 steps)
+for N in 2 8; do
+  $PY -m fusion ensemble --scenario night_fog_town05 --k 8 --steps $N --threads 1 --json | tail -n 1 \
+    > $OUT/ensemble_night_fog_town05_steps$N.json
 done
 $PY -m fusion perception --scenario night_fog_town05 --variants teacher:k=2,steps=2,teacher,fusionproxy \
   --out runs/probe_k2_nf --json > /dev/null && cp runs/probe_k2_nf/perception.json $OUT/perception_night_fog_town05_k2.json
