@@ -103,3 +103,12 @@ def light_term(student_logits: torch.Tensor, target_logits: torch.Tensor, signal
     w = 1.0 + signal_weight * (1.0 - pt[:, :1])
     w = w / w.mean(dim=(-2, -1), keepdim=True)
     return (w * kl).mean()
+
+
+def policy_light_term(policy, image: torch.Tensor, target: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:
+    """:func:`light_term` of the frozen ``policy``'s light branch (``PerceptionNet.light_logits``) read on
+    ``image`` (gradients flow to it) against it read on ``target`` (no gradients), both ``(B,3,H,W)``."""
+    with torch.no_grad():
+        target_logits = policy.light_logits(target)
+    return light_term(policy.light_logits(image), target_logits, signal_weight)
+

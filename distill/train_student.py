@@ -241,7 +241,7 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig,
                policy=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(total, pixel term, feature term, light term) of one batch under ``cfg``'s loss switches;
     ``policy`` is the frozen policy network the light term reads (needed when ``cfg.w_light > 0``)."""
-    from distill.losses import feature_term, layer_routing, light_term, pixel_term, pixel_weights, uniform_routing
+    from distill.losses import feature_term, layer_routing, pixel_term, pixel_weights, policy_light_term, uniform_routing
 
     s = student(batch["rgb"], batch["thermal"])
     teacher = cfg.target == "teacher"
@@ -265,9 +265,8 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig,
         l_feat = feature_term(fs, ft, alpha)
     l_light = s.new_zeros(())
     if cfg.w_light > 0:
-        with torch.no_grad():
-            lt = policy.light_logits(batch["mean"] if cfg.light_target == "teacher" else batch["clean"])
-        l_light = light_term(policy.light_logits(s), lt, cfg.light_signal)
+        target = batch["mean"] if cfg.light_target == "teacher" else batch["clean"]
+        l_light = policy_light_term(policy, s, target, cfg.light_signal)
     return cfg.w_pix * l_pix + cfg.w_feat * l_feat + cfg.w_light * l_light, l_pix, l_feat, l_light
 
 

@@ -140,7 +140,7 @@ def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, genera
     """(regression L1, diffusion v-MSE, light term) of one batch; ``weight (B,1,H,W)`` weighs pixels in
     the first two (the mean of weighted terms: a weight of 1 everywhere is the plain loss). The light
     term is 0 without ``policy`` (the frozen perception network, :func:`distill.training.frozen_policy`)."""
-    from distill.losses import light_term
+    from distill.losses import policy_light_term
     from fusion.teacher.schedule import noise
 
     w = torch.ones_like(clean[:, :1]) if weight is None else weight
@@ -148,9 +148,7 @@ def losses(net, rgb: torch.Tensor, th: torch.Tensor, clean: torch.Tensor, genera
     l_reg = (w * (mu - clean).abs()).mean()
     l_light = mu.new_zeros(())
     if policy is not None:
-        with torch.no_grad():
-            target = policy.light_logits(clean)
-        l_light = light_term(policy.light_logits(mu), target, light_signal)
+        l_light = policy_light_term(policy, mu, clean, light_signal)
     mu_d = mu.detach()
     r = (clean - mu_d) / net.cfg.residual_scale
     t = torch.rand(r.shape[0], generator=generator)
@@ -199,11 +197,10 @@ def validate(net, val: dict[str, np.ndarray], cfg: TeacherTrainConfig, path: Pat
         out |= {"val_lamp_chroma": round(lamp_chroma(l_mean, mask), 4), "val_lamp_chroma_rgb": round(lamp_chroma(l_rgb, mask), 4),
                 "val_lamp_chroma_clean": round(lamp_chroma(l_clean, mask), 4)}
         if policy is not None:
-            from distill.losses import light_term
+            from distill.losses import policy_light_term
 
             with torch.no_grad():
-                out["val_lamp_light"] = round(float(light_term(policy.light_logits(l_mean), policy.light_logits(l_clean),
-                                                               cfg.light_signal)), 5)
+                out["val_lamp_light"] = round(float(policy_light_term(policy, l_mean, l_clean, cfg.light_signal)), 5)
     return out
 
 

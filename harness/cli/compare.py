@@ -52,14 +52,15 @@ def run(args) -> dict:
         if base_request["scenario"] != request["scenario"]:
             raise ConfigError(f"{args.base_out} ran {base_request['scenario']}, {args.out} ran {request['scenario']}: "
                               "route runs pair only within one scenario")
-        differ = sorted(k for k in request if k not in RUN_SHAPE and request.get(k) != base_request.get(k))
+        differ = sorted(k for k in set(request) | set(base_request)
+                        if k not in RUN_SHAPE and request.get(k) != base_request.get(k))
         if differ:
             print(f"note: the two runs differ in {', '.join(differ)}; the pairs keep route and seed only", file=sys.stderr)
         base, where = _known(args.base, base_labels, args.base_out), f" ({args.base_out})"
-        others = [_known(v, labels, args.out) for v in args.variants] if args.variants else labels
     else:
         base = _known(args.base, labels, args.out)
-        others = [_known(v, labels, args.out) for v in args.variants] if args.variants else labels
+    others = [_known(v, labels, args.out) for v in args.variants] if args.variants else labels
+    if base_items is None:  # within one run a variant is not paired with itself
         others = [v for v in others if v != base]
     if not others:
         raise ConfigError(f"nothing to pair with {base}: name other variants with --variants")
