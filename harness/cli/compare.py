@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--base-out", type=T.run_folder, default=None,
                    help="take the base variant's records from this other eval folder of the same scenario (the same "
                    "variant before a change: retrained weights, another commit); default: --out")
+    p.add_argument("--recorded-only", action="store_true",
+                   help="pair only the (route, seed) pairs both variants have a record for (a run still going); "
+                   "default: every planned pair, a missing run counting 0 as in the report")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -64,7 +67,7 @@ def run(args) -> dict:
         others = [v for v in others if v != base]
     if not others:
         raise ConfigError(f"nothing to pair with {base}: name other variants with --variants")
-    res = compare(items, base, others, base_items=base_items)
+    res = compare(items, base, others, base_items=base_items, recorded_only=args.recorded_only)
     res["base_out"] = str(args.base_out or args.out)
     for v, d in res["variants"].items():
         ds, r, loss = d["diff"]["DS"], d["DS_ratio"], d["DS_loss"]

@@ -69,6 +69,35 @@ def standing_section(summ: dict) -> list[str]:
     return lines
 
 
+def complete_pairs_section(summ: dict) -> list[str]:
+    """A partial run's figures on the route runs every variant has finished (``outputs.complete_pairs``)."""
+    cp = summ.get("complete_pairs")
+    if not cp:
+        return []
+    lines = ["", "## On the route runs every variant has", ""]
+    if not cp["n_pairs"]:
+        return lines + [f"No (route, seed) pair of the {cp['n_planned_pairs']} planned has a record for every variant yet."]
+    by_seed: dict = {}
+    for route, seed in cp["pairs"]:
+        by_seed.setdefault(seed, []).append(str(route))
+    where = "; ".join(f"seed {s}: route{'s' if len(r) > 1 else ''} {', '.join(r)}" for s, r in by_seed.items())
+    base = summ["baseline"]
+    verb = "has" if cp["n_pairs"] == 1 else "have"
+    lines += [(f"{cp['n_pairs']} of the {cp['n_planned_pairs']} planned (route, seed) pairs {verb} a record for every "
+               f"variant ({where}). Means over those pairs alone with 95 % bootstrap intervals"
+               + (f", paired to `{base}`" if base else "") + ": how each variant drove where all of them drove, "
+               "while the table above counts the runs still missing as 0."), ""]
+    head = "| variant | DS | RC | IS | success |" + (f" ΔDS vs {base} |" if base else "")
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for name, v in cp["variants"].items():
+        row = f"| `{name}` | {_ci(v, 'DS')} | {_ci(v, 'RC')} | {_ci(v, 'IS', 3)} | {100 * v['success_rate']:.0f} % |"
+        if base:
+            d = v.get("vs_rgb", {}).get("DS")
+            row += f" {d['mean_diff']:+.1f} [{d['ci'][0]:+.1f}, {d['ci'][1]:+.1f}] |" if d else " (baseline) |"
+        lines.append(row)
+    return lines
+
+
 def render(summ: dict, figures: list[str], records) -> str:
     vs = summ["variants"]
     lines = [f"# Evaluation: {summ['scenario']}", ""]
@@ -89,6 +118,7 @@ def render(summ: dict, figures: list[str], records) -> str:
         lat = v["latency_ms"]
         row += f"{_ms(lat.get('fusion_ms'))} | {_ms(lat.get('agent_ms'))} |"
         lines.append(row)
+    lines += complete_pairs_section(summ)
     kinds = [k for k in INFRACTION_KINDS if any(v["infraction_counts"].get(k, 0) for v in vs.values())]
     if kinds:
         lines += ["", "## Infractions per km driven", "",

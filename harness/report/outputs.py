@@ -143,8 +143,33 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
         "seeds": list(dict.fromkeys(it.job.seed for it in items)),
         "n_planned": len(items), "n_done": sum(it.record is not None for it in items),
         "complete": all(it.record is not None for it in items), "baseline": BASELINE if BASELINE in variants else None,
-        "variants": per,
+        "variants": per, "complete_pairs": complete_pairs(scores, planned, n_boot),
     }
+
+
+def complete_pairs(scores: dict[str, dict], planned: dict[str, list], n_boot: int = 10000) -> dict | None:
+    """For a run that is still partial: every variant's figures on the (route, seed) pairs that all
+    variants have a record for (finished or quarantined), with paired differences to ``rgb`` there.
+    The headline figures count a missing run 0, as the leaderboard does, so while a long matrix runs
+    they mostly measure how far each variant got; these measure how it drove. None when every
+    planned run has a record. ``scores``/``planned``: variant -> {(route, seed): RouteScore} / its
+    planned (route, seed) list, as in :func:`summary`."""
+    if all(k in scores[v] for v in planned for k in planned[v]):
+        return None
+    first = next(iter(planned.values()), [])
+    pairs = [k for k in first if all(k in planned[v] and k in scores[v] for v in planned)]
+    out: dict = {"n_pairs": len(pairs), "n_planned_pairs": len(set().union(*map(set, planned.values()))),
+                 "pairs": [list(k) for k in pairs], "variants": {}}
+    if not pairs:
+        return out
+    for v in planned:
+        mine = {k: scores[v][k] for k in pairs}
+        s = summarize(mine, pairs, n_boot=n_boot).to_dict()
+        row = {m: s[m] for m in ("DS", "DS_ci", "RC", "RC_ci", "IS", "IS_ci", "success_rate")}
+        if BASELINE in planned and v != BASELINE:
+            row["vs_rgb"] = {"DS": paired_difference(scores[BASELINE], mine, "DS", planned=pairs, n_boot=n_boot).to_dict()}
+        out["variants"][v] = row
+    return out
 
 
 def _mean_ds(scores: dict, keys: list) -> float:
@@ -153,12 +178,13 @@ def _mean_ds(scores: dict, keys: list) -> float:
 
 
 def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10000,
-            base_items: list[Planned] | None = None) -> dict:
+            base_items: list[Planned] | None = None, recorded_only: bool = False) -> dict:
     """Each of ``others`` against ``base`` on the planned (route, seed) pairs both were planned on
     (a missing record counts 0, as in the summary): means, paired differences of DS/RC/IS, the ratio
     of mean DS with its interval (None where the base scored 0 throughout), and where the DS went
     (:func:`harness.metrics.attribute_loss`). With ``base_items`` (another run of the same scenario),
-    the base's records come from there: a variant against itself before a change."""
+    the base's records come from there: a variant against itself before a change. With
+    ``recorded_only``, only the pairs both have a record for (a run still going)."""
     def mine(v: str, pool: list[Planned]) -> tuple[dict, list]:
         its = [it for it in pool if variant_label(it.job.variant) == v]
         return ({(it.job.route_id, it.job.seed): it.score for it in its if it.record is not None},
@@ -169,9 +195,10 @@ def compare(items: list[Planned], base: str, others: list[str], n_boot: int = 10
     out = {}
     for v in others:
         scores, planned = mine(v, items)
-        pairs = [k for k in planned if k in base_keys]
+        pairs = [k for k in planned if k in base_keys and (not recorded_only or (k in scores and k in base_scores))]
         if not pairs:
-            raise ConfigError(f"{v} and {base} were planned on no common (route, seed); nothing to pair")
+            raise ConfigError(f"{v} and {base} were planned on no common (route, seed); nothing to pair" if not recorded_only
+                              else f"{v} and {base} have records on no common (route, seed) yet; nothing to pair")
         out[v] = {"n_pairs": len(pairs), "n_unrecorded": sum(k not in scores or k not in base_scores for k in pairs),
                   "DS": _mean_ds(scores, pairs), "base_DS": _mean_ds(base_scores, pairs),
                   "diff": {m: paired_difference(base_scores, scores, m, planned=pairs, n_boot=n_boot).to_dict()

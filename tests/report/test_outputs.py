@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.errors import ConfigError
 from harness.metrics.records import Infraction, RouteScore
 from harness.report.markdown import render
 from harness.report.outputs import Planned, infractions_frame, records_frame, summary
@@ -96,6 +97,11 @@ def test_compare_pairs_every_variant_with_any_base():
     assert fp["diff"]["DS"]["mean_diff"] == -10.0 and fp["DS_ratio"]["ratio"] == pytest.approx(50 / 60)
     assert fp["DS_loss"]["loss"] == pytest.approx(10.0)  # what the pair lost, split by cause
     assert rgb["n_unrecorded"] == 1 and rgb["DS"] == 10.0  # the missing route counts 0, as in the summary
+    only = compare(items, "teacher", ["rgb"], n_boot=100, recorded_only=True)["variants"]["rgb"]
+    assert (only["n_pairs"], only["n_unrecorded"], only["DS"], only["base_DS"]) == (1, 0, 20.0, 80.0)
+    with pytest.raises(ConfigError, match="have records on no common"):
+        compare(items[2:4] + [Planned(EvalJob("clear_town01", "0", "rgb", 0), "r", None)], "fusionproxy", ["rgb"],
+                recorded_only=True)
 
 
 def test_compare_gives_no_ratio_against_a_base_that_scored_nothing():
@@ -117,3 +123,27 @@ def test_compare_takes_the_base_from_another_run():
     assert res["teacher"]["diff"]["DS"]["mean_diff"] == 5.0  # route 2 was not planned after: not a pair
     assert res["rgb"]["n_pairs"] == 1 and res["rgb"]["diff"]["DS"]["mean_diff"] == -60.0
 
+
+
+def test_partial_run_reports_the_pairs_every_variant_has():
+    """While a matrix runs, the headline counts missing runs 0; the extra table averages only over the
+    (route, seed) pairs that every variant has a record for, and pairs them to rgb there."""
+    items = [_item("rgb", "0", 40.0), _item("rgb", "1", 20.0), _item("rgb", "2", 90.0),
+             _item("thermal", "0", 60.0), _item("thermal", "1", 10.0),
+             Planned(EvalJob("clear_town01", "2", "thermal", 0), "missing", None)]
+    s = summary(items, n_boot=200)
+    cp = s["complete_pairs"]
+    assert cp["n_pairs"] == 2 and cp["n_planned_pairs"] == 3 and cp["pairs"] == [["0", 0], ["1", 0]]
+    assert cp["variants"]["rgb"]["DS"] == 30.0 and cp["variants"]["thermal"]["DS"] == 35.0
+    assert s["variants"]["thermal"]["DS"] == pytest.approx(70.0 / 3)  # the headline still counts the missing run 0
+    assert cp["variants"]["thermal"]["vs_rgb"]["DS"]["mean_diff"] == 5.0 and "vs_rgb" not in cp["variants"]["rgb"]
+    text = render(s, [], records_frame(items))
+    assert "## On the route runs every variant has" in text
+    assert "2 of the 3 planned (route, seed) pairs have a record for every variant (seed 0: routes 0, 1)" in text
+    assert "| `thermal` | 35.0 [" in text and "| +5.0 [" in text
+    # none in common yet: said so; a complete run has no such section
+    none = summary([_item("rgb", "0", 40.0), Planned(EvalJob("clear_town01", "0", "thermal", 0), "m", None)], n_boot=50)
+    assert none["complete_pairs"]["n_pairs"] == 0 and "No (route, seed) pair of the 1 planned" in render(none, [], records_frame([]))
+    full = summary(items[:2] + items[3:5], n_boot=50)
+    assert full["complete"] and full["complete_pairs"] is None
+    assert "every variant has" not in render(full, [], records_frame(items[:2] + items[3:5]))
