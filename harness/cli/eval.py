@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from harness.cli import args as T
 from harness.cli import common
@@ -49,12 +50,41 @@ def register(sub) -> None:
     add_matrix_args(p)
     p.add_argument("--out", required=True, type=T.out_folder,
                    help="output folder (created; must be new or empty unless --resume)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would run (per variant: planned, already recorded in --out, left, and an estimate "
+                   "of the time left from the records there) and write nothing")
     p.add_argument("--json", action="store_true", help="print a final JSON line: the summary and run statistics")
     p.set_defaults(run=run)
 
 
+def _hours(s: float | None) -> str:
+    if s is None:
+        return "-"
+    return f"{s / 3600:.1f} h" if s >= 5400 else f"{s / 60:.0f} min"
+
+
+def print_dry_run(d: dict) -> None:
+    print(f"{d['planned']} route runs planned, {d['recorded']} recorded in {d['out']}, {d['left']} left"
+          + ("" if d["holds_run"] or not d["recorded"] else " (the folder holds no run.json: --resume needed)"), file=sys.stderr)
+    print(f"{'variant':>16} {'planned':>8} {'recorded':>9} {'left':>5} {'median run':>11} {'est. left':>10}", file=sys.stderr)
+    for name, v in d["variants"].items():
+        med = "-" if v["median_route_wall_s"] is None else f"{v['median_route_wall_s']:.0f} s"
+        print(f"{name:>16} {v['planned']:>8} {v['recorded']:>9} {v['left']:>5} {med:>11} {_hours(v['est_left_s']):>10}",
+              file=sys.stderr)
+    if d["left"]:
+        est = (f"about {_hours(d['est_wall_left_s'])} of wall time with {d['workers']} worker(s), from the median route "
+               "run of each variant recorded here" if d["est_wall_left_s"] is not None
+               else "no estimate: some variant left has no finished record here to time it by")
+        print(f"left: {est}", file=sys.stderr)
+
+
 def run(args) -> dict:
-    from harness.runner.evaluate import evaluate
+    from harness.runner.evaluate import dry_run, evaluate
+
+    if args.dry_run:
+        d = dry_run(request(args), args.out, workers=args.workers)
+        print_dry_run(d)
+        return d
 
     summ, stats = evaluate(request(args), args.out, common.run_options(args), resume=args.resume, plots=not args.no_plots)
     common.print_summary(summ, args.out)

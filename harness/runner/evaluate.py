@@ -277,6 +277,46 @@ def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(),
     return summ, stats
 
 
+def dry_run(req: EvalRequest, out: str | Path, workers: int = 1) -> dict:
+    """What ``evaluate`` would run in ``out``, writing nothing: per variant the planned route runs, those
+    already recorded there (finished or quarantined, as ``--resume`` keeps them) and those left. Where
+    a variant has finished records in ``out``, the median wall time of one of its route runs there gives
+    an estimate of its remaining time (other routes may be longer: an estimate, not a promise), and the
+    sum over ``workers`` parallel simulators an estimate of the wall time left. No backend is contacted."""
+    from harness.report.outputs import variant_label
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a folder (it is created if missing)")
+    jobs = plan(req)
+    keys = job_keys(jobs)
+    store = ResultStore(out)
+    done = store.done_keys()
+    finished = store.finished() if done else {}
+    per: dict[str, dict] = {}
+    for job, key in zip(jobs, keys):
+        v = per.setdefault(variant_label(job.variant), {"planned": 0, "recorded": 0, "left": 0, "left_routes": []})
+        v["planned"] += 1
+        if key in done:
+            v["recorded"] += 1
+        else:
+            v["left"] += 1
+            v["left_routes"].append([job.route_id, job.seed])
+    walls: dict[str, list[float]] = {}
+    for rec in finished.values():
+        if not rec.get("quarantined") and rec.get("result", {}).get("wall_s"):
+            walls.setdefault(variant_label(rec["job"].get("variant")), []).append(float(rec["result"]["wall_s"]))
+    for name, v in per.items():
+        known = sorted(walls.get(name, []))
+        v["median_route_wall_s"] = round(known[len(known) // 2], 1) if known else None
+        v["est_left_s"] = round(v["median_route_wall_s"] * v["left"], 1) if known else None
+    estimable = [v for v in per.values() if v["left"]]
+    total = (sum(v["est_left_s"] for v in estimable) / max(workers, 1)
+             if estimable and all(v["est_left_s"] is not None for v in estimable) else None)
+    return {"out": str(out), "holds_run": store.has_run(), "planned": len(jobs), "recorded": sum(k in done for k in keys),
+            "left": sum(k not in done for k in keys), "workers": workers, "est_wall_left_s": total, "variants": per}
+
+
 def opts_check(opts: RunOptions) -> None:
     if opts.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {opts.workers}")

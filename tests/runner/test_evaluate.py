@@ -197,3 +197,25 @@ def test_resume_after_repeated_kill_9_loses_and_duplicates_nothing(reference, tm
     rec = pd.read_csv(out / "records.csv")
     assert len(rec) == 6 and rec["key"].is_unique
     assert not list((out / "records").glob(".*.tmp"))
+
+
+def test_dry_run_says_what_is_left_and_writes_nothing(reference, tmp_path):
+    """--dry-run: per variant planned / recorded / left, a time estimate from the records in --out,
+    and not a file written (a new folder is not even created)."""
+    from harness.runner.evaluate import dry_run
+
+    scenario, out, _, _ = reference
+    fresh = dry_run(EvalRequest(scenario, VARIANTS), tmp_path / "new", workers=2)
+    assert (fresh["planned"], fresh["recorded"], fresh["left"]) == (6, 0, 6) and fresh["est_wall_left_s"] is None
+    assert fresh["variants"]["rgb"]["left_routes"] == [["0", 0], ["1", 0], ["2", 0]]
+    assert not (tmp_path / "new").exists()
+    before = sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*"))
+    done = dry_run(EvalRequest(scenario, VARIANTS), out, workers=2)
+    assert (done["planned"], done["recorded"], done["left"]) == (6, 6, 0) and done["holds_run"]
+    assert done["variants"]["thermal"]["median_route_wall_s"] > 0 and done["variants"]["thermal"]["est_left_s"] == 0
+    # one more seed: the same routes again, estimated from the medians of the runs recorded here
+    more = dry_run(EvalRequest(scenario, VARIANTS, seeds=(0, 1)), out, workers=2)
+    assert (more["recorded"], more["left"]) == (6, 6)
+    est = sum(more["variants"][v]["median_route_wall_s"] * 3 for v in VARIANTS) / 2
+    assert more["est_wall_left_s"] == pytest.approx(est, abs=0.2)
+    assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*")) == before
