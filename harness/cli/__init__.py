@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from harness.cli import bench_sim, compare, drive, eval as eval_cmd, render, report, routes, scenarios, sweep
+from harness.cli import bench_sim, compare, drive, eval as eval_cmd, render, report, routes, scenarios, sweep, table
 from harness.cli.args import Parser, run_main
 
-COMMANDS = (eval_cmd, sweep, report, compare, render, bench_sim, routes, scenarios, drive)  # in --help's order
+COMMANDS = (eval_cmd, sweep, report, compare, table, render, bench_sim, routes, scenarios, drive)  # in --help's order
 
 
 def build_parser() -> argparse.ArgumentParser:

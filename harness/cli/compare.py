@@ -35,18 +35,7 @@ def _known(name: str, labels: list[str], folder) -> str:
 
 def run(args) -> dict:
     from harness.report.markdown import loss_columns
-    from harness.report.outputs import collect, compare, variant_label
-    from harness.runner.evaluate import jobs_from_run
-    from harness.runner.store import ResultStore
-
-    def load(folder):
-        store = ResultStore(folder)
-        run_info = store.read_run()
-        if run_info.get("kind") == "sweep":
-            raise ConfigError(f"{folder} is a sweep; compare pairs the variants of an eval or drive folder "
-                              "(a sweep's values are in its report)")
-        jobs, keys = jobs_from_run(run_info)
-        return run_info["request"], collect(jobs, keys, store), list(dict.fromkeys(variant_label(j.variant) for j in jobs))
+    from harness.report.outputs import compare, load_run as load
 
     request, items, labels = load(args.out)
     base_items, where = None, ""

@@ -56,6 +56,19 @@ def collect(jobs: list[EvalJob], keys: list[str], store: ResultStore,
     return [Planned(j, k, finished.get(k) or quarantined.get(k)) for j, k in zip(jobs, keys)]
 
 
+def load_run(folder: str | Path, what: str = "compare pairs the variants") -> tuple[dict, list[Planned], list[str]]:
+    """An eval or drive folder's request, its planned jobs with their records and its variant labels;
+    ConfigError for a sweep (its values are in its own report) or a folder that holds no run."""
+    from harness.runner.evaluate import jobs_from_run
+
+    store = ResultStore(folder)
+    run_info = store.read_run()
+    if run_info.get("kind") == "sweep":
+        raise ConfigError(f"{folder} is a sweep; {what} of an eval or drive folder (a sweep's values are in its report)")
+    jobs, keys = jobs_from_run(run_info)
+    return run_info["request"], collect(jobs, keys, store), list(dict.fromkeys(variant_label(j.variant) for j in jobs))
+
+
 def records_frame(items: list[Planned]) -> pd.DataFrame:
     rows = []
     for it in items:
@@ -167,7 +180,8 @@ def complete_pairs(scores: dict[str, dict], planned: dict[str, list], n_boot: in
         s = summarize(mine, pairs, n_boot=n_boot).to_dict()
         row = {m: s[m] for m in ("DS", "DS_ci", "RC", "RC_ci", "IS", "IS_ci", "success_rate")}
         if BASELINE in planned and v != BASELINE:
-            row["vs_rgb"] = {"DS": paired_difference(scores[BASELINE], mine, "DS", planned=pairs, n_boot=n_boot).to_dict()}
+            row["vs_rgb"] = {m: paired_difference(scores[BASELINE], mine, m, planned=pairs, n_boot=n_boot).to_dict()
+                             for m in ("DS", "RC", "IS")}
         out["variants"][v] = row
     return out
 
