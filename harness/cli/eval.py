@@ -63,13 +63,14 @@ def _hours(s: float | None) -> str:
     return f"{s / 3600:.1f} h" if s >= 5400 else f"{s / 60:.0f} min"
 
 
-def print_dry_run(d: dict) -> None:
+def print_dry_run(d: dict, resume: bool) -> None:
     print(f"{d['planned']} route runs planned, {d['recorded']} recorded in {d['out']}, {d['left']} left"
-          + ("" if d["holds_run"] or not d["recorded"] else " (the folder holds no run.json: --resume needed)"), file=sys.stderr)
-    print(f"{'variant':>16} {'planned':>8} {'recorded':>9} {'left':>5} {'median run':>11} {'est. left':>10}", file=sys.stderr)
+          + ("" if resume or not (d["recorded"] or d["holds_run"]) else " (to run it there, add --resume)"), file=sys.stderr)
+    w = max([16, *map(len, d["variants"])])
+    print(f"{'variant':>{w}} {'planned':>8} {'recorded':>9} {'left':>5} {'median run':>11} {'est. left':>10}", file=sys.stderr)
     for name, v in d["variants"].items():
         med = "-" if v["median_route_wall_s"] is None else f"{v['median_route_wall_s']:.0f} s"
-        print(f"{name:>16} {v['planned']:>8} {v['recorded']:>9} {v['left']:>5} {med:>11} {_hours(v['est_left_s']):>10}",
+        print(f"{name:>{w}} {v['planned']:>8} {v['recorded']:>9} {v['left']:>5} {med:>11} {_hours(v['est_left_s']):>10}",
               file=sys.stderr)
     if d["left"]:
         est = (f"about {_hours(d['est_wall_left_s'])} of wall time with {d['workers']} worker(s), from the median route "
@@ -83,7 +84,7 @@ def run(args) -> dict:
 
     if args.dry_run:
         d = dry_run(request(args), args.out, workers=args.workers)
-        print_dry_run(d)
+        print_dry_run(d, args.resume)
         return d
 
     summ, stats = evaluate(request(args), args.out, common.run_options(args), resume=args.resume, plots=not args.no_plots)

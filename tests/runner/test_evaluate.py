@@ -219,3 +219,14 @@ def test_dry_run_says_what_is_left_and_writes_nothing(reference, tmp_path):
     est = sum(more["variants"][v]["median_route_wall_s"] * 3 for v in VARIANTS) / 2
     assert more["est_wall_left_s"] == pytest.approx(est, abs=0.2)
     assert sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*")) == before
+
+
+def test_dry_run_on_the_command_line(reference, capsys):
+    from harness.cli import main
+
+    scenario, out, _, _ = reference
+    assert main(["eval", "--scenario", str(scenario), "--variants", "rgb,thermal", "--seeds", "0,1", "--out", str(out),
+                 "--dry-run", "--workers", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "12 route runs planned, 6 recorded" in err and "6 left (to run it there, add --resume)" in err
+    assert re.search(r"thermal\s+6\s+3\s+3\s+\d+ s", err) and "left: about" in err
