@@ -288,7 +288,9 @@ def collect(out: Path, workers: int = 1, every: int = 8, max_steps: int = 1200, 
     else:
         import multiprocessing as mp
 
-        with mp.get_context("spawn").Pool(workers) as pool:
+        from harness.runner.worker import exit_with_parent
+
+        with mp.get_context("spawn").Pool(workers, initializer=exit_with_parent) as pool:
             for _ in pool.imap_unordered(_worker, jobs):
                 bar.update()
     bar.close()

@@ -250,7 +250,9 @@ def collect(episodes: list[Episode], out_dir: Path, workers: int = 1, every: int
     else:
         import multiprocessing as mp
 
-        with mp.get_context("spawn").Pool(workers) as pool:
+        from harness.runner.worker import exit_with_parent
+
+        with mp.get_context("spawn").Pool(workers, initializer=exit_with_parent) as pool:
             for p in pool.imap(_worker, jobs):
                 paths.append(Path(p))
                 bar.update()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -28,10 +29,30 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a job scheduler's stop), raised where the command is, as Ctrl-C is: the
+    command's ``finally`` blocks run, so an evaluation stops its workers and keeps what it finished."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _terminate_as_interrupt():
+    """Turn SIGTERM into :class:`Terminated` for the command's run; returns the handler it replaced
+    (None where signals cannot be set: not the main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def run_main(parser: argparse.ArgumentParser, argv: list[str] | None, interrupted: str = "interrupted") -> int:
     """Parse ``argv``, run the command its parser set (``args.run``: args -> result dict) and print,
     with ``--json``, the result as one final JSON line. A :class:`HarnessError` prints one line
-    ``error: ...`` and returns 2; Ctrl-C prints ``interrupted`` and returns 130. Every CLI of the
+    ``error: ...`` and returns 2; Ctrl-C prints ``interrupted`` and returns 130, SIGTERM the same and
+    143 (the command's ``finally`` blocks run either way: workers are stopped). Every CLI of the
     project (``python -m harness``, ``python -m distill``, ...) ends here."""
     import json
     import sys
@@ -39,14 +60,21 @@ def run_main(parser: argparse.ArgumentParser, argv: list[str] | None, interrupte
     from harness.errors import HarnessError
 
     args = parser.parse_args(argv)
+    previous = _terminate_as_interrupt()
     try:
         result = args.run(args)
     except HarnessError as err:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)  # one line, whatever the message
         return 2
+    except Terminated:
+        print(f"{interrupted} (terminated)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if getattr(args, "json", False):
         print(json.dumps(result))
     return 0

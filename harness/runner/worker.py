@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import traceback
 from dataclasses import replace
@@ -173,11 +174,35 @@ def run_job(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> tuple[s
         return SIM_CRASH, f"{type(err).__name__}: {err}{where}"
 
 
+def exit_with_parent() -> threading.Thread | None:
+    """In a spawned worker: a daemon thread that ends this process the moment its supervisor is gone.
+
+    The supervisor stops its workers when it ends in any way Python sees (``executor.close()``), but a
+    supervisor killed outright (``kill -9``, the OOM killer) cannot; its worker would drive its route
+    to the end (up to an hour) beside the run that resumes it. None where there is no parent process
+    (the main process)."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    parent = mp.parent_process()
+    if parent is None:
+        return None
+
+    def watch() -> None:
+        wait([parent.sentinel])  # ready when the parent process has exited
+        os._exit(0)  # nothing of this worker's is worth keeping: the supervisor writes the records
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def process_main(conn, beat, fusion_threads: int | None = None, env: dict | None = None) -> None:
     """A local worker process: jobs in through ``conn``, classified results out, until ``None``.
     ``fusion_threads``: torch threads for a CPU fusion module (the supervisor's share of cores);
     ``env``: settings for this worker (its CARLA server, ``executors.carla_env``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    exit_with_parent()
     set_fusion_threads(fusion_threads)
     os.environ.update(env or {})
     import harness  # noqa: F401  (the agents path merge)
