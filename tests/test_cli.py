@@ -18,7 +18,7 @@ def run(*args, cwd=REPO):
 
 def test_help_lists_subcommands():
     out = run("--help").stdout
-    for cmd in ("eval", "sweep", "report", "render", "bench-sim", "routes", "scenarios", "drive"):
+    for cmd in ("eval", "sweep", "report", "compare", "table", "render", "bench-sim", "routes", "scenarios", "drive"):
         assert cmd in out
 
 

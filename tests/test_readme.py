@@ -77,9 +77,10 @@ def shortened(cmd: str, tmp: Path) -> list[str]:
             argv += ["--repeats", "5", "--warmup", "1"]
     if "-m" in argv and argv[argv.index("-m") + 1] == "harness":
         sub = argv[argv.index("-m") + 2]
-        if "--out" in argv:
-            i = argv.index("--out")
-            argv[i + 1] = moved(argv[i + 1])
+        for flag in ("--out", "--save"):  # table's --out lists folders: the first is moved, committed ones are read
+            if flag in argv:
+                i = argv.index(flag)
+                argv[i + 1] = moved(argv[i + 1])
         if sub in MAKE_DRIVES:
             argv += SHORT_DRIVE.split()
         if sub == "bench-sim":

@@ -12,7 +12,7 @@ from harness.errors import ConfigError
 def register(sub) -> None:
     from harness.report.table import FORMATS
 
-    p = sub.add_parser("table", help="one table over several eval folders: variants x scenarios, mean [95 % CI], "
+    p = sub.add_parser("table", help="one table over several eval folders: variants x scenarios, mean [95 %% CI], "
                        "Markdown, CSV or LaTeX")
     p.add_argument("--out", required=True, nargs="+", type=T.run_folder, metavar="FOLDER",
                    help="eval or drive folders, one column each (its scenario), in this order")
