@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PY=${PY:-.venv/bin/python}
-$PY -m harness eval --scenario night_fog_town05 \
+SCENARIO=${SCENARIO:-night_fog_town05}  # results/reference/zoo_fog_town05/run.sh runs this with fog_town05
+$PY -m harness eval --scenario "$SCENARIO" \
   --variants rgb,thermal,oracle_clean,gff,laplacian,luma_average,rgb_enhance,fusionproxy,fusionproxy:size=m \
   --routes all --seeds 0,1 --workers 2 --executor local --backend embedded \
-  --out results/reference/zoo_night_fog_town05 --resume "$@"
+  --out "results/reference/zoo_$SCENARIO" --resume "$@"
