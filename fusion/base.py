@@ -29,16 +29,19 @@ class Param:
     gives it (``gff:r1=30``): the registry parses and checks names with it, the module its keywords."""
 
     name: str
-    type: type  # int, float (an int is accepted for a float) or str (one of ``choices``)
+    type: type  # int, float (an int is accepted for a float) or str (one of ``choices``, or a file when ``is_path``)
     default: int | float | str
     doc: str = ""  # what it is, with its unit
     low: float | None = None  # inclusive unless low_exclusive
     high: float | None = None  # inclusive
     low_exclusive: bool = False
     choices: tuple[str, ...] = ()  # the accepted values of a str parameter
+    is_path: bool = False  # a str parameter naming an existing file ('' = the module's default)
 
     def describe(self) -> str:
         """The accepted values in words: ``an int >= 0``, ``a float in (0, 1]``, ``one of s, m``, ..."""
+        if self.is_path:
+            return "the path of an existing file"
         if self.type is str:
             return "one of " + ", ".join(self.choices)
         kind = "an int" if self.type is int else "a float"
@@ -52,6 +55,12 @@ class Param:
 
     def check(self, op: str, value: Any) -> int | float | str:
         """The value, as ``self.type``; ConfigError when it is not one this parameter accepts."""
+        if self.is_path:
+            from pathlib import Path
+
+            if not isinstance(value, str) or (value and not Path(value).expanduser().is_file()):
+                raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}); no such file: {value!r}")
+            return value
         if self.type is str:
             if value not in self.choices:
                 raise ConfigError(f"{op}: {self.name} must be {self.describe()} ({self.doc}), got {value!r}; "
@@ -94,6 +103,19 @@ def load_weights(path, what: str, make: str, device="cpu") -> tuple[dict, dict]:
         raise ConfigError(f"{path} is not a {what} checkpoint (it needs 'model' and 'config')")
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()}
     return state, json.loads(blob["config"])
+
+
+def load_network(path, what: str, make: str, build, device="cpu") -> nn.Module:
+    """``build(config)`` with the checkpoint's weights loaded, in eval mode on ``device``; one
+    ConfigError line for a checkpoint of another kind (a teacher's given as a student's) or shape."""
+    state, config = load_weights(path, what, make, device)
+    try:
+        net = build(config)
+        net.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ConfigError(f"{path} is not a {what} checkpoint (`python -m distill {make}` writes those): its config or "
+                          f"weights do not fit the {what} network ({type(err).__name__})") from err
+    return net.to(device).eval()
 
 
 @runtime_checkable

@@ -126,7 +126,8 @@ def cmd_list(args) -> dict:
     rows = [describe(v, w, h) for v in VARIANTS.values()]
     for r in rows:
         needs = "+".join(k for k, on in (("rgb", True), ("thermal", r["needs_thermal"]), ("clean", r["needs_clean"])) if on)
-        params = ",".join(f"{k}={v}" for k, v in r["params"].items()) or "-"
+        params = ",".join(f"{k}={v}" if v != "" else f"{k}=PATH (default: the committed file)"
+                          for k, v in r["params"].items()) or "-"
         print(f"{r['name']:>14}  needs {needs:<12} {r['parameters']:>9,} weights  {r['cost'] or '-'}\n"
               f"{'':>16}{r['description']}\n{'':>16}parameters: {params}", file=sys.stderr)
     print("also: py:package.module:Name (your nn.Module or function), onnx:path/to/model.onnx", file=sys.stderr)

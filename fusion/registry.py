@@ -114,8 +114,10 @@ class Variant:
     def fingerprint(self) -> str:
         """What enters the job key beside the name: the content of the weights files, the source file
         and parameters of a ``py:`` object, the ``onnx:`` file; '' for code-only variants (ours are
-        covered by ``harness.runner.jobs.RESULTS_VERSION``)."""
-        parts = [_digest(p.format(**self.kwargs)) for p in self.weights]
+        covered by ``harness.runner.jobs.RESULTS_VERSION``). A ``weights=`` parameter (a retrained
+        checkpoint) replaces the committed file."""
+        own = self.kwargs.get("weights")
+        parts = [_digest(str(Path(own).expanduser()))] if own else [_digest(p.format(**self.kwargs)) for p in self.weights]
         if self.onnx_path:
             parts.append(_digest(self.onnx_path))
         if self.source:
@@ -260,6 +262,8 @@ def check_variant(name: str, device: str = "cpu", precision: str = "fp32", runti
     check_target(device, precision, runtime)
     if name.startswith((PY, ONNX)):
         check_fuser(v.build(device, precision, runtime), name, torch.device(device))
+    elif v.kwargs.get("weights"):
+        v._make()  # a checkpoint of another kind, or one that does not load, fails here, before any route
     return v
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from fusion.base import FusionModule, Param, load_weights
+from fusion.base import FusionModule, Param, load_network, load_weights
 from fusion.student.model import SIZES, StudentConfig, StudentNet, macs
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -20,25 +20,27 @@ def weights_path(size: str) -> Path:
 
 def load_student(path: Path | str, device: str | torch.device = "cpu") -> StudentNet:
     """A student network from a file written by ``distill.train_student`` (weights only)."""
-    state, config = load_weights(path, "student", "train-student", device)
-    net = StudentNet(StudentConfig.from_dict(config))
-    net.load_state_dict(state)
-    return net.to(device).eval()
+    return load_network(path, "student", "train-student", lambda c: StudentNet(StudentConfig.from_dict(c)), device)
 
 
 class FusionProxy(FusionModule):
     """The ``fusionproxy`` variant: one forward pass of the distilled student."""
 
     name = "fusionproxy"
-    PARAMS = (Param("size", str, DEFAULT_SIZE, "student size (width and depth)", choices=tuple(SIZES)),)
+    PARAMS = (Param("size", str, DEFAULT_SIZE, "student size (width and depth)", choices=tuple(SIZES)),
+              Param("weights", str, "", "a checkpoint of `python -m distill train-student` (student.pt) in place of the "
+                    "committed weights of the size; its own size is used", is_path=True))
 
     def __init__(self, size: str = DEFAULT_SIZE, weights: Path | str | None = None) -> None:
         super().__init__()
-        self.net = load_student(weights or weights_path(size))
+        self.net = load_student(Path(weights).expanduser() if weights else weights_path(size))
 
     def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
         return self.net(rgb, thermal)
 
     @staticmethod
-    def flops(h: int, w: int, size: str = DEFAULT_SIZE) -> int:
+    def flops(h: int, w: int, size: str = DEFAULT_SIZE, weights: str = "") -> int:
+        if weights:
+            _, config = load_weights(Path(weights).expanduser(), "student", "train-student")
+            return 2 * macs(StudentConfig.from_dict(config), h, w)
         return 2 * macs(SIZES[size], h, w)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from fusion.base import FusionModule, Param, load_weights
+from fusion.base import FusionModule, Param, load_network
 from fusion.teacher.denoiser import TeacherConfig, TeacherNet
 from fusion.teacher.schedule import ddim_step, ddim_times, predict_x0_eps
 from harness.errors import ConfigError
@@ -38,10 +38,7 @@ class EnsembleStats:
 
 def load_net(path: Path | str = WEIGHTS, device: str | torch.device = "cpu") -> TeacherNet:
     """The teacher network from a checkpoint written by ``distill.train_teacher`` (weights only)."""
-    state, config = load_weights(path, "teacher", "train-teacher", device)
-    net = TeacherNet(TeacherConfig.from_dict(config))
-    net.load_state_dict(state)
-    return net.to(device).eval()
+    return load_network(path, "teacher", "train-teacher", lambda c: TeacherNet(TeacherConfig.from_dict(c)), device)
 
 
 def _pad(x: torch.Tensor, m: int) -> tuple[torch.Tensor, int, int]:
@@ -101,12 +98,14 @@ class TeacherFusion(FusionModule):
     stochastic = True
     PARAMS = (Param("k", int, DEFAULT_K, "samples averaged per frame", low=1, high=64),
               Param("steps", int, DEFAULT_STEPS, "DDIM steps per sample", low=1, high=100),
-              Param("eta", float, DEFAULT_ETA, "DDIM noise scale (0 deterministic, 1 DDPM-like)", low=0, high=1))
+              Param("eta", float, DEFAULT_ETA, "DDIM noise scale (0 deterministic, 1 DDPM-like)", low=0, high=1),
+              Param("weights", str, "", "a checkpoint of `python -m distill train-teacher` (teacher.pt) in place of the "
+                    "committed weights", is_path=True))
 
     def __init__(self, k: int = DEFAULT_K, steps: int = DEFAULT_STEPS, eta: float = DEFAULT_ETA,
                  weights: Path | str = WEIGHTS) -> None:
         super().__init__()
-        self.net = load_net(weights)
+        self.net = load_net(Path(weights).expanduser() if weights else WEIGHTS)
         self.k, self.steps, self.eta = k, steps, eta
 
     def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -211,3 +211,32 @@ def test_fusionproxy_sizes_are_parameters_with_their_own_weights(tmp_path):
     assert default.flops(320, 160) != get_variant(f"fusionproxy:size={other}").flops(320, 160)
     with pytest.raises(ConfigError, match="size must be one of"):
         get_variant("fusionproxy:size=huge")
+
+
+def test_a_retrained_checkpoint_is_a_variant_parameter(tmp_path, monkeypatch):
+    """fusionproxy:weights=PATH drives a student of one's own training with no export and no registry
+    edit: the file's content enters the key (retrained in place: new records), its own size is used,
+    and a missing file or another network's checkpoint fails before any route, in one line."""
+    import shutil
+
+    from fusion.student.proxy import weights_path
+    from fusion.teacher.sampler import WEIGHTS as TEACHER
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(weights_path("m"), tmp_path / "mine.pt")
+    v = check_variant("fusionproxy:weights=mine.pt")
+    assert v.name == "fusionproxy:weights=mine.pt" and v.kwargs["weights"] == "mine.pt"
+    m = get_variant("fusionproxy:size=m")
+    assert v.fingerprint() == m.fingerprint() != get_variant("fusionproxy").fingerprint()  # the content, not the name
+    assert v.flops(320, 160) == m.flops(320, 160)  # the checkpoint's size, though size= is the default
+    x, t = torch.rand(1, 3, 32, 64), torch.rand(1, 1, 32, 64)
+    assert torch.equal(v.build()(x, t), m.build()(x, t))
+    before = v.fingerprint()
+    shutil.copy(weights_path("xs"), tmp_path / "mine.pt")  # retrained at the same path
+    assert v.fingerprint() != before
+    for name, fragment in (("fusionproxy:weights=nope.pt", "no such file: 'nope.pt'"),
+                           (f"fusionproxy:weights={TEACHER}", "is not a student checkpoint"),
+                           ("teacher:weights=mine.pt", "is not a teacher checkpoint")):
+        with pytest.raises(ConfigError) as err:
+            check_variant(name)
+        assert fragment in str(err.value) and "\n" not in str(err.value), name
