@@ -65,7 +65,7 @@ def _cmd_train_student(args) -> dict:
 
     keys = ("size", "steps", "batch", "lr", "seed", "threads", "val_every", "ckpt_every", "warmup", "target", "w_pix",
             "w_feat", "pixel_temp", "routing", "tau", "backbone", "jitter", "lamp_weight", "lamp_crops", "lamp_seen",
-            "w_light", "light_target", "light_signal")
+            "w_light", "light_target", "light_signal", "w_seg", "seg_signal")
     given = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.crop is not None:
         given["crop_w"], given["crop_h"] = args.crop
@@ -239,10 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--w-light", type=float, help="weight of the light term: the frozen policy's traffic-light branch "
                    "read on the student's image matches it read on the target's (signal heads kept as the policy "
                    "sees them); 0 = off, the paper's recipe (default: 0)")
-    s.add_argument("--light-target", choices=("teacher", "clean"), help="the image the light term matches: the "
-                   "teacher mean (pure distillation) or the privileged clean image (default: teacher)")
+    s.add_argument("--light-target", choices=("teacher", "clean"), help="the image the light and obstacle terms "
+                   "match: the teacher mean (pure distillation) or the privileged clean image (default: teacher)")
     s.add_argument("--light-signal", type=float, help="extra weight of light cells where the target shows a signal "
                    "head: 1 + this x (1 - p(none)) (default: 10)")
+    s.add_argument("--w-seg", type=float, help="weight of the obstacle term: the frozen policy's obstacle branch "
+                   "(background / vehicle / pedestrian) read on the student's image matches it read on the image of "
+                   "--light-target (cars and people kept as the policy finds them); 0 = off, the paper's recipe "
+                   "(default: 0)")
+    s.add_argument("--seg-signal", type=float, help="extra weight of obstacle cells where the target shows a car or a "
+                   "person: 1 + this x (1 - p(background)) (default: 10)")
     s.add_argument("--seed", type=int, help="(default: 0)")
     s.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
     s.add_argument("--val-every", type=_positive_int, help="steps between validation grids (default: 500)")

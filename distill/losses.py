@@ -16,6 +16,12 @@ Light term (optional, ``w_light > 0``; not part of the paper's recipe)
     signal head weigh more), normalised to mean 1 per image. It asks the student for what the policy
     reads off a signal head, housing and lamp, not for the head's pixels.
 
+Obstacle term (optional, ``w_seg > 0``; not part of the paper's recipe)
+    The same reading of the policy's obstacle branch (``PerceptionNet.seg_logits``, background / vehicle /
+    pedestrian per 2x2-pixel cell): ``KL(p_T(c) || p_S(c))`` weighted ``1 + signal_weight * (1 -
+    p_T(background | c))``. It asks for the cars and people the policy finds in the target image, as the
+    policy finds them, where the pixel and feature terms ask for the image.
+
 Feature term (feature variance -> routing across layers)
     ``v_l`` is layer l's per-location feature variance across the K samples, averaged over channels
     (``distill.backbone.feature_variance``). Normalised per layer by its spatial mean over the image,
@@ -95,7 +101,8 @@ def feature_term(student_feats: list[torch.Tensor], teacher_feats: list[torch.Te
 
 def light_term(student_logits: torch.Tensor, target_logits: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:
     """``mean_c w(c) KL(p_T(c) || p_S(c))`` over the light cells ``(B,3,h,w)`` (logits over none / stop /
-    go), ``w = 1 + signal_weight * (1 - p_T(none))`` normalised to mean 1 per image."""
+    go), ``w = 1 + signal_weight * (1 - p_T(none))`` normalised to mean 1 per image. Any cell map whose
+    class 0 is the empty class reads the same way (the obstacle term's background / vehicle / pedestrian)."""
     if student_logits.shape != target_logits.shape:
         raise ValueError(f"light logits of shape {tuple(student_logits.shape)} against {tuple(target_logits.shape)}")
     pt = torch.softmax(target_logits.float(), 1)
@@ -103,6 +110,15 @@ def light_term(student_logits: torch.Tensor, target_logits: torch.Tensor, signal
     w = 1.0 + signal_weight * (1.0 - pt[:, :1])
     w = w / w.mean(dim=(-2, -1), keepdim=True)
     return (w * kl).mean()
+
+
+def policy_seg_term(policy, image: torch.Tensor, target: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:
+    """The obstacle term: :func:`light_term`'s weighted cell KL (class 0, background, is the empty class)
+    on the frozen ``policy``'s obstacle branch (``PerceptionNet.seg_logits``) read on ``image`` (gradients
+    flow to it) against it read on ``target`` (no gradients), both ``(B,3,H,W)``."""
+    with torch.no_grad():
+        target_logits = policy.seg_logits(target)
+    return light_term(policy.seg_logits(image), target_logits, signal_weight)
 
 
 def policy_light_term(policy, image: torch.Tensor, target: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:

@@ -86,6 +86,11 @@ class StudentTrainConfig:
     w_light: float = 0.0
     light_target: str = "teacher"
     light_signal: float = 10.0
+    # w_seg > 0 adds the obstacle term (distill.losses.policy_seg_term): the policy's obstacle branch
+    # (background / vehicle / pedestrian) read on the student's crop matches it read on the light_target's
+    # image, cells where the target shows a car or a person weighing 1 + seg_signal.
+    w_seg: float = 0.0
+    seg_signal: float = 10.0
     val_every: int = 500
     ckpt_every: int = 50
     val_frames: int = 48
@@ -124,6 +129,13 @@ class StudentTrainConfig:
             raise ConfigError(f"w_light and light_signal must be >= 0, got {self.w_light}, {self.light_signal}")
         if self.light_target not in ("teacher", "clean"):
             raise ConfigError(f"--light-target must be teacher or clean, got {self.light_target!r}")
+        if self.w_seg < 0 or self.seg_signal < 0:
+            raise ConfigError(f"w_seg and seg_signal must be >= 0, got {self.w_seg}, {self.seg_signal}")
+
+    @property
+    def reads_policy(self) -> bool:
+        """Whether a loss term reads the frozen policy (the light or the obstacle term)."""
+        return self.w_light > 0 or self.w_seg > 0
 
 
 def default_cache() -> Path:
@@ -238,10 +250,12 @@ def seen_lamps(lamp: torch.Tensor, rgb: torch.Tensor, min_chroma: float) -> torc
 
 
 def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig,
-               policy=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total, pixel term, feature term, light term) of one batch under ``cfg``'s loss switches;
-    ``policy`` is the frozen policy network the light term reads (needed when ``cfg.w_light > 0``)."""
-    from distill.losses import feature_term, layer_routing, pixel_term, pixel_weights, policy_light_term, uniform_routing
+               policy=None) -> tuple[torch.Tensor, ...]:
+    """(total, pixel term, feature term, light term, obstacle term) of one batch under ``cfg``'s loss
+    switches; ``policy`` is the frozen policy network the light and obstacle terms read (needed when
+    ``cfg.reads_policy``)."""
+    from distill.losses import (feature_term, layer_routing, pixel_term, pixel_weights, policy_light_term, policy_seg_term,
+                                uniform_routing)
 
     s = student(batch["rgb"], batch["thermal"])
     teacher = cfg.target == "teacher"
@@ -263,11 +277,14 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig,
         routed = teacher and cfg.routing == "variance"
         alpha = layer_routing(batch["fvar"], cfg.tau) if routed else uniform_routing(ft)
         l_feat = feature_term(fs, ft, alpha)
-    l_light = s.new_zeros(())
+    l_light, l_seg = s.new_zeros(()), s.new_zeros(())
+    read = batch["mean"] if cfg.light_target == "teacher" else batch["clean"]  # what the policy terms match
     if cfg.w_light > 0:
-        target = batch["mean"] if cfg.light_target == "teacher" else batch["clean"]
-        l_light = policy_light_term(policy, s, target, cfg.light_signal)
-    return cfg.w_pix * l_pix + cfg.w_feat * l_feat + cfg.w_light * l_light, l_pix, l_feat, l_light
+        l_light = policy_light_term(policy, s, read, cfg.light_signal)
+    if cfg.w_seg > 0:
+        l_seg = policy_seg_term(policy, s, read, cfg.seg_signal)
+    total = cfg.w_pix * l_pix + cfg.w_feat * l_feat + cfg.w_light * l_light + cfg.w_seg * l_seg
+    return total, l_pix, l_feat, l_light, l_seg
 
 
 @torch.no_grad()
@@ -344,7 +361,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     net = StudentNet(cfg.student())
     ema = copy.deepcopy(net).eval()
     backbone = load_backbone(cfg.backbone) if cfg.w_feat > 0 else None
-    policy = frozen_policy() if cfg.w_light > 0 else None
+    policy = frozen_policy() if cfg.reads_policy else None
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     step = 0
@@ -365,7 +382,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
     log = open(log_path, "w" if new_log else "a", newline="")
     writer = csv.writer(log)
     if new_log:
-        writer.writerow(["step", "loss", "loss_pix", "loss_feat", "loss_light", "lr", "s_per_step"])
+        writer.writerow(["step", "loss", "loss_pix", "loss_feat", "loss_light", "loss_seg", "lr", "s_per_step"])
     bar = tqdm(total=cfg.steps, initial=step, desc=f"train-student {cfg.size}", unit="step", disable=not progress)
     t_last = time.perf_counter()
     while step < cfg.steps:
@@ -373,7 +390,7 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
         lr = cosine_lr(cfg.lr, cfg.warmup, cfg.steps, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, l_pix, l_feat, l_light = loss_terms(net, backbone, batches.batch(cfg.batch), cfg, policy)
+        loss, l_pix, l_feat, l_light, l_seg = loss_terms(net, backbone, batches.batch(cfg.batch), cfg, policy)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -381,12 +398,13 @@ def train(cfg: StudentTrainConfig, out: Path, progress: bool = True, command: st
         ema_update(ema, net, cfg.ema)
         step += 1
         now = time.perf_counter()
-        writer.writerow([step, *(f"{t.item():.5f}" for t in (loss, l_pix, l_feat, l_light)), f"{lr:.6f}",
+        writer.writerow([step, *(f"{t.item():.5f}" for t in (loss, l_pix, l_feat, l_light, l_seg)), f"{lr:.6f}",
                          f"{now - t_last:.3f}"])
         t_last = now
         bar.update()
         bar.set_postfix(pix=f"{l_pix.item():.4f}", feat=f"{l_feat.item():.4f}",
-                        **({"light": f"{l_light.item():.4f}"} if cfg.w_light > 0 else {}))
+                        **({"light": f"{l_light.item():.4f}"} if cfg.w_light > 0 else {}),
+                        **({"seg": f"{l_seg.item():.4f}"} if cfg.w_seg > 0 else {}))
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             log.flush()
             save_atomic(ckpt, {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,

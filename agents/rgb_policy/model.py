@@ -74,6 +74,11 @@ class PerceptionNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (x - self.mean) / self.std
+        seg = self._seg(x)  # (B, classes, H/2, W/2)
+        lights = self._lights(x[:, :, : light_rows(x.shape[2])])  # (B, 3, ~5H/64, W/8): sky and signal heads
+        return seg, lights
+
+    def _seg(self, x: torch.Tensor) -> torch.Tensor:
         e1 = self.enc1(x)  # (B, w1, H/2, W/2)
         e2 = self.enc2(e1)  # (B, w2, H/4, W/4)
         e3 = self.enc3(e2)  # (B, w3, H/8, W/8)
@@ -82,9 +87,7 @@ class PerceptionNet(nn.Module):
         d3 = self.dec3(torch.cat([up(e4, e3), e3], 1))
         d2 = self.dec2(torch.cat([up(d3, e2), e2], 1))
         d1 = self.dec1(torch.cat([up(d2, e1), e1], 1))
-        seg = self.seg_head(d1)  # (B, classes, H/2, W/2)
-        lights = self._lights(x[:, :, : light_rows(x.shape[2])])  # (B, 3, ~5H/64, W/8): sky and signal heads
-        return seg, lights
+        return self.seg_head(d1)
 
     def _lights(self, xn: torch.Tensor) -> torch.Tensor:
         return self.light_head(self.light_net(F.max_pool2d(xn, 2)))
@@ -94,6 +97,12 @@ class PerceptionNet(nn.Module):
         over the whole of ``x`` (``forward`` reads the top 5/8 of a full frame): for losses that read
         this branch on image crops (``distill.losses.light_term``)."""
         return self._lights((x - self.mean) / self.std)
+
+    def seg_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, classes, H/2, W/2)`` obstacle logits (background / vehicle / pedestrian) of ``x``
+        (``(B, 3, H, W)`` in ``[0, 1]``, H and W multiples of 16): ``forward``'s first output alone, for
+        losses that read this branch on image crops (``distill.losses.policy_seg_term``)."""
+        return self._seg((x - self.mean) / self.std)
 
 
 def light_rows(height: int) -> int:

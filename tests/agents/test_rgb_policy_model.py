@@ -54,3 +54,13 @@ def test_light_logits_read_the_whole_image_as_forward_reads_the_top():
     with torch.no_grad():
         torch.testing.assert_close(net.light_logits(x[:, :, :light_rows(160)]), net(x)[1])
         assert net.light_logits(torch.rand(1, 3, 96, 192)).shape == (1, 3, 96 // LIGHT_CELL_PX, 192 // LIGHT_CELL_PX)
+
+
+def test_seg_logits_are_the_forward_pass_obstacle_map():
+    """``seg_logits`` (what the student's obstacle term reads on crops) is ``forward``'s first output,
+    value for value, on a frame and on a crop."""
+    net = _net(False)
+    x = torch.rand(2, 3, 160, 320, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        assert torch.equal(net.seg_logits(x), net(x)[0])
+        assert net.seg_logits(torch.rand(1, 3, 96, 192)).shape == (1, 3, 48, 96)

@@ -110,3 +110,22 @@ def test_light_term_matches_the_policys_reading_and_weighs_signal_cells_more():
     s = t.clone().requires_grad_(True)
     light_term(s + torch.randn_like(t), t).backward()
     assert s.grad is not None and s.grad.abs().sum() > 0
+
+
+def test_the_obstacle_term_reads_the_policys_obstacle_branch():
+    """policy_seg_term: 0 when the image is the target, positive for another image, and gradients reach
+    the image through the frozen policy (the cell weighting is light_term's, tested above)."""
+    from agents.rgb_policy.model import NetConfig, PerceptionNet
+    from distill.losses import policy_seg_term
+
+    torch.manual_seed(0)
+    policy = PerceptionNet(NetConfig()).eval()
+    for p in policy.parameters():
+        p.requires_grad_(False)
+    target = torch.rand(1, 3, 64, 128)
+    assert float(policy_seg_term(policy, target, target)) == pytest.approx(0.0, abs=1e-6)
+    image = (target + 0.2 * torch.randn_like(target)).clamp(0, 1).requires_grad_(True)
+    loss = policy_seg_term(policy, image, target)
+    assert float(loss) > 0
+    loss.backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0

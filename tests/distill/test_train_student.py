@@ -228,3 +228,33 @@ def test_the_light_term_reads_the_frozen_policy_and_trains(setup, tmp_path):
     assert all(torch.equal(v, frozen_policy().state_dict()[k]) for k, v in before.items())
     with pytest.raises(ConfigError, match="light-target"):
         StudentTrainConfig(light_target="oracle").check()
+
+
+def test_the_obstacle_term_reads_the_frozen_policy_and_trains(setup, tmp_path):
+    """--w-seg: zero when the student gives the target image back, positive otherwise, logged as
+    loss_seg, the policy's weights untouched; a negative weight is refused."""
+    from distill.train_student import frozen_policy, loss_terms
+
+    cfg = _cfg(setup, w_feat=0.0, w_seg=1.0)
+    assert cfg.reads_policy and not _cfg(setup).reads_policy
+    x = Batches(load_split(cfg, "train"), cfg, np.random.default_rng(0)).batch(2)
+    policy = frozen_policy()
+
+    class Give(torch.nn.Module):
+        def __init__(self, img):
+            super().__init__()
+            self.img = img
+
+        def forward(self, rgb, th):
+            return self.img
+
+    terms = loss_terms(Give(x["mean"]), None, x, cfg, policy)
+    assert float(terms[4]) == pytest.approx(0.0, abs=1e-6) and float(terms[3]) == 0.0  # no light term asked for
+    assert float(loss_terms(Give(x["rgb"]), None, x, cfg, policy)[4]) > 0
+    before = {k: v.clone() for k, v in policy.state_dict().items()}
+    train(_cfg(setup, w_seg=1.0, steps=4), tmp_path / "seg", progress=False)
+    log = np.genfromtxt(tmp_path / "seg" / "train_log.csv", delimiter=",", names=True)
+    assert (log["loss_seg"] > 0).all() and (log["loss_light"] == 0).all()
+    assert all(torch.equal(v, frozen_policy().state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ConfigError, match="w_seg"):
+        StudentTrainConfig(w_seg=-1.0).check()
