@@ -92,13 +92,18 @@ def valid_event_positions(route: Route, town: Town) -> np.ndarray:
 def plan_events(spec: EventsSpec, route: Route, town: Town, rng: np.random.Generator) -> list[EventSpec]:
     """Concrete events for one route: the explicit ones (snapped forward to the nearest valid spot)
     plus ``auto_per_km`` automatic ones drawn from the seed."""
-    valid = valid_event_positions(route, town)
+    return place_events(spec, route.length, valid_event_positions(route, town), rng)
+
+
+def place_events(spec: EventsSpec, length: float, valid: np.ndarray, rng: np.random.Generator) -> list[EventSpec]:
+    """:func:`plan_events` on a route of ``length`` [m] whose valid spots are ``valid`` (route distances
+    [m], ascending; the CARLA backend finds its own from the map)."""
     out: list[EventSpec] = []
     for ev in spec.explicit:
         later = valid[valid >= ev.route_m]
         if len(later):
             out.append(EventSpec(ev.kind, float(later[0]), ev.occluded, ev.side, ev.decel_mps2))
-    n_auto = int(round(spec.auto_per_km * route.length / 1000.0))
+    n_auto = int(round(spec.auto_per_km * length / 1000.0))
     taken = [e.route_m for e in out]
     for _ in range(n_auto):
         free = np.array([v for v in valid if all(abs(v - t) >= spec.min_spacing_m for t in taken)])
@@ -130,10 +135,17 @@ def kerb_offset(town: Town, lane_id: int, side: str) -> float:
 def make_crossing(ev: EventSpec, route: Route, town: Town, instance_ped: int, instance_prop: int,
                   rng: np.random.Generator) -> tuple[ScriptedPedestrian, Prop | None]:
     p, h, lid = route_pose(route, ev.route_m)
+    road_width = town.roads[town.lanes[lid].road].half_width * 2
+    return crossing_at(ev, p, h, kerb_offset(town, lid, ev.side), road_width, instance_ped, instance_prop, rng)
+
+
+def crossing_at(ev: EventSpec, p: np.ndarray, h: float, kerb: float, road_width: float, instance_ped: int, instance_prop: int,
+                rng: np.random.Generator) -> tuple[ScriptedPedestrian, Prop | None]:
+    """:func:`make_crossing` at route point ``p`` heading ``h`` [rad], the kerb on ``ev.side`` ``kerb`` [m] from the
+    ego lane's centre (right positive) and ``road_width`` [m] from kerb to kerb."""
     fwd = np.array([np.cos(h), np.sin(h)])
     r = right_of(fwd)
     sign = 1.0 if ev.side == "right" else -1.0
-    kerb = kerb_offset(town, lid, ev.side)
     prop = None
     # the van parks half on the sidewalk just before the crossing point; the pedestrian waits behind it
     if ev.occluded:
@@ -141,7 +153,6 @@ def make_crossing(ev: EventSpec, route: Route, town: Town, instance_ped: int, in
         prop = Prop(float(c[0]), float(c[1]), h, 5.2, 2.0, 2.1, int(Sem.CAR), instance_prop,
                     tuple(rng.uniform(0.5, 0.9, 3)))
     start = p + r * (kerb + sign * 1.6)
-    road_width = town.roads[town.lanes[lid].road].half_width * 2
     ped = ScriptedPedestrian(instance_ped, start, -r * sign, road_width + 3.5, float(rng.uniform(1.8, 2.4)),
                              trigger_route_m=ev.route_m, reach_m=abs(kerb) + 1.6)
     return ped, prop

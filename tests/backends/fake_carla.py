@@ -4,7 +4,9 @@ Everything a client builds without a server is the real ``carla`` 0.9.16 object:
 OpenDRIVE the tests write), transforms, locations, controls, weather, world settings, geolocation.
 The fake adds, as simply as keeps the backend honest: a synchronous world that advances 50 ms per
 ``tick()``; an ego with a kinematic bicycle model; NPC vehicles that follow their lane at a constant
-speed; walkers that stand on the kerb; traffic lights that cycle red and green with stop waypoints
+speed (the traffic manager's desired speed where one is set); walkers that stand on the kerb, or walk
+where their ``carla.WalkerControl`` sends them; light states, physics off (a parked prop stays put);
+traffic lights that cycle red and green with stop waypoints
 from the real map; cameras whose images have CARLA's encodings (semantic ids in red, depth in 24
 bits, instance ids in green and blue); a collision sensor that fires
 when the ego's box meets another actor's.
@@ -26,7 +28,8 @@ from harness.semantics import Sem
 DT = 0.05
 NPC_SPEED = 4.0  # [m/s]
 RED_S, GREEN_S = 6.0, 6.0
-BLUEPRINTS = ("vehicle.lincoln.mkz_2020", "vehicle.tesla.model3", "vehicle.bh.crossbike", "walker.pedestrian.0001",
+BLUEPRINTS = ("vehicle.lincoln.mkz_2020", "vehicle.tesla.model3", "vehicle.mercedes.sprinter", "vehicle.bh.crossbike",
+              "walker.pedestrian.0001",
               "walker.pedestrian.0002", "controller.ai.walker", "sensor.camera.rgb", "sensor.camera.semantic_segmentation",
               "sensor.camera.instance_segmentation", "sensor.camera.depth", "sensor.other.collision",
               "sensor.other.lane_invasion")
@@ -86,6 +89,7 @@ class Actor:
         self.speed = 0.0
         self.bounding_box = carla.BoundingBox(carla.Location(), carla.Vector3D(0.3, 0.3, 0.9))
         self.alive = True
+        self.physics = True
 
     def get_transform(self) -> carla.Transform:
         if self.parent is None:
@@ -103,6 +107,16 @@ class Actor:
         yaw = math.radians(self.tf.rotation.yaw)
         return carla.Vector3D(self.speed * math.cos(yaw), self.speed * math.sin(yaw), 0.0)
 
+    def set_transform(self, tf: carla.Transform) -> None:
+        assert isinstance(tf, carla.Transform)
+        self.tf = tf
+
+    def set_simulate_physics(self, enabled: bool = True) -> None:
+        self.physics = bool(enabled)
+
+    def set_target_velocity(self, v: carla.Vector3D) -> None:
+        self.speed = math.hypot(v.x, v.y)
+
     def destroy(self) -> bool:
         self.alive = False
         self.world.actors = [a for a in self.world.actors if a is not self]
@@ -116,6 +130,7 @@ class Vehicle(Actor):
         self.control = carla.VehicleControl()
         self.autopilot = False
         self.light_state = None
+        self.tm_speed: float | None = None  # [m/s] the traffic manager's desired speed for it, if set
 
     def apply_control(self, control: carla.VehicleControl) -> None:
         assert isinstance(control, carla.VehicleControl)
@@ -125,15 +140,25 @@ class Vehicle(Actor):
         self.autopilot, self.tm_port = on, port
 
     def set_light_state(self, state) -> None:
+        assert isinstance(state, carla.VehicleLightState)
         self.light_state = state
 
+    def get_light_state(self):
+        return carla.VehicleLightState.NONE if self.light_state is None else self.light_state
+
+    def get_control(self) -> carla.VehicleControl:
+        return self.control
+
     def advance(self, cmap) -> None:
+        if not self.physics:
+            return
         yaw = math.radians(self.tf.rotation.yaw)
         if self.autopilot:
+            v = NPC_SPEED if self.tm_speed is None else self.tm_speed
             wp = cmap.get_waypoint(self.tf.location)
-            nxt = wp.next(NPC_SPEED * DT) if wp is not None else []
+            nxt = wp.next(v * DT) if wp is not None and v > 0 else []
             if nxt:
-                self.speed = NPC_SPEED
+                self.speed = v
                 self.tf = carla.Transform(nxt[0].transform.location + carla.Location(z=self.tf.location.z),
                                           nxt[0].transform.rotation)
             return
@@ -145,6 +170,31 @@ class Vehicle(Actor):
         self.tf = carla.Transform(carla.Location(x=loc.x + self.speed * math.cos(yaw) * DT,
                                                  y=loc.y + self.speed * math.sin(yaw) * DT, z=loc.z),
                                   carla.Rotation(yaw=math.degrees(yaw)))
+
+
+class Walker(Actor):
+    """Stands until a ``carla.WalkerControl`` sends it: then ``speed`` m/s along ``direction``, facing it."""
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.control = carla.WalkerControl()
+
+    def apply_control(self, control: carla.WalkerControl) -> None:
+        assert isinstance(control, carla.WalkerControl)
+        self.control = control
+
+    def get_control(self) -> carla.WalkerControl:
+        return self.control
+
+    def advance(self) -> None:
+        d, v = self.control.direction, self.control.speed
+        n = math.hypot(d.x, d.y)
+        self.speed = v if n > 0 else 0.0
+        if self.speed <= 0.0:
+            return
+        loc = self.tf.location
+        self.tf = carla.Transform(carla.Location(x=loc.x + v * d.x / n * DT, y=loc.y + v * d.y / n * DT, z=loc.z),
+                                  carla.Rotation(yaw=math.degrees(math.atan2(d.y, d.x))))
 
 
 class Controller(Actor):
@@ -209,6 +259,8 @@ class Sensor(Actor):
 class TrafficManager:
     def __init__(self, port: int) -> None:
         self.port, self.sync, self.seed, self.lit = port, False, None, []
+        self.paths: dict[int, list] = {}
+        self.lane_changes: dict[int, bool] = {}
 
     def set_synchronous_mode(self, on: bool) -> None:
         self.sync = on
@@ -218,6 +270,19 @@ class TrafficManager:
 
     def update_vehicle_lights(self, v, on: bool) -> None:
         self.lit.append(v.id)
+
+    def set_desired_speed(self, actor, speed: float) -> None:  # [km/h]
+        actor.tm_speed = max(0.0, speed) / 3.6
+
+    def vehicle_percentage_speed_difference(self, actor, percentage: float) -> None:
+        actor.tm_speed = None  # as the real one: drops the desired speed; the fake drives NPC_SPEED
+
+    def set_path(self, actor, path: list, empty_buffer: bool = True) -> None:
+        assert all(isinstance(p, carla.Location) for p in path)
+        self.paths[actor.id] = list(path)
+
+    def auto_lane_change(self, actor, enable: bool) -> None:
+        self.lane_changes[actor.id] = bool(enable)
 
 
 class LightManager:
@@ -301,7 +366,7 @@ class World:
                 return None
             a = Vehicle(self, kind, tf)
         elif kind.startswith("walker."):
-            a = Actor(self, kind, tf)
+            a = Walker(self, kind, tf)
         elif kind.startswith("controller."):
             a = Controller(self, kind, tf, parent)
         else:
@@ -317,6 +382,8 @@ class World:
         for a in self.actors:
             if isinstance(a, Vehicle):
                 a.advance(self.map)
+            elif isinstance(a, Walker):
+                a.advance()
         for a in list(self.actors):
             if isinstance(a, Sensor):
                 a.emit(self.frame)

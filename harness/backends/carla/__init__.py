@@ -6,6 +6,8 @@
   metres) and the night lights.
 - :mod:`.sensors`: the rig as CARLA sensors; CARLA's depth, semantic and instance images decoded for
   the shared thermal model.
+- :mod:`.events`: the scenario's scripted events (crossing walker behind a van, braking lead car,
+  standing car) placed as the embedded world places them, as CARLA actors.
 
 Driving a route on a server is not built yet (see :mod:`harness.backends.registry`).
 """

@@ -6,21 +6,26 @@ waypoints densified along the map's lanes (1 m, as the embedded routes).
 
 Per episode (``reset``): the weather (:mod:`.weather`), street lights and vehicle lights at night, the
 ego (``vehicle.lincoln.mkz_2020``, the leaderboard's) at the route start, the rig's sensors attached
-(:mod:`.sensors`), NPC vehicles on the traffic manager's autopilot and walkers with CARLA's AI
+(:mod:`.sensors`), the scenario's scripted events placed on the route from the seed (:mod:`.events`:
+crossing pedestrians behind parked vans, braking lead cars, standing cars with hazard lights, as the
+embedded world places them), NPC vehicles on the traffic manager's autopilot and walkers with CARLA's AI
 controllers, as many as the scenario's traffic asks for, placed from the seed.
 
-Per tick (``step``): the control applied, one ``world.tick()``, every camera's image of that frame
-(the thermal image made from the thermal-pose cameras by the shared thermal model), and the events
-the metrics collector scores, from the same definitions as the embedded world: collisions from the
-collision sensor (kind from the other actor's type), red lights from the lights' states and stop
-waypoints, route progress from the shared tracker (:class:`harness.world.routing.RouteProgress`),
-driving off-road or against the lane's direction from the map, standing still and what stands in
-front (:func:`harness.backends.truth.standing_for`).
+Per tick (``step``): the control applied, the scripted events advanced, one ``world.tick()``, every
+camera's image of that frame (the thermal image made from the thermal-pose cameras by the shared
+thermal model), and the events the metrics collector scores, from the same definitions as the
+embedded world: collisions from the collision sensor (kind from the other actor's type), red lights
+from the lights' states and stop waypoints, route progress from the shared tracker
+(:class:`harness.world.routing.RouteProgress`), driving off-road or against the lane's direction from
+the map, standing still and what stands in front (:func:`harness.backends.truth.standing_for`). The
+events' actors are actors like any other: a contact with the scripted walker is a pedestrian
+collision, with its van or cars a vehicle collision, and the ground truth lists them (brake lights
+and hazards from the vehicles' light states in its flags). Where CARLA's events differ from the
+embedded ones (walker physics, the van's size, spawning where there is room, the traffic manager
+driving the lead car) is in :mod:`.events`.
 
-Not on CARLA (yet): the scenario's scripted events (crossing pedestrians, braking and stopped lead
-vehicles are the embedded world's own; on CARLA a route runs with its traffic only), and privileged
-frames such as ``oracle_clean``'s (the same view in clear weather in the same tick), which are refused
-with one line.
+Not on CARLA: privileged frames such as ``oracle_clean``'s (the same view in clear weather in the same
+tick), which are refused with one line.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 
 from harness.backends.base import Backend, SensorFrame, compass_of, location_to_gnss
 from harness.backends.carla import sensors as S
+from harness.backends.carla.events import CarlaEvents, junction_mask, map_edges, plan, warn
 from harness.backends.carla.server import ServerSpec, connect, import_carla
 from harness.backends.carla.towns import carla_town
 from harness.backends.carla.weather import lights, to_carla
@@ -104,16 +110,24 @@ class CarlaTruth:
     def actor_view(self, include_ego: bool = True) -> ActorView:
         rows = []
         actors = list(self.b.world.get_actors().filter("vehicle.*")) + list(self.b.world.get_actors().filter("walker.pedestrian.*"))
+        down = self.b.events.knocked_down if self.b.events is not None else set()
+        L = self.b.carla.VehicleLightState
+        hazards = int(L.LeftBlinker) | int(L.RightBlinker)
         for a in sorted(actors, key=lambda a: (a.id != self.b.ego.id, a.id)):
             if a.id == self.b.ego.id and not include_ego:
                 continue
             tf, ext = a.get_transform(), a.bounding_box.extent
-            sem = Sem.PEDESTRIAN if a.type_id.startswith("walker") else Sem.CAR
-            rows.append((tf.location.x, tf.location.y, math.radians(tf.rotation.yaw), 2 * ext.x, 2 * ext.y, 2 * ext.z, int(sem), a.id))
-        a = np.array(rows, dtype=np.float64).reshape(-1, 8)
+            walker = a.type_id.startswith("walker")
+            sem = Sem.PEDESTRIAN if walker else Sem.CAR
+            # flags as the embedded world's: bit 0 braking, bit 1 hazard lights, bit 2 knocked down
+            lit = 0 if walker else int(a.get_light_state())
+            flags = int(bool(lit & int(L.Brake))) | (2 if (lit & hazards) == hazards else 0) | (4 if a.id in down else 0)
+            rows.append((tf.location.x, tf.location.y, math.radians(tf.rotation.yaw), 2 * ext.x, 2 * ext.y, 2 * ext.z, int(sem),
+                         a.id, flags))
+        a = np.array(rows, dtype=np.float64).reshape(-1, 9)
         n = len(a)
         return ActorView(a[:, :2].copy(), a[:, 2].copy(), a[:, 3:6].copy(), a[:, 6].astype(np.int64), a[:, 7].astype(np.int64),
-                         np.zeros((n, 3)), np.zeros(n, np.int64))
+                         np.zeros((n, 3)), a[:, 8].astype(np.int64))
 
     def signal_state(self, signal: int) -> int:
         return light_state(self.b.carla, self.b.lights_by_id[signal].get_state())
@@ -158,6 +172,9 @@ class CarlaBackend(Backend):
         self.tm = None
         self.ego = None
         self.ego_params = EgoParams()
+        self.planned: list = []  # the route's scripted events (harness.backends.carla.events.plan), from load
+        self.events: CarlaEvents | None = None  # ... as actors, from reset
+        self._route_z = np.zeros(0)
         self._actors: list = []
         self._controllers: list = []
         self._sensors: dict[str, tuple[object, queue.Queue]] = {}
@@ -214,6 +231,13 @@ class CarlaBackend(Backend):
         dense = densify(self.map, [(w.x, w.y, w.z) for w in spec.waypoints], POINT_STEP_M, self.carla)
         self.route = route_from_dense(route_id, self.town, dense)
         self.seed = int(seed)
+        self._route_z = np.ascontiguousarray(dense[:, 2], dtype=np.float64)
+        in_junction = junction_mask(self.map, self.carla, self.route.points, self._route_z)
+        self.planned, skipped = plan(self.scenario.events, self.route, in_junction, self.seed,
+                                     map_edges(self.map, self.carla, self.route, self._route_z))
+        for ev in skipped:
+            warn(f"CARLA events: no place on route {route_id} for the {ev.kind} at {ev.route_m:g} m (none from there on a "
+                 "lane clear of junctions, after the first stretch and before the end); that event is skipped")
         self._reset_done = False
         return self.route
 
@@ -249,6 +273,8 @@ class CarlaBackend(Backend):
             sensor.listen(q.put)
             self._sensors[b.name] = (sensor, q)
             self._actors.append(sensor)
+        self.events = CarlaEvents(self, self.planned, self._route_z, lit.vehicle_lights)
+        self.events.spawn(lib)  # before the traffic, so that no NPC spawns on an event's actors
         self._spawn_traffic(lib, lit.vehicle_lights)
         from harness.sensors.thermal import ThermalCamera
 
@@ -275,6 +301,9 @@ class CarlaBackend(Backend):
         self.ego.apply_control(self.carla.VehicleControl(throttle=float(control.throttle), steer=float(control.steer),
                                                          brake=float(control.brake), hand_brake=bool(control.hand_brake),
                                                          reverse=bool(control.reverse)))
+        tf, v = self.ego.get_transform(), self.ego.get_velocity()
+        self.events.advance(self.t + DT, (tf.location.x, tf.location.y), math.hypot(v.x, v.y),
+                            float(self.route.s[self.progress.index]), DT)
         frame_id = self.world.tick()
         self.t += DT
         self.frame += 1
@@ -296,6 +325,9 @@ class CarlaBackend(Backend):
 
     # -- inside ------------------------------------------------------------------------------------
     def _destroy(self) -> None:
+        if self.events is not None:
+            self.events.destroy()
+            self.events = None
         for sensor, _ in self._sensors.values():
             sensor.stop()
         for c in self._controllers:
@@ -412,6 +444,7 @@ class CarlaBackend(Backend):
             if last is not None and self.t - last < CONTACT_GAP_S:
                 continue
             tid = other.type_id
+            self.events.hit(other.id)
             kind, sem = (("pedestrian", Sem.PEDESTRIAN) if tid.startswith("walker") else
                          ("vehicle", Sem.CAR) if tid.startswith("vehicle") else ("static", Sem.UNLABELED))
             collisions.append(Collision(other_id=int(other.id), kind=kind, sem=int(sem), x=xy[0], y=xy[1], ego_speed=ego.speed))
@@ -435,7 +468,8 @@ class CarlaBackend(Backend):
         elif not wp.is_junction and math.cos(math.radians(wp.transform.rotation.yaw) - ego.yaw) < 0.0:
             outside = dist  # against the lane's direction
         self.blocked_s = self.blocked_s + DT if ego.speed < BLOCK_SPEED else 0.0
-        near = [a for a in self.world.get_actors().filter("vehicle.*") if a.id != self.ego.id
+        props = self.events.prop_ids  # parked vans are not traffic
+        near = [a for a in self.world.get_actors().filter("vehicle.*") if a.id != self.ego.id and a.id not in props
                 and math.hypot(a.get_location().x - xy[0], a.get_location().y - xy[1]) < NEAR_TRAFFIC_M]
         traffic = float(np.mean([math.hypot(a.get_velocity().x, a.get_velocity().y) for a in near])) if near else None
         done = self.progress.index >= len(self.route.points) - 2 or self.completion >= 99.5
