@@ -112,7 +112,9 @@ def panel(rgb: np.ndarray, thermal: np.ndarray | None, fused: np.ndarray | None,
 
 def clip_name(agent: str, variant: str | None, route_id: str, seed: int) -> str:
     """The clips' file-name stem of one route: ``<variant or agent>_route<id>_seed<seed>``."""
-    return f"{variant or agent}_route{route_id}_seed{seed}"
+    from harness.report.outputs import file_safe
+
+    return file_safe(f"{variant or agent}_route{route_id}_seed{seed}")
 
 
 class ClipRecorder:

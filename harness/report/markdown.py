@@ -148,7 +148,8 @@ def render(summ: dict, figures: list[str], records) -> str:
     if figures:
         lines += ["", "## Plots", ""] + [f"![{f}]({f})" for f in figures]
     lines += ["", "Files: `records.csv`, `infractions.csv`, `summary.json`, `simulation_results.json` (all variants), "
-              "`<variant>/simulation_results.json` (CARLA leaderboard format per variant).", ""]
+              "`<variant>/simulation_results.json` (CARLA leaderboard format per variant; a `/` in a variant's name is `_` in "
+              "its folder's).", ""]
     return "\n".join(lines)
 
 

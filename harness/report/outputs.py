@@ -37,6 +37,14 @@ def variant_label(v: str | None) -> str:
     return NO_VARIANT if v is None else v
 
 
+def file_safe(name: str) -> str:
+    """``name`` as one file or folder name: every character but letters, digits and ``_.,=+:-`` becomes
+    ``_`` (``onnx:models/my.onnx`` -> ``onnx:models_my.onnx``); registered names are unchanged."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.,=+:-]", "_", name)
+
+
 @dataclass(frozen=True)
 class Planned:
     job: EvalJob
@@ -233,7 +241,7 @@ def write_leaderboard(out: Path, items: list[Planned]) -> list[Path]:
         planned = [(it.job.route_id, it.job.seed) for it in mine]
         sc = {(it.job.route_id, it.job.seed): it.score for it in mine if it.record is not None}
         sensors = _sensors(mine[0].job)
-        written.append(write_results(out / v / "simulation_results.json", sc, planned, sensors,
+        written.append(write_results(out / file_safe(v) / "simulation_results.json", sc, planned, sensors,
                                      final=all(it.record is not None for it in mine)))
         merged.update({(f"{r}@{v}", s): score for (r, s), score in sc.items()})
         merged_planned += [(f"{r}@{v}", s) for r, s in planned]

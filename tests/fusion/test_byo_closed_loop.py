@@ -57,6 +57,11 @@ def test_py_and_onnx_modules_drive_a_route_and_agree(toy_module, eval_scenario, 
     ds = _scores(tmp_path / "run")
     assert ds[("py", "0")] == pytest.approx(ds[("onnx", "0")], abs=1e-6), "the same network in either runtime drives alike"
     assert set(summ["variants"]) == set(variants)
+    from harness.report.outputs import file_safe
+
+    # one leaderboard file per variant, each in one folder of the run: the ONNX path's slashes do not nest folders
+    assert (tmp_path / "run" / file_safe(f"onnx:{onnx}") / "simulation_results.json").is_file()
+    assert {p.name for p in (tmp_path / "run").iterdir() if p.is_dir()} >= {"py:toy_fusion:Toy", file_safe(f"onnx:{onnx}")}
 
 
 def test_a_bad_byo_module_stops_the_run_before_it_starts(toy_module, eval_scenario, tmp_path):

@@ -147,3 +147,14 @@ def test_partial_run_reports_the_pairs_every_variant_has():
     full = summary(items[:2] + items[3:5], n_boot=50)
     assert full["complete"] and full["complete_pairs"] is None
     assert "every variant has" not in render(full, [], records_frame(items[:2] + items[3:5]))
+
+
+def test_variant_names_become_one_file_name():
+    from harness.report.clips import clip_name
+    from harness.report.outputs import file_safe
+
+    for name in ("rgb", "fusionproxy:size=m", "teacher:k=2,steps=2", "gff:eps2=1e-06", "py:mypkg.fusion:MyFusion"):
+        assert file_safe(name) == name  # registered names keep their folders
+    assert file_safe("onnx:/home/me/models/my.onnx") == "onnx:_home_me_models_my.onnx"
+    assert file_safe("fusionproxy:weights=runs/s light/student.pt") == "fusionproxy:weights=runs_s_light_student.pt"
+    assert "/" not in clip_name("rgb_policy", "onnx:models/my.onnx", "3", 0)
