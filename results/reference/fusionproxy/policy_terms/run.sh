@@ -26,7 +26,8 @@ V="fusionproxy,fusionproxy:weights=$L,fusionproxy:weights=$LS"
 $PY -m fusion perception --scenario night_fog_town05 --variants "rgb,$V,oracle_clean" --out $OUT/perception_night_fog_town05 \
   --json > /dev/null
 $PY -m fusion cues --scenario night_fog_town05 --variants "$V" --out $OUT/cues_night_fog_town05 --json > /dev/null
-# not driven this time: the cues said both students run every red light (README.md); DRIVE=1 drives them
+# DRIVE=1 drives them (the committed folder: the light + obstacle student, seed 0 only, with
+# --variants rgb,oracle_clean,fusionproxy,fusionproxy:weights=$LS --seeds 0 appended; README.md)
 [ "${DRIVE:-0}" = 1 ] || exit 0
 mkdir -p $OUT/night_fog_town05_long/records
 cp -n results/reference/fusionproxy/night_fog_town05_long/records/*.json $OUT/night_fog_town05_long/records/
