@@ -72,6 +72,12 @@ def route_m_of(be, xy) -> float:
     return float(be.route.s[int(np.argmin(np.hypot(*(be.route.points - np.asarray(xy)).T)))])
 
 
+def truth_row(be, actor, column: str) -> int:
+    """``column`` (``flags``, ``sem``) of ``actor`` in the backend's ground-truth actor view."""
+    view = be.ground_truth.actor_view()
+    return int(getattr(view, column)[list(view.instance).index(actor.id)])
+
+
 def xy(actor) -> tuple[float, float]:
     loc = actor.get_location()
     return loc.x, loc.y
@@ -242,7 +248,7 @@ def test_the_walker_waits_behind_its_van_and_crosses_when_the_ego_comes(scenario
         assert right == pytest.approx(kerb + sign * 0.9, abs=0.05) and -3.5 < along < -2.5  # before the point, half on the kerb
         view = be.ground_truth.actor_view()
         assert walker.id in view.instance and van.id in view.instance
-        assert view.sem[list(view.instance).index(walker.id)] == Sem.PEDESTRIAN
+        assert truth_row(be, walker, "sem") == Sem.PEDESTRIAN
         start = xy(walker)
 
         # before the trigger (the embedded rule): the walker stands
@@ -279,8 +285,7 @@ def test_hitting_the_scripted_walker_is_a_pedestrian_collision(scenario):
         stood = xy(walker)
         drive(be, 6.0, steps=10)
         assert xy(walker) == stood  # it stops walking
-        view = be.ground_truth.actor_view()
-        assert view.flags[list(view.instance).index(walker.id)] & 4  # knocked down, as the embedded flag says
+        assert truth_row(be, walker, "flags") & 4  # knocked down, as the embedded flag says
     finally:
         be.close()
 
@@ -311,8 +316,7 @@ def test_the_lead_vehicle_appears_ahead_brakes_at_the_point_waits_and_drives_on(
         while be.t - t_brake < 1.0:
             be.step(control(be, 3.0))
             samples.append((be.t - t_brake, speed(car)))
-            view = be.ground_truth.actor_view()
-            assert view.flags[list(view.instance).index(car.id)] & 1  # brake lights
+            assert truth_row(be, car, "flags") & 1  # brake lights
         t1, v1 = samples[-1]
         assert (v0 - v1) / t1 == pytest.approx(6.0, rel=0.1)  # the event's deceleration
         drive(be, 3.0, until=lambda: speed(car) < 0.05, steps=40)
@@ -322,8 +326,7 @@ def test_the_lead_vehicle_appears_ahead_brakes_at_the_point_waits_and_drives_on(
         assert r.state == "done" and car.autopilot and car.tm_speed is None  # back at the traffic manager's speed
         drive(be, 3.0, steps=40)
         assert route_m_of(be, xy(car)) > route_m_of(be, stop) + 5.0
-        view = be.ground_truth.actor_view()
-        assert not view.flags[list(view.instance).index(car.id)] & 1
+        assert not truth_row(be, car, "flags") & 1
     finally:
         be.close()
 
@@ -343,8 +346,7 @@ def test_the_stopped_vehicle_stands_with_hazards_and_leaves_after_the_ego_waited
         lights = int(car.get_light_state())
         assert lights & int(L.LeftBlinker) and lights & int(L.RightBlinker)
         assert car.get_control().hand_brake
-        view = be.ground_truth.actor_view()
-        assert view.flags[list(view.instance).index(car.id)] & 2  # hazards in the ground truth
+        assert truth_row(be, car, "flags") & 2  # hazards in the ground truth
         here = xy(car)
 
         def gap():
@@ -362,8 +364,7 @@ def test_the_stopped_vehicle_stands_with_hazards_and_leaves_after_the_ego_waited
         assert car.autopilot and not int(car.get_light_state()) & int(L.LeftBlinker)
         drive(be, 0.0, steps=40)
         assert route_m_of(be, xy(car)) > 205.0  # drives on along the route
-        view = be.ground_truth.actor_view()
-        assert not view.flags[list(view.instance).index(car.id)] & 2
+        assert not truth_row(be, car, "flags") & 2
     finally:
         be.close()
 
