@@ -73,6 +73,8 @@ def _cmd_train_student(args) -> dict:
         given["pixel_weighting"] = False
     if args.rgb_gate:
         given["rgb_gate"] = True
+    if args.seg_guard:
+        given["seg_guard"] = True
     cfg = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
     command = "python -m distill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     return train(cfg, Path(args.out), progress=not args.json, command=command)
@@ -249,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: 0)")
     s.add_argument("--seg-signal", type=float, help="extra weight of obstacle cells where the target shows a car or a "
                    "person: 1 + this x (1 - p(background)) (default: 10)")
+    s.add_argument("--seg-guard", action="store_true", help="the obstacle term's phantom guard: cells where the "
+                   "student's image shows a car or a person weigh as much as those where the target does (off by "
+                   "default)")
     s.add_argument("--seed", type=int, help="(default: 0)")
     s.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
     s.add_argument("--val-every", type=_positive_int, help="steps between validation grids (default: 500)")

@@ -20,7 +20,10 @@ Obstacle term (optional, ``w_seg > 0``; not part of the paper's recipe)
     The same reading of the policy's obstacle branch (``PerceptionNet.seg_logits``, background / vehicle /
     pedestrian per 2x2-pixel cell): ``KL(p_T(c) || p_S(c))`` weighted ``1 + signal_weight * (1 -
     p_T(background | c))``. It asks for the cars and people the policy finds in the target image, as the
-    policy finds them, where the pixel and feature terms ask for the image.
+    policy finds them, where the pixel and feature terms ask for the image. With the phantom guard
+    (``guard``) a cell weighs ``1 + signal_weight * max(1 - p_T(background | c), 1 - p_S(background | c))``
+    (``p_S`` without gradient): a car or person the student's image shows and the target's does not costs as
+    much as one it misses (a phantom makes the frozen policy stand still for nothing).
 
 Feature term (feature variance -> routing across layers)
     ``v_l`` is layer l's per-location feature variance across the K samples, averaged over channels
@@ -99,26 +102,35 @@ def feature_term(student_feats: list[torch.Tensor], teacher_feats: list[torch.Te
     return total
 
 
-def light_term(student_logits: torch.Tensor, target_logits: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:
+def light_term(student_logits: torch.Tensor, target_logits: torch.Tensor, signal_weight: float = 10.0,
+               guard: bool = False) -> torch.Tensor:
     """``mean_c w(c) KL(p_T(c) || p_S(c))`` over the light cells ``(B,3,h,w)`` (logits over none / stop /
     go), ``w = 1 + signal_weight * (1 - p_T(none))`` normalised to mean 1 per image. Any cell map whose
-    class 0 is the empty class reads the same way (the obstacle term's background / vehicle / pedestrian)."""
+    class 0 is the empty class reads the same way (the obstacle term's background / vehicle / pedestrian).
+    ``guard``: ``w = 1 + signal_weight * max(1 - p_T(none), 1 - p_S(none))`` (``p_S`` detached), so a
+    signal the student shows and the target does not weighs as much as one it misses."""
     if student_logits.shape != target_logits.shape:
         raise ValueError(f"light logits of shape {tuple(student_logits.shape)} against {tuple(target_logits.shape)}")
     pt = torch.softmax(target_logits.float(), 1)
-    kl = (pt * (torch.log(pt.clamp_min(EPS)) - torch.log_softmax(student_logits.float(), 1))).sum(1, keepdim=True)
-    w = 1.0 + signal_weight * (1.0 - pt[:, :1])
+    log_ps = torch.log_softmax(student_logits.float(), 1)
+    kl = (pt * (torch.log(pt.clamp_min(EPS)) - log_ps)).sum(1, keepdim=True)
+    signal = 1.0 - pt[:, :1]
+    if guard:
+        signal = torch.maximum(signal, 1.0 - log_ps[:, :1].detach().exp())
+    w = 1.0 + signal_weight * signal
     w = w / w.mean(dim=(-2, -1), keepdim=True)
     return (w * kl).mean()
 
 
-def policy_seg_term(policy, image: torch.Tensor, target: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:
+def policy_seg_term(policy, image: torch.Tensor, target: torch.Tensor, signal_weight: float = 10.0,
+                    guard: bool = False) -> torch.Tensor:
     """The obstacle term: :func:`light_term`'s weighted cell KL (class 0, background, is the empty class)
     on the frozen ``policy``'s obstacle branch (``PerceptionNet.seg_logits``) read on ``image`` (gradients
-    flow to it) against it read on ``target`` (no gradients), both ``(B,3,H,W)``."""
+    flow to it) against it read on ``target`` (no gradients), both ``(B,3,H,W)``; ``guard``: the phantom
+    guard (:func:`light_term`)."""
     with torch.no_grad():
         target_logits = policy.seg_logits(target)
-    return light_term(policy.seg_logits(image), target_logits, signal_weight)
+    return light_term(policy.seg_logits(image), target_logits, signal_weight, guard)
 
 
 def policy_light_term(policy, image: torch.Tensor, target: torch.Tensor, signal_weight: float = 10.0) -> torch.Tensor:

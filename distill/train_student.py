@@ -88,9 +88,11 @@ class StudentTrainConfig:
     light_signal: float = 10.0
     # w_seg > 0 adds the obstacle term (distill.losses.policy_seg_term): the policy's obstacle branch
     # (background / vehicle / pedestrian) read on the student's crop matches it read on the light_target's
-    # image, cells where the target shows a car or a person weighing 1 + seg_signal.
+    # image, cells where the target shows a car or a person weighing 1 + seg_signal; seg_guard: also cells
+    # where the student's image shows one (the phantom guard).
     w_seg: float = 0.0
     seg_signal: float = 10.0
+    seg_guard: bool = False
     val_every: int = 500
     ckpt_every: int = 50
     val_frames: int = 48
@@ -131,6 +133,8 @@ class StudentTrainConfig:
             raise ConfigError(f"--light-target must be teacher or clean, got {self.light_target!r}")
         if self.w_seg < 0 or self.seg_signal < 0:
             raise ConfigError(f"w_seg and seg_signal must be >= 0, got {self.w_seg}, {self.seg_signal}")
+        if self.seg_guard and self.w_seg == 0:
+            raise ConfigError("--seg-guard guards the obstacle term: give --w-seg > 0 with it")
 
     @property
     def reads_policy(self) -> bool:
@@ -282,7 +286,7 @@ def loss_terms(student, backbone, batch: dict, cfg: StudentTrainConfig,
     if cfg.w_light > 0:
         l_light = policy_light_term(policy, s, read, cfg.light_signal)
     if cfg.w_seg > 0:
-        l_seg = policy_seg_term(policy, s, read, cfg.seg_signal)
+        l_seg = policy_seg_term(policy, s, read, cfg.seg_signal, cfg.seg_guard)
     total = cfg.w_pix * l_pix + cfg.w_feat * l_feat + cfg.w_light * l_light + cfg.w_seg * l_seg
     return total, l_pix, l_feat, l_light, l_seg
 

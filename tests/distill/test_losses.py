@@ -112,6 +112,26 @@ def test_light_term_matches_the_policys_reading_and_weighs_signal_cells_more():
     assert s.grad is not None and s.grad.abs().sum() > 0
 
 
+def test_the_phantom_guard_weighs_a_shown_object_at_least_as_much_as_a_missed_one():
+    from distill.losses import light_term
+
+    t = torch.zeros(1, 3, 4, 4)
+    t[:, 0] = 4.0  # every cell background, confidently
+    t[0, :, 1, 2] = torch.tensor([-4.0, -4.0, 4.0])  # one pedestrian cell
+    miss, phantom = t.clone(), t.clone()
+    miss[0, :, 1, 2] = t[0, :, 0, 0]  # the student's image loses the pedestrian
+    phantom[0, :, 3, 0] = t[0, :, 1, 2]  # ... or shows one where there is none
+    plain = [float(light_term(s, t)) for s in (miss, phantom)]
+    guarded = [float(light_term(s, t, guard=True)) for s in (miss, phantom)]
+    assert plain[1] < plain[0] / 3  # unguarded, a phantom costs a fraction of a miss
+    assert guarded[0] == pytest.approx(plain[0])  # a miss costs what it did
+    assert guarded[1] >= guarded[0]  # guarded, a phantom costs at least as much as a miss
+    assert float(light_term(t, t, guard=True)) == pytest.approx(0.0, abs=1e-6)
+    s = phantom.clone().requires_grad_(True)
+    light_term(s, t, guard=True).backward()
+    assert s.grad[0, :, 3, 0].abs().sum() > 0
+
+
 def test_the_obstacle_term_reads_the_policys_obstacle_branch():
     """policy_seg_term: 0 when the image is the target, positive for another image, and gradients reach
     the image through the frozen policy (the cell weighting is light_term's, tested above)."""

@@ -5,6 +5,7 @@ manifest, and the crops keep every image and variance map together."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -250,7 +251,11 @@ def test_the_obstacle_term_reads_the_frozen_policy_and_trains(setup, tmp_path):
 
     terms = loss_terms(Give(x["mean"]), None, x, cfg, policy)
     assert float(terms[4]) == pytest.approx(0.0, abs=1e-6) and float(terms[3]) == 0.0  # no light term asked for
-    assert float(loss_terms(Give(x["rgb"]), None, x, cfg, policy)[4]) > 0
+    plain = float(loss_terms(Give(x["rgb"]), None, x, cfg, policy)[4])
+    assert plain > 0
+    guarded = replace(cfg, seg_guard=True)  # the phantom guard: still 0 at the target, weighs the camera's image otherwise
+    assert float(loss_terms(Give(x["mean"]), None, x, guarded, policy)[4]) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss_terms(Give(x["rgb"]), None, x, guarded, policy)[4]) not in (0.0, pytest.approx(plain))
     before = {k: v.clone() for k, v in policy.state_dict().items()}
     train(_cfg(setup, w_seg=1.0, steps=4), tmp_path / "seg", progress=False)
     log = np.genfromtxt(tmp_path / "seg" / "train_log.csv", delimiter=",", names=True)
@@ -258,3 +263,5 @@ def test_the_obstacle_term_reads_the_frozen_policy_and_trains(setup, tmp_path):
     assert all(torch.equal(v, frozen_policy().state_dict()[k]) for k, v in before.items())
     with pytest.raises(ConfigError, match="w_seg"):
         StudentTrainConfig(w_seg=-1.0).check()
+    with pytest.raises(ConfigError, match="--seg-guard"):
+        StudentTrainConfig(seg_guard=True).check()
