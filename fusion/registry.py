@@ -140,6 +140,9 @@ class Variant:
                 takes = ", ".join(f"{p.name}={p.default}" for p in self.params) or "no parameters"
                 raise ConfigError(f"variant {self.name}: unknown parameter {key!r}{did_you_mean(key, known)}; it takes {takes}")
             values[key] = known[key].parse(f"variant {self.name}", raw.strip())
+        check = getattr(self.factory, "check_params", None)  # a module's rules across its parameters
+        if callable(check):
+            check(**{p.name: p.default for p in self.params} | values)
         kept = tuple(sorted((k, v) for k, v in values.items() if v != known[k].default))
         base = self.name.split(":")[0]
         name = base + (":" + ",".join(f"{k}={_text(v)}" for k, v in kept) if kept else "")
