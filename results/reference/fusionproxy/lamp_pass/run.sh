@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Lamp pass-through (fusionproxy:lamps=camera, fusion/lamps.py): the committed student with the camera's own lit
+# lamps pasted over its image at full saturation. No training; needs only the committed weights.
+#   1. the perception probe and the light cues (fusion cues) at night in fog, at night and in daytime fog, for the
+#      student as is and the rule at two chroma thresholds (0.2, the default, and 0.25): about 10 min on 2 cores
+#   2. (DRIVE=1 only) closed loop: the ten held-out night_fog_town05 routes, seeds 0 and 1, 2 workers (about 45 min);
+#      the rgb, oracle_clean and committed-student records are those of ../night_fog_town05_long (same keys), copied
+#      in first. Extra arguments go to eval.
+set -euo pipefail
+cd "$(dirname "$0")/../../../.."
+PY=${PY:-.venv/bin/python}
+OUT=results/reference/fusionproxy/lamp_pass
+V="fusionproxy,fusionproxy:lamps=camera,fusionproxy:lamps=camera,lamp_chroma=0.25"
+for S in night_fog_town05 night_town05 fog_town05; do
+  $PY -m fusion perception --scenario $S --variants "rgb,$V,oracle_clean" --out $OUT/perception_$S --json > /dev/null
+  $PY -m fusion cues --scenario $S --variants "$V" --out $OUT/cues_$S --json > /dev/null
+done
+[ "${DRIVE:-0}" = 1 ] || exit 0
+mkdir -p $OUT/night_fog_town05_long/records
+cp -n results/reference/fusionproxy/night_fog_town05_long/records/*.json $OUT/night_fog_town05_long/records/
+$PY -m harness eval --scenario night_fog_town05 --variants "rgb,oracle_clean,fusionproxy,fusionproxy:lamps=camera" \
+  --routes all --seeds 0,1 --workers 2 --executor local --backend embedded --out $OUT/night_fog_town05_long --resume "$@"
