@@ -1,9 +1,9 @@
 """Lamp pass-through: the camera's own lit lamps, at full saturation, over a fused image.
 
 The frozen policy reads a traffic light's state from the lamp's colour (``python -m fusion cues``), and a
-fusion module that learned its colours from a foggy camera and a thermal camera washes the lamp out: the
-committed student keeps 0.16 of the near red lights the policy would stop at (fusion/README.md). A lit lamp
-is the one thing at night in fog that the camera still shows better than any fusion: small, bright and
+fusion module that learned its colours from a foggy camera and a thermal camera washes the lamp out: on the
+committed student's image the policy stops at 0.16 of the near red lights at night in fog (fusion/README.md).
+A lit lamp is the one thing at night in fog that the camera still shows better than any fusion: small, bright and
 strongly coloured. This rule finds such pixels in the camera image (chroma ``max - min`` over the channels
 above ``chroma``, brightest channel above ``bright``, both on the [0, 1] scale, in the top ``rows`` share of
 the image: signal heads stand above the horizon, yellow road lines in the head lamps' beam lie below it) and
@@ -12,15 +12,15 @@ min)``: the fog's veil off).
 
 It sees only the inputs every fusion module sees (no ground truth), is elementwise (ONNX-exportable, about
 20 operations a pixel) and leaves every other pixel as the fusion made it. In daytime fog the camera shows
-almost no pixel that bright and coloured, so it changes almost nothing there.
+few pixels that bright and coloured (close to a signal only), so it changes little there.
 """
 
 from __future__ import annotations
 
 import torch
 
-# On the perception probe's night-fog frames the lit lamps' camera chroma has median 0.27 (10 % below 0.07);
-# fusion/README.md gives the sweep these defaults come from.
+# On the perception probe's night-fog frames with a lamp within 50 m, the lit lamps' camera chroma has median 0.27
+# (10 % below 0.07); fusion/README.md gives the sweep these defaults come from.
 DEFAULT_CHROMA = 0.2
 DEFAULT_BRIGHT = 0.45
 DEFAULT_ROWS = 0.5  # the embedded camera's horizon is its middle row; lamps lie in rows 48-76 of 160
