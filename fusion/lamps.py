@@ -17,6 +17,8 @@ few pixels that bright and coloured (close to a signal only), so it changes litt
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 # On the perception probe's night-fog frames with a lamp within 50 m, the lit lamps' camera chroma has median 0.27
@@ -37,8 +39,13 @@ def lamp_mask(rgb: torch.Tensor, chroma: float = DEFAULT_CHROMA, bright: float =
 
 def keep_camera_lamps(rgb: torch.Tensor, fused: torch.Tensor, chroma: float = DEFAULT_CHROMA,
                       bright: float = DEFAULT_BRIGHT, rows: float = DEFAULT_ROWS) -> torch.Tensor:
-    """``fused`` with the camera's lamp pixels (:func:`lamp_mask`) pasted in at full saturation."""
-    hi = rgb.amax(dim=1, keepdim=True)
-    lo = rgb.amin(dim=1, keepdim=True)
-    saturated = (rgb - lo) / (hi - lo).clamp_min(1e-6)
-    return torch.where(lamp_mask(rgb, chroma, bright, rows), saturated.to(fused.dtype), fused)
+    """``fused`` with the camera's lamp pixels (:func:`lamp_mask`) pasted in at full saturation. The work is
+    done on the top ``ceil(rows * H)`` rows only, ``rows`` rounded up to a multiple of 0.001 (integer arithmetic
+    on the height, so an ONNX export stays free of the size it was traced at)."""
+    n = (rgb.shape[-2] * math.ceil(rows * 1000) + 999) // 1000
+    top, below = rgb[..., :n, :], fused[..., n:, :]
+    hi = top.amax(dim=1, keepdim=True)
+    lo = top.amin(dim=1, keepdim=True)
+    saturated = (top - lo) / (hi - lo).clamp_min(1e-6)
+    mask = lamp_mask(top, chroma, bright, rows=1.0)
+    return torch.cat([torch.where(mask, saturated.to(fused.dtype), fused[..., :n, :]), below], dim=-2)

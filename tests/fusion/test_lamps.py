@@ -45,6 +45,17 @@ def test_the_lamp_is_pasted_at_full_saturation_and_nothing_else_changes():
     assert half.dtype == torch.float16 and float((half.float() - out).abs().max()) < 2e-3
 
 
+@pytest.mark.parametrize("rows", [0.5, 0.3, 0.001, 1.0])
+@pytest.mark.parametrize("h", [40, 41, 7])
+def test_working_on_the_top_rows_only_changes_nothing(rows, h):
+    """The paste is computed on the top rows only: the same image as the rule over the whole frame."""
+    torch.manual_seed(h)
+    rgb, fused = torch.rand(2, 3, h, 9), torch.rand(2, 3, h, 9)
+    hi, lo = rgb.amax(1, keepdim=True), rgb.amin(1, keepdim=True)
+    whole = torch.where(lamp_mask(rgb, 0.3, 0.4, rows), (rgb - lo) / (hi - lo).clamp_min(1e-6), fused)
+    assert torch.equal(keep_camera_lamps(rgb, fused, 0.3, 0.4, rows), whole)
+
+
 def test_the_variant_pastes_over_the_students_own_image_and_exports(tmp_path):
     plain = get_variant("fusionproxy").build()
     lamps = check_variant("fusionproxy:lamps=camera")
@@ -57,6 +68,9 @@ def test_the_variant_pastes_over_the_students_own_image_and_exports(tmp_path):
     module = lamps._make()
     fuser = OnnxFuser(export_onnx(module, tmp_path / "lamps.onnx"), torch.device("cpu"))
     np.testing.assert_allclose(fuser(rgb, th).numpy(), out.numpy(), atol=1e-5)
+    odd = torch.rand(1, 3, 41, 60), torch.rand(1, 1, 41, 60)  # an odd height: the top-rows slice follows the size
+    with torch.no_grad():
+        np.testing.assert_allclose(fuser(*odd).numpy(), module(*odd).numpy(), atol=1e-5)
 
 
 @pytest.mark.parametrize("name, fragment", [
