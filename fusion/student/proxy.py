@@ -39,7 +39,7 @@ class FusionProxy(FusionModule):
                     "the channels, 0..1) of a lamp pixel", low=0.0, high=1.0, low_exclusive=True),
               Param("lamp_bright", float, DEFAULT_BRIGHT, "with lamps=camera: the least brightest-channel value "
                     "(0..1) of a lamp pixel", low=0.0, high=1.0),
-              Param("lamp_rows", float, DEFAULT_ROWS, "with lamps=camera: the top share of the image rows searched "
+              Param("lamp_rows", float, DEFAULT_ROWS, "with lamps=camera: the top share of the image rows searched (to 0.001) "
                     "(lamps stand above the horizon)", low=0.0, high=1.0, low_exclusive=True))
 
     def __init__(self, size: str = DEFAULT_SIZE, weights: Path | str | None = None, lamps: str = "student",
