@@ -28,13 +28,19 @@ DEFAULT_BRIGHT = 0.45
 DEFAULT_ROWS = 0.5  # the embedded camera's horizon is its middle row; lamps lie in rows 48-76 of 160
 
 
+def _channel_range(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return rgb.amax(dim=1, keepdim=True), rgb.amin(dim=1, keepdim=True)
+
+
+def _lit(hi: torch.Tensor, lo: torch.Tensor, chroma: float, bright: float) -> torch.Tensor:
+    return ((hi - lo) > chroma) & (hi > bright)
+
+
 def lamp_mask(rgb: torch.Tensor, chroma: float = DEFAULT_CHROMA, bright: float = DEFAULT_BRIGHT,
               rows: float = DEFAULT_ROWS) -> torch.Tensor:
     """``(B, 1, H, W)`` bool: the camera pixels ``rgb (B, 3, H, W)`` in [0, 1] that look like a lit lamp."""
-    hi = rgb.amax(dim=1, keepdim=True)
-    lo = rgb.amin(dim=1, keepdim=True)
     row = torch.arange(rgb.shape[-2], device=rgb.device).view(1, 1, -1, 1)
-    return ((hi - lo) > chroma) & (hi > bright) & (row < rows * rgb.shape[-2])
+    return _lit(*_channel_range(rgb), chroma, bright) & (row < rows * rgb.shape[-2])
 
 
 def keep_camera_lamps(rgb: torch.Tensor, fused: torch.Tensor, chroma: float = DEFAULT_CHROMA,
@@ -44,8 +50,7 @@ def keep_camera_lamps(rgb: torch.Tensor, fused: torch.Tensor, chroma: float = DE
     on the height, so an ONNX export stays free of the size it was traced at)."""
     n = (rgb.shape[-2] * math.ceil(rows * 1000) + 999) // 1000
     top, below = rgb[..., :n, :], fused[..., n:, :]
-    hi = top.amax(dim=1, keepdim=True)
-    lo = top.amin(dim=1, keepdim=True)
+    hi, lo = _channel_range(top)  # once, for the mask and the stretch
     saturated = (top - lo) / (hi - lo).clamp_min(1e-6)
-    mask = lamp_mask(top, chroma, bright, rows=1.0)
+    mask = _lit(hi, lo, chroma, bright)
     return torch.cat([torch.where(mask, saturated.to(fused.dtype), fused[..., :n, :]), below], dim=-2)

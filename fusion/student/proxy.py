@@ -39,8 +39,8 @@ class FusionProxy(FusionModule):
                     "the channels, 0..1) of a lamp pixel", low=0.0, high=1.0, low_exclusive=True),
               Param("lamp_bright", float, DEFAULT_BRIGHT, "with lamps=camera: the least brightest-channel value "
                     "(0..1) of a lamp pixel", low=0.0, high=1.0),
-              Param("lamp_rows", float, DEFAULT_ROWS, "with lamps=camera: the top share of the image rows searched (to 0.001) "
-                    "(lamps stand above the horizon)", low=0.0, high=1.0, low_exclusive=True))
+              Param("lamp_rows", float, DEFAULT_ROWS, "with lamps=camera: the top share of the image rows "
+                    "searched (to 0.001; lamps stand above the horizon)", low=0.0, high=1.0, low_exclusive=True))
 
     def __init__(self, size: str = DEFAULT_SIZE, weights: Path | str | None = None, lamps: str = "student",
                  lamp_chroma: float = DEFAULT_CHROMA, lamp_bright: float = DEFAULT_BRIGHT,
@@ -66,8 +66,7 @@ class FusionProxy(FusionModule):
         return fused
 
     @staticmethod
-    def flops(h: int, w: int, size: str = DEFAULT_SIZE, weights: str = "", lamps: str = "student",
-              lamp_chroma: float = DEFAULT_CHROMA, lamp_bright: float = DEFAULT_BRIGHT, lamp_rows: float = DEFAULT_ROWS) -> int:
+    def flops(h: int, w: int, size: str = DEFAULT_SIZE, weights: str = "", lamps: str = "student", **_) -> int:
         paste = 20 * h * w if lamps == "camera" else 0  # channel max/min, stretch, compare, select: ~20 ops a pixel
         if weights:
             _, config = load_weights(Path(weights).expanduser(), "student", "train-student")
