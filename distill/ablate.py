@@ -55,24 +55,26 @@ def headline(fig: dict) -> float:
 
 def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, ...] = SCENARIOS, frames: int = 200,
         progress: bool = True, cache_k1: Path | None = None, drive: str = DRIVE, drive_routes: str = DRIVE_ROUTES,
-        drive_seeds: tuple[int, ...] = (0,), workers: int = 2) -> dict:
+        drive_seeds: tuple[int, ...] = (0,), workers: int = 2, jobs: int = 1, frames_cache: Path | None = None) -> dict:
     """Train, export, probe and drive each ablation of ``base`` (a ``StudentTrainConfig``); returns the
-    table. ``drive=""`` skips the closed loop."""
+    table. ``drive=""`` skips the closed loop. ``jobs`` > 1 trains, exports and probes that many
+    ablations at once, each in its own process with ``base.threads`` threads. ``frames_cache``: where
+    the probe's frames are kept (default: the probe's own folder)."""
     from distill.ensemble_cache import CacheConfig, build
-    from distill.export import export
-    from distill.train_student import default_cache, train
-    from fusion.perception import probe
+    from distill.train_student import default_cache
 
     names = list(names or ABLATIONS)
     unknown = [n for n in names if n not in ABLATIONS]
     if unknown:
         raise ConfigError(f"unknown ablation(s) {', '.join(unknown)}; known: {', '.join(ABLATIONS)}")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
     base.check()
     if not base.cache:
         base = replace(base, cache=str(default_cache()))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, dict] = {}
+    configs: dict[str, tuple[dict, object]] = {}
     for name in names:
         over = dict(ABLATIONS[name])
         if over.pop("_k", None) == 1:  # the K=1 cache: the same teacher, steps and seed, one sample per frame
@@ -84,21 +86,66 @@ def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, .
                                  seed=c["seed"], threads=base.threads)
                 cache_k1 = Path(build(k1, progress=progress)["folder"])
             over["cache"] = str(cache_k1)
-        cfg = replace(base, **over)
-        train(cfg, out / name, progress=progress, command=f"python -m distill ablate --only {name}")
-        onnx = export(out / name / "student.pt", out / name, "student")["onnx"]["path"]
-        row = {"config": over, "validation": json.loads((out / name / "manifest.json").read_text())["validation"]}
-        for scen in scenarios:
-            res = probe(scen, [f"onnx:{onnx}"], frames=frames, progress=progress)
-            fig = next(iter(res["variants"].values()))
-            row[scen] = {**{k: fig[k] for k in FIGURES}, "headline": headline(fig)}
-        row["onnx"] = str(onnx)
-        rows[name] = row
+        configs[name] = (over, replace(base, **over))
+    rows: dict[str, dict] = {}
+    if jobs == 1 or len(names) == 1:
+        for name in names:
+            rows[name] = one(name, *configs[name], out, scenarios, frames, progress, frames_cache)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        from tqdm import tqdm
+
+        from fusion.perception import CACHE, collect_frames
+
+        frames_cache = frames_cache or CACHE
+        for scen in scenarios:  # collected once here, not raced for by the workers
+            collect_frames(scen, frames, cache=frames_cache, progress=progress)
+        with ProcessPoolExecutor(min(jobs, len(names)), mp_context=mp.get_context("spawn")) as pool:
+            futures = {name: pool.submit(one, name, *configs[name], out, scenarios, frames, False, frames_cache) for name in names}
+            for name in tqdm(names, desc="ablations", unit="ablation", disable=not progress):
+                rows[name] = futures[name].result()
     table = {"base": base.to_dict(), "scenarios": list(scenarios), "frames": frames, "ablations": rows}
     if drive:
         table["closed_loop"] = closed_loop(rows, out / "closed_loop", drive, drive_routes, drive_seeds, workers, progress)
     write(table, out)
     return table
+
+
+def one(name: str, over: dict, cfg, out: Path, scenarios: tuple[str, ...], frames: int, progress: bool,
+        frames_cache: Path | None = None) -> dict:
+    """One ablation trained (or resumed) into ``out/name``, exported, and probed; its table row. The
+    probe's figures are kept in ``out/name/probe.json`` with what decides them (the student's weights,
+    the frame count, the frames file and the policy's weights) and reused while all match, so rerunning
+    a finished ablation (to add a scenario, to drive, or to assemble the table of ablations trained by
+    separate commands) costs seconds."""
+    from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+    from distill.export import export
+    from distill.train_student import train
+    from fusion.perception import CACHE, collect_frames, probe
+    from harness.runner.jobs import file_digest
+
+    train(cfg, out / name, progress=progress, command=f"python -m distill ablate --only {name}")
+    onnx = export(out / name / "student.pt", out / name, "student")["onnx"]["path"]
+    row = {"config": over, "validation": json.loads((out / name / "manifest.json").read_text())["validation"]}
+    kept_path = out / name / "probe.json"
+    key = {"weights_sha256": file_digest(out / name / "student.pt"), "frames": frames,
+           "policy_sha256": file_digest(WEIGHTS_DIR / WEIGHTS_FILE)}
+    kept = json.loads(kept_path.read_text()) if kept_path.exists() else {}
+    if {k: kept.get(k) for k in key} != key:
+        kept = {**key, "scenarios": {}}
+    for scen in scenarios:
+        frames_file = collect_frames(scen, frames, cache=frames_cache or CACHE, progress=progress).name
+        got = kept["scenarios"].get(scen, {})
+        if got.get("frames_file") != frames_file or not set(FIGURES) <= set(got):
+            res = probe(scen, [f"onnx:{onnx}"], frames=frames, cache=frames_cache or CACHE, progress=progress)
+            fig = next(iter(res["variants"].values()))
+            kept["scenarios"][scen] = {**{k: fig[k] for k in FIGURES}, "headline": headline(fig), "frames_file": frames_file}
+            kept_path.write_text(json.dumps(kept, indent=1) + "\n")
+        row[scen] = {k: v for k, v in kept["scenarios"][scen].items() if k != "frames_file"}
+    row["onnx"] = str(onnx)
+    return row
 
 
 def closed_loop(rows: dict, out: Path, scenario: str, routes: str, seeds: tuple[int, ...], workers: int,

@@ -88,7 +88,7 @@ def _cmd_ablate(args) -> dict:
     base = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
     table = run(base, args.out, list(args.only) if args.only else None, args.scenarios, args.frames, progress=not args.json,
                 drive="" if args.drive == "none" else args.drive, drive_routes=args.drive_routes,
-                drive_seeds=tuple(args.drive_seeds), workers=args.workers)
+                drive_seeds=tuple(args.drive_seeds), workers=args.workers, jobs=args.jobs)
     return {n: {**{s: row[s]["headline"] for s in table["scenarios"]}, **({"DS": row["drive"]["DS"]} if "drive" in row else {})}
             for n, row in table["ablations"].items()}
 
@@ -271,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--size", choices=("xs", "s", "m", "l"), help="student size of every ablation (default: s)")
     a.add_argument("--steps", type=_positive_int, help="training steps of every ablation (default: 5000)")
     a.add_argument("--seed", type=int, help="(default: 0)")
-    a.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: 2)")
+    a.add_argument("--threads", type=_positive_int, help="torch CPU threads of each training (default: 2)")
+    a.add_argument("--jobs", type=_positive_int, default=1, help="ablations trained and probed at once, each in its own "
+                   "process (default: %(default)s; on 2 cores, --jobs 2 --threads 1)")
     a.add_argument("--scenarios", type=names, default=("night_fog_town05", "fog_town05"),
                    help="perception-probe scenarios (default: night_fog_town05,fog_town05)")
     a.add_argument("--frames", type=_positive_int, default=200, help="probe frames per scenario (default: %(default)s)")

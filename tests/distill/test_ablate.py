@@ -28,10 +28,17 @@ def _fake_probe(scenario, variants, frames=200, progress=True, **kw):
                                        "n_frames": frames}}}
 
 
+def _fake_frames(scenario, frames=200, every=10, cache=None, progress=True):
+    from pathlib import Path
+
+    return Path(f"{scenario}-{frames}.npz")
+
+
 def test_ablate_trains_exports_and_tabulates(setup, tmp_path, monkeypatch):  # noqa: F811
     import fusion.perception
 
     monkeypatch.setattr(fusion.perception, "probe", _fake_probe)
+    monkeypatch.setattr(fusion.perception, "collect_frames", _fake_frames)
     data, cache = setup
     base = StudentTrainConfig(data=str(data), cache=str(cache), size="xs", steps=2, batch=2, crop_h=16, crop_w=32,
                               warmup=1, threads=1, backbone="policy", val_frames=2)
@@ -60,6 +67,53 @@ def test_ablate_trains_exports_and_tabulates(setup, tmp_path, monkeypatch):  # n
         ablate.run(base, tmp_path / "abl", ["nope"], progress=False, drive="")
 
 
+def test_rerun_reuses_the_probe_until_what_decides_it_changes(setup, tmp_path, monkeypatch):  # noqa: F811
+    """A finished ablation rerun (to add a scenario, or to assemble a table) is not probed again; new
+    weights, another frame count or another frames file are."""
+    import fusion.perception
+
+    calls = []
+    monkeypatch.setattr(fusion.perception, "probe", lambda s, v, **kw: calls.append(s) or _fake_probe(s, v, **kw))
+    monkeypatch.setattr(fusion.perception, "collect_frames", _fake_frames)
+    data, cache = setup
+    base = StudentTrainConfig(data=str(data), cache=str(cache), size="xs", steps=2, batch=2, crop_h=16, crop_w=32,
+                              warmup=1, threads=1, backbone="policy", val_frames=2)
+    first = ablate.run(base, tmp_path / "abl", ["full"], scenarios=("a",), frames=5, progress=False, drive="")
+    assert calls == ["a"]
+    again = ablate.run(base, tmp_path / "abl", ["full"], scenarios=("a", "bb"), frames=5, progress=False, drive="")
+    assert calls == ["a", "bb"] and again["ablations"]["full"]["a"] == first["ablations"]["full"]["a"]
+    ablate.run(base, tmp_path / "abl", ["full"], scenarios=("a",), frames=6, progress=False, drive="")
+    assert calls == ["a", "bb", "a"]
+    monkeypatch.setattr(fusion.perception, "collect_frames", lambda s, f, **kw: _fake_frames(s + "-rerendered", f))
+    ablate.run(base, tmp_path / "abl", ["full"], scenarios=("a",), frames=6, progress=False, drive="")
+    assert calls == ["a", "bb", "a", "a"]
+    (tmp_path / "abl" / "full" / "ckpt.pt").unlink()  # trained again from scratch, another seed: other weights
+    reseeded = StudentTrainConfig(**{**base.to_dict(), "seed": 1})
+    ablate.run(reseeded, tmp_path / "abl", ["full"], scenarios=("a",), frames=6, progress=False, drive="")
+    assert calls == ["a", "bb", "a", "a", "a"]
+    with pytest.raises(ConfigError, match="jobs"):
+        ablate.run(base, tmp_path / "abl", ["full"], progress=False, drive="", jobs=0)
+
+
+@pytest.mark.slow
+def test_parallel_jobs_give_the_sequential_table(setup, tmp_path, eval_scenario):  # noqa: F811
+    """``jobs=2``: each ablation trained, exported and probed (the real probe, on frames of a small
+    scenario) in its own process gives the same row, figure for figure, as one after another."""
+    data, cache = setup
+    base = StudentTrainConfig(data=str(data), cache=str(cache), size="xs", steps=2, batch=2, crop_h=16, crop_w=32,
+                              warmup=1, threads=1, backbone="policy", val_frames=2)
+    kw = dict(scenarios=(eval_scenario,), frames=3, progress=False, drive="", frames_cache=tmp_path / "frames")
+    seq = ablate.run(base, tmp_path / "seq", ["full", "pixel_only"], **kw)
+    par = ablate.run(base, tmp_path / "par", ["full", "pixel_only"], jobs=2, **kw)
+    for name in ("full", "pixel_only"):
+        a, b = seq["ablations"][name], par["ablations"][name]
+        assert a[eval_scenario] == b[eval_scenario] and a["validation"] == b["validation"]
+        assert b[eval_scenario]["headline"] == ablate.headline(b[eval_scenario])
+    kept = [json.loads((tmp_path / d / n / "probe.json").read_text())["weights_sha256"]
+            for d in ("seq", "par") for n in ("full", "pixel_only")]
+    assert kept[0] == kept[2] and kept[1] == kept[3] and kept[0] != kept[1]  # same weights either way; two recipes
+
+
 @pytest.mark.slow
 def test_ablations_drive_paired_in_closed_loop(setup, tmp_path, monkeypatch, eval_scenario):  # noqa: F811
     """Each exported ablation drives the same routes and seeds as rgb and oracle_clean in one run; the
@@ -67,6 +121,7 @@ def test_ablations_drive_paired_in_closed_loop(setup, tmp_path, monkeypatch, eva
     import fusion.perception
 
     monkeypatch.setattr(fusion.perception, "probe", _fake_probe)
+    monkeypatch.setattr(fusion.perception, "collect_frames", _fake_frames)
     data, cache = setup
     base = StudentTrainConfig(data=str(data), cache=str(cache), size="xs", steps=2, batch=2, crop_h=16, crop_w=32,
                               warmup=1, threads=1, backbone="policy", val_frames=2)
