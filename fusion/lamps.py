@@ -13,6 +13,9 @@ min)``: the fog's veil off).
 It sees only the inputs every fusion module sees (no ground truth), is elementwise (ONNX-exportable, about
 20 operations a pixel) and leaves every other pixel as the fusion made it. In daytime fog the camera shows
 few pixels that bright and coloured (close to a signal only), so it changes little there.
+
+The learned variants take it as parameters (``fusionproxy:lamps=camera``, ``teacher:lamps=camera``): their
+shared declarations are :func:`lamp_params` and :func:`check_lamp_params`.
 """
 
 from __future__ import annotations
@@ -21,11 +24,36 @@ import math
 
 import torch
 
+from harness.errors import ConfigError
+
 # On the perception probe's night-fog frames with a lamp within 50 m, the lit lamps' camera chroma has median 0.27
 # (10 % below 0.07); fusion/README.md gives the sweep these defaults come from.
 DEFAULT_CHROMA = 0.2
 DEFAULT_BRIGHT = 0.45
 DEFAULT_ROWS = 0.5  # the embedded camera's horizon is its middle row; lamps lie in rows 48-76 of 160
+
+
+def lamp_params(model: str) -> tuple:
+    """The ``lamps``, ``lamp_chroma``, ``lamp_bright`` and ``lamp_rows`` parameters of a learned variant
+    whose own image is called ``model`` (the default value of ``lamps``)."""
+    from fusion.base import Param
+
+    return (Param("lamps", str, model, f"{model}: the {model}'s image as it is; camera: the camera's lit lamps "
+                  "(bright, strongly coloured pixels) pasted over it at full saturation", choices=(model, "camera")),
+            Param("lamp_chroma", float, DEFAULT_CHROMA, "with lamps=camera: the least camera chroma (max - min of "
+                  "the channels, 0..1) of a lamp pixel", low=0.0, high=1.0, low_exclusive=True),
+            Param("lamp_bright", float, DEFAULT_BRIGHT, "with lamps=camera: the least brightest-channel value "
+                  "(0..1) of a lamp pixel", low=0.0, high=1.0),
+            Param("lamp_rows", float, DEFAULT_ROWS, "with lamps=camera: the top share of the image rows "
+                  "searched (to 0.001; lamps stand above the horizon)", low=0.0, high=1.0, low_exclusive=True))
+
+
+def check_lamp_params(variant: str, lamps: str, lamp_chroma: float = DEFAULT_CHROMA, lamp_bright: float = DEFAULT_BRIGHT,
+                      lamp_rows: float = DEFAULT_ROWS) -> None:
+    """ConfigError for a lamp threshold given without ``lamps=camera`` (it would change nothing)."""
+    if lamps != "camera" and (lamp_chroma, lamp_bright, lamp_rows) != (DEFAULT_CHROMA, DEFAULT_BRIGHT, DEFAULT_ROWS):
+        raise ConfigError(f"{variant}: lamp_chroma, lamp_bright and lamp_rows apply with lamps=camera only "
+                          f"(e.g. {variant}:lamps=camera,lamp_chroma=0.3)")
 
 
 def _channel_range(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

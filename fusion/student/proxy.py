@@ -7,9 +7,8 @@ from pathlib import Path
 import torch
 
 from fusion.base import FusionModule, Param, load_network, load_weights
-from fusion.lamps import DEFAULT_BRIGHT, DEFAULT_CHROMA, DEFAULT_ROWS, keep_camera_lamps
+from fusion.lamps import DEFAULT_BRIGHT, DEFAULT_CHROMA, DEFAULT_ROWS, check_lamp_params, keep_camera_lamps, lamp_params
 from fusion.student.model import SIZES, StudentConfig, StudentNet, macs
-from harness.errors import ConfigError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_PATTERN = str(WEIGHTS_DIR / "fusionproxy_{size}.pt")  # the registry fills in the size
@@ -33,14 +32,7 @@ class FusionProxy(FusionModule):
     PARAMS = (Param("size", str, DEFAULT_SIZE, "student size (width and depth)", choices=tuple(SIZES)),
               Param("weights", str, "", "a checkpoint of `python -m distill train-student` (student.pt) in place of the "
                     "committed weights of the size; its own size is used", is_path=True),
-              Param("lamps", str, "student", "student: the student's image as it is; camera: the camera's lit lamps "
-                    "(bright, strongly coloured pixels) pasted over it at full saturation", choices=("student", "camera")),
-              Param("lamp_chroma", float, DEFAULT_CHROMA, "with lamps=camera: the least camera chroma (max - min of "
-                    "the channels, 0..1) of a lamp pixel", low=0.0, high=1.0, low_exclusive=True),
-              Param("lamp_bright", float, DEFAULT_BRIGHT, "with lamps=camera: the least brightest-channel value "
-                    "(0..1) of a lamp pixel", low=0.0, high=1.0),
-              Param("lamp_rows", float, DEFAULT_ROWS, "with lamps=camera: the top share of the image rows "
-                    "searched (to 0.001; lamps stand above the horizon)", low=0.0, high=1.0, low_exclusive=True))
+              *lamp_params("student"))
 
     def __init__(self, size: str = DEFAULT_SIZE, weights: Path | str | None = None, lamps: str = "student",
                  lamp_chroma: float = DEFAULT_CHROMA, lamp_bright: float = DEFAULT_BRIGHT,
@@ -55,9 +47,7 @@ class FusionProxy(FusionModule):
     def check_params(lamps: str = "student", lamp_chroma: float = DEFAULT_CHROMA, lamp_bright: float = DEFAULT_BRIGHT,
                      lamp_rows: float = DEFAULT_ROWS, **_) -> None:
         """ConfigError for a lamp threshold given without ``lamps=camera`` (it would change nothing)."""
-        if lamps != "camera" and (lamp_chroma, lamp_bright, lamp_rows) != (DEFAULT_CHROMA, DEFAULT_BRIGHT, DEFAULT_ROWS):
-            raise ConfigError("fusionproxy: lamp_chroma, lamp_bright and lamp_rows apply with lamps=camera only "
-                              "(e.g. fusionproxy:lamps=camera,lamp_chroma=0.3)")
+        check_lamp_params("fusionproxy", lamps, lamp_chroma, lamp_bright, lamp_rows)
 
     def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor) -> torch.Tensor:
         fused = self.net(rgb, thermal)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from fusion.base import FusionModule, Param, load_network
+from fusion.lamps import DEFAULT_BRIGHT, DEFAULT_CHROMA, DEFAULT_ROWS, check_lamp_params, keep_camera_lamps, lamp_params
 from fusion.teacher.denoiser import TeacherConfig, TeacherNet
 from fusion.teacher.schedule import ddim_step, ddim_times, predict_x0_eps
 from harness.errors import ConfigError
@@ -92,7 +93,8 @@ class Teacher:
 
 
 class TeacherFusion(FusionModule):
-    """The ``teacher`` variant: the mean of ``k`` samples of ``steps`` DDIM steps each."""
+    """The ``teacher`` variant: the mean of ``k`` samples of ``steps`` DDIM steps each; with
+    ``lamps=camera``, the camera's lit lamps pasted over the mean (:mod:`fusion.lamps`), as for the student."""
 
     name = "teacher"
     stochastic = True
@@ -100,16 +102,28 @@ class TeacherFusion(FusionModule):
               Param("steps", int, DEFAULT_STEPS, "DDIM steps per sample", low=1, high=100),
               Param("eta", float, DEFAULT_ETA, "DDIM noise scale (0 deterministic, 1 DDPM-like)", low=0, high=1),
               Param("weights", str, "", "a checkpoint of `python -m distill train-teacher` (teacher.pt) in place of the "
-                    "committed weights", is_path=True))
+                    "committed weights", is_path=True),
+              *lamp_params("teacher"))
 
     def __init__(self, k: int = DEFAULT_K, steps: int = DEFAULT_STEPS, eta: float = DEFAULT_ETA,
-                 weights: Path | str = WEIGHTS) -> None:
+                 weights: Path | str = WEIGHTS, lamps: str = "teacher", lamp_chroma: float = DEFAULT_CHROMA,
+                 lamp_bright: float = DEFAULT_BRIGHT, lamp_rows: float = DEFAULT_ROWS) -> None:
         super().__init__()
+        self.check_params(lamps=lamps, lamp_chroma=lamp_chroma, lamp_bright=lamp_bright, lamp_rows=lamp_rows)
         self.net = load_net(Path(weights).expanduser() if weights else WEIGHTS)
         self.k, self.steps, self.eta = k, steps, eta
+        self.lamps = lamps == "camera"
+        self.lamp = (float(lamp_chroma), float(lamp_bright), float(lamp_rows))
+
+    @staticmethod
+    def check_params(lamps: str = "teacher", lamp_chroma: float = DEFAULT_CHROMA, lamp_bright: float = DEFAULT_BRIGHT,
+                     lamp_rows: float = DEFAULT_ROWS, **_) -> None:
+        """ConfigError for a lamp threshold given without ``lamps=camera`` (it would change nothing)."""
+        check_lamp_params("teacher", lamps, lamp_chroma, lamp_bright, lamp_rows)
 
     def fuse(self, rgb: torch.Tensor, thermal: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return Teacher(self.net).sample(rgb, thermal, self.k, self.steps, generator, self.eta).mean
+        mean = Teacher(self.net).sample(rgb, thermal, self.k, self.steps, generator, self.eta).mean
+        return keep_camera_lamps(rgb, mean, *self.lamp) if self.lamps else mean
 
     @staticmethod
     def flops(h: int, w: int, **params) -> str:

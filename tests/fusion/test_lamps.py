@@ -1,5 +1,6 @@
-"""Lamp pass-through (fusion.lamps, ``fusionproxy:lamps=camera``): which camera pixels count as a lit lamp,
-what is pasted, that every other pixel stays the student's, and that the variant exports and fails clearly."""
+"""Lamp pass-through (fusion.lamps, ``fusionproxy:lamps=camera``, ``teacher:lamps=camera``): which camera
+pixels count as a lit lamp, what is pasted, that every other pixel stays the student's (the teacher mean's),
+and that the variants export and fail clearly."""
 
 from __future__ import annotations
 
@@ -73,10 +74,26 @@ def test_the_variant_pastes_over_the_students_own_image_and_exports(tmp_path):
         np.testing.assert_allclose(fuser(*odd).numpy(), module(*odd).numpy(), atol=1e-5)
 
 
+def test_the_teacher_takes_the_same_rule_over_its_mean():
+    """``teacher:lamps=camera``: the same generator gives the same mean, changed at the lamp pixel only."""
+    plain = get_variant("teacher:k=2,steps=1").build()
+    lamps = check_variant("teacher:k=2,steps=1,lamps=camera")
+    assert lamps.name == "teacher:k=2,lamps=camera,steps=1" and check_variant("teacher:lamps=teacher").name == "teacher"
+    rgb, th = _scene(), torch.rand(1, 1, 40, 60)
+    with torch.no_grad():
+        base = plain(rgb, th, generator=torch.Generator().manual_seed(3))
+        out = lamps.build()(rgb, th, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(out[0, :, 5, 10], torch.tensor([1.0, 0.09090909, 0.0]), atol=1e-6)
+    keep = ~lamp_mask(rgb)[0, 0]
+    assert torch.equal(out[0][:, keep], base[0][:, keep])
+
+
 @pytest.mark.parametrize("name, fragment", [
     ("fusionproxy:lamps=on", "lamps must be one of student, camera"),
-    ("fusionproxy:lamp_chroma=0.3", "apply with lamps=camera only"),
+    ("fusionproxy:lamp_chroma=0.3", "fusionproxy: lamp_chroma, lamp_bright and lamp_rows apply with lamps=camera only"),
     ("fusionproxy:lamps=camera,lamp_rows=0", "lamp_rows must be a float in (0, 1]"),
+    ("teacher:lamps=student", "lamps must be one of teacher, camera"),
+    ("teacher:lamp_bright=0.5", "teacher: lamp_chroma, lamp_bright and lamp_rows apply with lamps=camera only"),
 ])
 def test_bad_lamp_parameters_fail_before_any_route_in_one_line(name, fragment):
     with pytest.raises(ConfigError) as err:
