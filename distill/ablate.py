@@ -46,6 +46,9 @@ ABLATIONS: dict[str, dict] = {
 SCENARIOS = ("night_fog_town05", "fog_town05")
 DRIVE = "short_night_fog_town05"  # the short closed loop: five 255-300 m held-out routes at night in fog
 DRIVE_ROUTES = "0-4"
+# the training's own held-out figures (``train-student`` validation frames): PSNR of the student's image to the
+# clean target and to the teacher mean it was distilled from
+VALIDATION = ("val_psnr_clean", "val_psnr_teacher")
 FIGURES = ("vehicle_iou", "pedestrian_iou", "pedestrian_recall", "phantom_rate", "light_acc", "light_bal_acc")
 
 
@@ -201,7 +204,8 @@ def write(table: dict, out: Path) -> None:
         ci = drive.get("DS_ci") or [math.nan, math.nan]
         extra = {"DS": drive.get("DS", math.nan), "DS_lo": ci[0], "DS_hi": ci[1],
                  "DS_vs_full": (drive.get("vs_full") or {}).get("mean_diff", math.nan)} if "closed_loop" in table else {}
-        recs += [{"ablation": n, "scenario": s, **row[s], **extra} for s in table["scenarios"]]
+        val = {k: row["validation"].get(k, math.nan) for k in VALIDATION}
+        recs += [{"ablation": n, "scenario": s, **row[s], **val, **extra} for s in table["scenarios"]]
     df = pd.DataFrame(recs)
     df.to_csv(out / "ablations.csv", index=False)
     panels = len(table["scenarios"]) + ("closed_loop" in table)

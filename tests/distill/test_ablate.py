@@ -62,6 +62,12 @@ def test_ablate_trains_exports_and_tabulates(setup, tmp_path, monkeypatch):  # n
             assert float(np.abs(k1["pixel_var"]).max()) == 0 and all(float(f.max()) == 0 for f in k1["fvar"])
     csv = (tmp_path / "abl" / "ablations.csv").read_text().splitlines()
     assert len(csv) == 1 + len(names) * 2
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "abl" / "ablations.csv")
+    for n in names:  # the training's own validation figures beside the probe's, from its manifest
+        man = json.loads((tmp_path / "abl" / n / "manifest.json").read_text())
+        assert (df[df.ablation == n].val_psnr_clean == man["validation"]["val_psnr_clean"]).all()
     assert (tmp_path / "abl" / "ablations.png").stat().st_size > 5000
     with pytest.raises(ConfigError, match="unknown ablation"):
         ablate.run(base, tmp_path / "abl", ["nope"], progress=False, drive="")
