@@ -106,7 +106,8 @@ def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, .
         for scen in scenarios:  # collected once here, not raced for by the workers
             collect_frames(scen, frames, cache=frames_cache, progress=progress)
         with ProcessPoolExecutor(min(jobs, len(names)), mp_context=mp.get_context("spawn")) as pool:
-            futures = {name: pool.submit(one, name, *configs[name], out, scenarios, frames, False, frames_cache) for name in names}
+            futures = {name: pool.submit(one, name, *configs[name], out, scenarios, frames, False, frames_cache)
+                       for name in names}
             for name in tqdm(names, desc="ablations", unit="ablation", disable=not progress):
                 rows[name] = futures[name].result()
     table = {"base": base.to_dict(), "scenarios": list(scenarios), "frames": frames, "ablations": rows}
