@@ -101,6 +101,13 @@ class Backend(ABC):
         return (0.0, 0.0)
 
     @property
+    def image_source(self) -> str | None:
+        """What makes this backend's camera images (the OpenGL renderer; the CARLA server and its version), or None
+        when unknown. Records keep it: two renderers draw the same scene a few edge pixels apart (llvmpipe and an
+        NVIDIA GPU: 0.004-0.1 % of pixels by more than 2 levels), so paired comparisons should come from one."""
+        return None
+
+    @property
     def ground_truth(self) -> "GroundTruth":
         """The loaded route's simulation as privileged readers see it (the expert, labellers,
         attribution, clips); one ConfigError line from a backend that cannot tell."""

@@ -64,6 +64,10 @@ class EmbeddedBackend(Backend):
             self._renderer = Renderer(self.town, self.rig)
         return self._renderer
 
+    @property
+    def image_source(self) -> str:
+        return self.renderer.info["GL_RENDERER"]
+
     def configure(self, rig: Rig, privileged: bool, thermal: bool = True) -> None:
         """Render ``rig`` (an agent's camera declarations) from the next ``load`` on; the GL
         renderer is rebuilt only when the rig changes. ``self.scenario`` keeps the scenario's own

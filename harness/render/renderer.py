@@ -89,13 +89,18 @@ def create_context():
         import moderngl
     except ImportError as err:  # pragma: no cover - moderngl is a core dependency
         raise RenderError("moderngl is not installed; run `make setup`") from err
-    try:
-        return moderngl.create_context(standalone=True, backend="egl")
-    except Exception as err:
-        raise RenderError(
-            "could not create a headless OpenGL context over EGL; install the Debian packages "
-            "libegl1 libegl-mesa0 libgl1-mesa-dri (make setup does this) or, on a GPU machine, the NVIDIA EGL driver"
-        ) from err
+    # glcontext opens the unversioned libEGL.so/libGL.so, which only the -dev packages provide; machines with the
+    # runtime libraries alone (a GPU image with the NVIDIA driver and glvnd, say) have libEGL.so.1/libGL.so.1
+    first = None
+    for libs in ({}, {"libegl": "libEGL.so.1", "libgl": "libGL.so.1"}):
+        try:
+            return moderngl.create_context(standalone=True, backend="egl", **libs)
+        except Exception as err:
+            first = first or err
+    raise RenderError(
+        "could not create a headless OpenGL context over EGL; install the Debian packages "
+        "libegl1 libegl-mesa0 libgl1-mesa-dri (make setup does this) or, on a GPU machine, the NVIDIA EGL driver"
+    ) from first
 
 
 class Renderer:

@@ -104,6 +104,11 @@ def render(summ: dict, figures: list[str], records) -> str:
     lines.append(f"Agent `{summ['agent']}`; routes {', '.join(summ['routes'])}; seeds {', '.join(map(str, summ['seeds']))}; "
                  f"{summ['n_done']} of {summ['n_planned']} planned runs recorded"
                  + ("." if summ["complete"] else " (incomplete: missing runs count 0, as on the leaderboard)."))
+    sources = summ.get("image_sources") or {}
+    if len(sources) > 1:
+        lines += ["", "**Mixed image sources**: " + "; ".join(f"{n} run(s) rendered by `{s}`" for s, n in sources.items())
+                  + ". Renderers draw the same scene a few pixels apart and routes can end differently, so paired "
+                  "differences are cleanest from one; re-drive the others into a fresh `--out` on one machine kind."]
     lines += ["", "Means over every planned route x seed with 95 % bootstrap intervals. Paired differences "
               f"are to `{summ['baseline']}` on the same routes, seeds and traffic." if summ["baseline"] else "", ""]
     head = "| variant | DS | RC | IS | success | "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def records_frame(items: list[Planned]) -> pd.DataFrame:
             "quarantined": it.record["quarantined"], "failure": it.record["failure"] or "",
             "attempts": it.record["attempts"], "route_length_m": round(s.route_length_m, 2),
             "meters_driven": s.meters_driven, "duration_game_s": s.duration_game_s, "steps": r["steps"],
-            "wall_s": r["wall_s"], "agent_ms": r["agent_ms"],
+            "wall_s": r["wall_s"], "agent_ms": r["agent_ms"], "image_source": r.get("image_source") or "",
             **{k: lat.get(k) for k in LATENCY_KEYS},
             **{f"n_{k}": v for k, v in s.counts().items()},
             **{f"stood_{k}_s": s.standing_s.get(k, 0.0) for k in STANDING_FOR}, "blocked_by": s.blocked_by or "",
@@ -165,7 +166,15 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
         "n_planned": len(items), "n_done": sum(it.record is not None for it in items),
         "complete": all(it.record is not None for it in items), "baseline": BASELINE if BASELINE in variants else None,
         "variants": per, "complete_pairs": complete_pairs(scores, planned, n_boot),
+        "image_sources": image_sources(items),
     }
+
+
+def image_sources(items: list[Planned]) -> dict[str, int]:
+    """How many records each image source (``Backend.image_source``: the GL renderer, the CARLA server) made;
+    records from before 2026-12-04 do not say and are left out."""
+    found = [it.record["result"].get("image_source") for it in items if it.record is not None]
+    return dict(sorted(Counter(s for s in found if s).items()))
 
 
 def complete_pairs(scores: dict[str, dict], planned: dict[str, list], n_boot: int = 10000) -> dict | None:

@@ -154,7 +154,8 @@ def execute(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> dict:
         except Exception:  # noqa: BLE001 (the run's own error, if any, is the one to report)
             pass
     return {"score": res.score.to_dict(), "steps": res.steps, "wall_s": round(res.wall_s, 3),
-            "agent_ms": round(res.agent_ms, 3), "latency_ms": {k: round(v, 4) for k, v in res.latency_ms.items()}}
+            "agent_ms": round(res.agent_ms, 3), "latency_ms": {k: round(v, 4) for k, v in res.latency_ms.items()},
+            "image_source": backend.image_source}
 
 
 def run_job(job: EvalJob, attempt: int = 0, beat: Beat | None = None) -> tuple[str, Any]:

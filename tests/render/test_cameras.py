@@ -313,3 +313,32 @@ def test_ground_truth_without_the_thermal_camera_draws_no_thermal_ids(gl_ok, sma
     np.testing.assert_array_equal(on.rgb, off.rgb)
     np.testing.assert_array_equal(on.privileged.clean_rgb, off.privileged.clean_rgb)
     np.testing.assert_array_equal(on.privileged.semantic, off.privileged.semantic)
+
+
+def test_the_context_falls_back_to_the_versioned_gl_libraries(monkeypatch):
+    """A machine with the runtime libraries alone has libEGL.so.1 but no libEGL.so; the context is opened through
+    the versioned names then, and when neither opens, the error names the packages and keeps the first cause."""
+    import moderngl
+
+    from harness.errors import RenderError
+    from harness.render.renderer import create_context
+
+    calls = []
+
+    def fake(**kw):
+        calls.append(kw)
+        if "libegl" not in kw:
+            raise OSError("libEGL.so: cannot open shared object file")
+        return "context"
+
+    monkeypatch.setattr(moderngl, "create_context", fake)
+    assert create_context() == "context"
+    assert calls[1] == {"standalone": True, "backend": "egl", "libegl": "libEGL.so.1", "libgl": "libGL.so.1"}
+
+    def broken(**kw):
+        raise OSError(f"cannot open {kw.get('libegl', 'libEGL.so')}")
+
+    monkeypatch.setattr(moderngl, "create_context", broken)
+    with pytest.raises(RenderError, match="libegl1 libegl-mesa0") as info:
+        create_context()
+    assert "libEGL.so:" not in str(info.value) and str(info.value.__cause__) == "cannot open libEGL.so"

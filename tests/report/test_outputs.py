@@ -158,3 +158,19 @@ def test_variant_names_become_one_file_name():
     assert file_safe("onnx:/home/me/models/my.onnx") == "onnx:_home_me_models_my.onnx"
     assert file_safe("fusionproxy:weights=runs/s light/student.pt") == "fusionproxy:weights=runs_s_light_student.pt"
     assert "/" not in clip_name("rgb_policy", "onnx:models/my.onnx", "3", 0)
+
+
+def test_records_say_what_rendered_them_and_the_report_flags_a_mix():
+    items = [_item("rgb", "0", 80.0), _item("thermal", "0", 30.0), _item("thermal", "1", 10.0)]
+    items[0].record["result"]["image_source"] = "llvmpipe (LLVM 15.0.6, 256 bits)"
+    items[1].record["result"]["image_source"] = "llvmpipe (LLVM 15.0.6, 256 bits)"
+    s = summary(items, n_boot=100)  # the third record is older and does not say: left out, not a second source
+    assert s["image_sources"] == {"llvmpipe (LLVM 15.0.6, 256 bits)": 2}
+    assert "Mixed image sources" not in render(s, [], records_frame(items))
+    items[2].record["result"]["image_source"] = "NVIDIA H200/PCIe/SSE2"
+    rec = records_frame(items)
+    assert list(rec["image_source"]) == ["llvmpipe (LLVM 15.0.6, 256 bits)"] * 2 + ["NVIDIA H200/PCIe/SSE2"]
+    s = summary(items, n_boot=100)
+    text = render(s, [], rec)
+    assert "**Mixed image sources**: 1 run(s) rendered by `NVIDIA H200/PCIe/SSE2`; 2 run(s) rendered by `llvmpipe" in text
+

@@ -12,7 +12,7 @@ import harness.report.clips as clips_mod
 from harness.errors import ConfigError
 from harness.runner.drive import DRIVE_ROOT, default_out, plan_drive
 from harness.runner.evaluate import EvalRequest
-from harness.runner.jobs import select_routes
+from harness.runner.jobs import EvalJob, select_routes
 from harness.scenario import load_scenario
 
 
@@ -94,6 +94,19 @@ def test_a_worker_hands_every_step_of_a_drive_to_the_clip_recorder(gl_ok, tmp_pa
     assert seen["out"] == str(Path(tmp_path).resolve()) and seen["name"] == "rgb_route0_seed0"
     assert seen["steps"] == res["steps"] == seen["fused"] == 6 and seen["closed"] == 1
 
+
+
+def test_a_route_run_records_what_rendered_it(gl_ok):
+    """The record names the GL renderer (llvmpipe here, an NVIDIA GPU elsewhere): reports flag a table that mixes them."""
+    from harness.runner.worker import cached_backend, drop_backend, execute
+
+    job = EvalJob("clear_town01", "0", "rgb", 0, max_steps=6)
+    try:
+        payload = execute(job)
+        assert payload["image_source"] == cached_backend(job.scenario, job.weather, job.backend).renderer.info["GL_RENDERER"]
+    finally:
+        drop_backend()
+    assert payload["image_source"]
 
 def test_drive_prints_a_line_per_route_and_the_json_it_always_has(gl_ok, tmp_path, capsys):
     """The keys results/reference/agents and harness.report.drive_rows read, plus the run folder;

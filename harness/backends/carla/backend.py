@@ -202,6 +202,13 @@ class CarlaBackend(Backend):
     def route_ids(self) -> list[str]:
         return list(self._specs)
 
+    @property
+    def image_source(self) -> str | None:
+        try:
+            return f"CARLA {self.client.get_server_version()}"
+        except Exception:  # noqa: BLE001 (provenance only: an unanswered query must not fail the route)
+            return None
+
     def configure(self, rig, privileged: bool, thermal: bool = True) -> None:
         if privileged:
             raise ConfigError("privileged frames (oracle_clean's clear-weather view, data collection) are not available on "
