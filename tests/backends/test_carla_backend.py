@@ -83,6 +83,8 @@ def test_the_backend_contract(backend):
     gap, sig = truth.next_stop_line(500)
     assert (sig is None) == (not truth.stop_lines_ahead(500))
     assert truth.standing_for() in ("red_light", "actor", "nothing")
+    # what made the images, as records keep it: the GL renderer's name, or the CARLA server's version
+    assert backend.image_source == (backend.renderer.info["GL_RENDERER"] if backend.name == "embedded" else "CARLA 0.9.16")
 
 
 def test_the_expert_drives_the_route_on_carla_and_stops_at_the_red(carla_scenario):
