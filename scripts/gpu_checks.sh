@@ -19,11 +19,8 @@ T=$(mktemp -d)
 export PYTHONUNBUFFERED=1
 stage() { echo "== $(date +%T) $*"; }
 
-stage gpu
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-
 stage fusion bench
-OUT="$OUT" PY="$PY" timeout 300 bash scripts/gpu_bench.sh   # writes gpu.txt and gpu_bench.jsonl
+OUT="$OUT" PY="$PY" timeout 300 bash scripts/gpu_bench.sh   # writes gpu.txt (nvidia-smi's line) and gpu_bench.jsonl
 nproc | sed 's/^/cpu cores: /' | tee -a "$OUT/gpu.txt"
 
 stage bench-sim
