@@ -238,8 +238,9 @@ def waypoint_length(spec) -> float:
 
 
 def build_matrix(scenario: str, routes: list[str], variants: list[str | None], seeds: list[int], **common) -> list[EvalJob]:
-    """Jobs in the order they run: seed, route, then variant, so the variants of one (route, seed)
-    pair finish close together and a partial run still holds complete pairs."""
+    """Jobs in planned order: seed, route, then variant, so the variants of one (route, seed) pair
+    finish close together and a partial run still holds complete pairs (``run_jobs`` starts the routes
+    of a seed longest first: ``evaluate.start_order``)."""
     return [EvalJob(scenario, r, v, s, **common) for s in seeds for r in routes for v in variants]
 
 

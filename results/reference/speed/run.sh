@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Speed figures of issue 25 (README, "Speed"). Run from the repository root on a quiet machine:
-#   bash results/reference/speed/run.sh [bench|sizes|workers|eval]   (default: bench sizes workers)
+#   bash results/reference/speed/run.sh [bench|sizes|workers|eval|default|order]   (default: bench sizes workers)
 # bench:   bench-sim on fog_town05, this checkout against commit 3f25735, alternating, 5 runs each
 #          (each run itself the median of 3 repeats of 400 steps); the old commit is checked out
 #          in a git worktree under $BASE_DIR.
@@ -11,6 +11,8 @@
 #          commits, one after the other; wall seconds.
 # default: today's default `make eval SCENARIO=fog_town05` (rgb, fusionproxy, oracle_clean on shortest:5),
 #          from scratch; wall seconds.
+# order:   committed evals' recorded route-run times replayed on 2 and 4 workers, in planned order and in
+#          the start order run_jobs uses (longest routes first within a seed); no simulation, seconds.
 set -euo pipefail
 OUT=results/reference/speed
 PY=${PY:-.venv/bin/python}
@@ -69,6 +71,14 @@ default)
   make eval SCENARIO=fog_town05 OUT=/tmp/speed_default >/dev/null 2>&1
   t1=$(date +%s.%N)
   echo "{\"command\": \"make eval SCENARIO=fog_town05\", \"wall_s\": $(echo "$t1 - $t0" | bc)}" > $OUT/eval_default.jsonl ;;
-*) echo "unknown part $w (bench, sizes, workers, eval, default)"; exit 2 ;;
+order)
+  : > $OUT/start_order.jsonl
+  for run in eval_fog_town05_routes5 eval_fog_town05 fusionproxy/short_night_fog_town05 fusionproxy/night_fog_town05_long \
+             zoo_night_fog_town05; do
+    for n in 2 4; do
+      $PY scripts/replay_start_order.py results/reference/$run --workers $n --json >> $OUT/start_order.jsonl
+    done
+  done ;;
+*) echo "unknown part $w (bench, sizes, workers, eval, default, order)"; exit 2 ;;
 esac
 done
