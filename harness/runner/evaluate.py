@@ -101,13 +101,16 @@ RecordHook = Callable[[EvalJob, str, dict], None]  # (job, key, record) once a r
 
 
 def start_order(jobs: list[EvalJob]) -> list[int]:
-    """Indices of ``jobs`` in the order to start them: the seeds in planned order and, within a seed,
-    the longest routes first (waypoint polyline length; ties in planned order), the variants of one
-    (route, seed) still together. A run then ends with its shortest route runs rather than with one
-    long route running alone while the other workers idle (the default ``fog_town05`` eval's recorded
-    route times, replayed on two workers: 2346 s of wall in this order against 2527 s in planned
-    order). Only the start order changes: keys, records and reports follow the planned order. A route
-    whose length cannot be read (a scenario that does not load) keeps its planned place."""
+    """Indices of ``jobs`` in the order to start them: grouped by the simulator a worker keeps (scenario,
+    weather, backend: a weather sweep's conditions one after another, as planned, so each worker rebuilds
+    its world once per condition), then the seeds in planned order and, within a seed, the longest routes
+    first (waypoint polyline length; ties in planned order), the variants of one (route, seed) still
+    together. A run then ends with its shortest route runs rather than with one long route running
+    alone while the other workers idle (make eval's five ``fog_town05`` routes with five variants,
+    their recorded route times replayed on two workers: 2372 s of wall in this order against 2527 s in
+    planned order; ``scripts/replay_start_order.py``). Only the start order changes: keys, records and
+    reports follow the planned order. A route whose length cannot be read (a scenario that does not
+    load) keeps its planned place."""
     lengths: dict[tuple[str, str], dict[str, float]] = {}
 
     def length(job: EvalJob) -> float:
@@ -119,8 +122,10 @@ def start_order(jobs: list[EvalJob]) -> list[int]:
                 lengths[where] = {}
         return lengths[where].get(job.route_id, 0.0)
 
+    worlds = list(dict.fromkeys((j.scenario, j.weather, j.backend) for j in jobs))
     seeds = list(dict.fromkeys(j.seed for j in jobs))
-    return sorted(range(len(jobs)), key=lambda i: (seeds.index(jobs[i].seed), -length(jobs[i])))
+    return sorted(range(len(jobs)), key=lambda i: (worlds.index((jobs[i].scenario, jobs[i].weather, jobs[i].backend)),
+                                                   seeds.index(jobs[i].seed), -length(jobs[i])))
 
 
 def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: RunOptions = RunOptions(),

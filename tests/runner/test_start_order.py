@@ -79,3 +79,13 @@ def test_run_jobs_starts_in_that_order_and_records_every_job(tmp_path, monkeypat
     assert started == [jobs[i] for i in start_order(jobs)]
     assert started != jobs  # the default routes are not planned longest first
     assert sorted(store.done_keys()) == keys
+
+
+def test_a_weather_sweep_keeps_its_conditions_one_after_another():
+    from harness.runner.jobs import with_weather
+
+    dense, thin = ([with_weather(j, fog_visibility_m=v) for j in _jobs(seeds=(0,))] for v in (30.0, 80.0))
+    jobs = dense + thin  # as a sweep plans them: condition by condition
+    ran = [jobs[i] for i in start_order(jobs)]
+    assert ran[: len(dense)] == sorted(dense, key=lambda j: -_lengths()[j.route_id])  # stable: pairs together
+    assert {j.weather for j in ran[len(dense):]} == {thin[0].weather}
