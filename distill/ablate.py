@@ -231,10 +231,12 @@ def write(table: dict, out: Path) -> None:
             if ref in cl["references"]:
                 ax.axvline(cl["references"][ref]["DS"], color=c, ls=":", lw=1, label=f"{ref} {cl['references'][ref]['DS']:.1f}")
         ax.invert_yaxis()
-        ax.legend(fontsize=7)
-        ax.set_title(f"closed loop: {cl['scenario']} routes {','.join(map(str, cl['routes']))}")
-        ax.set_xlabel("driving score (95 % interval)")
-    fig.suptitle(f"FusionProxy ablations ({table['base']['size']}, {table['base']['steps']} steps, seed {table['base']['seed']})")
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
+        ax.set_title(f"closed loop: {cl['scenario']}", pad=16)
+        ax.set_xlabel(f"driving score (95 % interval)\nroutes {','.join(map(str, cl['routes']))}; "
+                      f"seeds {','.join(map(str, cl['seeds']))}")
+    fig.suptitle(f"FusionProxy ablations ({table['base']['size']}, {table['base']['steps']} steps, "
+                 f"training seed {table['base']['seed']})")
     fig.tight_layout()
     fig.savefig(out / "ablations.png", dpi=110)
     plt.close(fig)
