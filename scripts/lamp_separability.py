@@ -3,8 +3,8 @@
     python scripts/lamp_separability.py [--scenarios fog_town05,night_fog_town05] [--json]
 
 On the perception probe's frames (``python -m fusion perception`` collects them; ``data/perception``), a lit lamp
-pixel is a traffic-light pixel whose clean-image chroma is above ``distill.training.LIT_CHROMA``. For a grid of the
-rule's two thresholds (camera chroma ``max - min`` over the channels, and brightest channel, both on [0, 1]) it
+pixel is one ``distill.training.lit_lamps`` takes (a traffic-light pixel whose clean-image chroma is above
+``LIT_CHROMA``). For a grid of the rule's two thresholds (camera chroma ``max - min`` over the channels, and brightest channel, both on [0, 1]) it
 reports, per scenario: the share of lit-lamp pixels within 35 m that the rule takes, the share of frames with such a
 lamp on which it takes at least one, and what it takes that is not a traffic light in the top half of the image
 (pixels per frame, and the share of frames with any). A rule that helps takes the near lamps and little else.
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from distill.training import LIT_CHROMA  # noqa: E402
+from distill.training import lit_lamps  # noqa: E402
 from fusion.cues import lamp_distance  # noqa: E402
 from fusion.perception import collect_frames, load_frames  # noqa: E402
 from harness.semantics import Sem  # noqa: E402
@@ -33,9 +33,8 @@ NEAR_M = 35.0
 
 def grid(data: dict) -> list[dict]:
     rgb = data["rgb"].astype(np.float32) / 255
-    clean = data["clean"].astype(np.float32)
     tl = data["semantic"] == int(Sem.TRAFFIC_LIGHT)
-    lit = tl & ((clean.max(-1) - clean.min(-1)) > LIT_CHROMA * 255)
+    lit = lit_lamps(data["semantic"], data["clean"])
     near = lit & (lamp_distance(data["semantic"], data["depth"]) < NEAR_M)[:, None, None]
     top = np.zeros_like(lit)
     top[:, : rgb.shape[1] // 2] = True

@@ -122,10 +122,10 @@ def start_order(jobs: list[EvalJob]) -> list[int]:
                 lengths[where] = {}
         return lengths[where].get(job.route_id, 0.0)
 
-    worlds = list(dict.fromkeys((j.scenario, j.weather, j.backend) for j in jobs))
-    seeds = list(dict.fromkeys(j.seed for j in jobs))
-    return sorted(range(len(jobs)), key=lambda i: (worlds.index((jobs[i].scenario, jobs[i].weather, jobs[i].backend)),
-                                                   seeds.index(jobs[i].seed), -length(jobs[i])))
+    worlds = {w: k for k, w in enumerate(dict.fromkeys((j.scenario, j.weather, j.backend) for j in jobs))}
+    seeds = {s: k for k, s in enumerate(dict.fromkeys(j.seed for j in jobs))}
+    return sorted(range(len(jobs)), key=lambda i: (worlds[(jobs[i].scenario, jobs[i].weather, jobs[i].backend)],
+                                                   seeds[jobs[i].seed], -length(jobs[i])))
 
 
 def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: RunOptions = RunOptions(),
