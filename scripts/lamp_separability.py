@@ -4,8 +4,8 @@
 
 On the perception probe's frames (``python -m fusion perception`` collects them; ``data/perception``), a lit lamp
 pixel is one ``distill.training.lit_lamps`` takes (a traffic-light pixel whose clean-image chroma is above
-``LIT_CHROMA``). For a grid of the rule's two thresholds (camera chroma ``max - min`` over the channels, and brightest channel, both on [0, 1]) it
-reports, per scenario: the share of lit-lamp pixels within 35 m that the rule takes, the share of frames with such a
+``LIT_CHROMA``). For a grid of the rule's two thresholds (camera chroma ``max - min`` over the channels, and
+brightest channel, both on [0, 1]) it reports, per scenario: the share of lit-lamp pixels within 35 m that the rule takes, the share of frames with such a
 lamp on which it takes at least one, and what it takes that is not a traffic light in the top half of the image
 (pixels per frame, and the share of frames with any). A rule that helps takes the near lamps and little else.
 """
@@ -48,7 +48,8 @@ def grid(data: dict) -> list[dict]:
             m = (chroma > c) & (hi > b)
             taken = (m & near).reshape(len(m), -1).any(1)
             false = (m & other).reshape(len(m), -1).sum(1)
-            rows.append({"chroma": c, "bright": b, "near_lamp_pixels_taken": round(float(m[near].mean()), 3) if near.any() else None,
+            rows.append({"chroma": c, "bright": b,
+                         "near_lamp_pixels_taken": round(float(m[near].mean()), 3) if near.any() else None,
                          "near_lamp_frames_taken": round(float(taken[with_lamp].mean()), 3) if with_lamp.any() else None,
                          "other_pixels_per_frame": round(float(false.mean()), 2),
                          "frames_with_other": round(float((false > 0).mean()), 3)})
