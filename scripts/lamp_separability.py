@@ -7,7 +7,8 @@ pixel is one ``distill.training.lit_lamps`` takes (a traffic-light pixel whose c
 ``LIT_CHROMA``). For a grid of the rule's two thresholds (camera chroma ``max - min`` over the channels, and
 brightest channel, both on [0, 1]) it reports, per scenario: the share of lit-lamp pixels within 35 m that the
 rule takes, the share of frames with such a lamp on which it takes at least one, and what it takes that is not a
-traffic light in the top half of the image (pixels per frame, and the share of frames with any). A rule that helps takes the near lamps and little else.
+traffic light in the top half of the image (pixels per frame, and the share of frames with any).
+A rule that helps takes the near lamps and little else.
 """
 
 from __future__ import annotations
