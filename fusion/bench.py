@@ -30,15 +30,29 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+# torch.compile's modes; the last two capture CUDA graphs themselves (so not with ``cuda_graphs``)
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs", "reduce-overhead", "max-autotune")
+
+
 def bench(variant: str, width: int = 320, height: int = 160, batch: int = 1, device: str = "cpu",
           precision: str = "fp32", runtime: str = "torch", repeats: int = 50, warmup: int = 10,
-          threads: int | None = None, seconds: float | None = None, cuda_graphs: bool = False) -> dict:
+          threads: int | None = None, seconds: float | None = None, cuda_graphs: bool = False,
+          compile_mode: str | None = None, channels_last: bool = False) -> dict:
     """Time ``variant`` and return the figures (``fps``, ``latency_ms``, ...). ``seconds`` caps the
     timed part: at least 5 repeats, then as many of ``repeats`` as fit. ``cuda_graphs`` (torch on
     CUDA) captures one call of the module in a CUDA graph and times its replay, inputs already in
-    the module's precision (what a deployment that keeps its buffers does)."""
+    the module's precision (what a deployment that keeps its buffers does). ``compile_mode`` (one of
+    :data:`COMPILE_MODES`) runs the torch module through ``torch.compile`` (kernel fusion; compiling
+    happens in the warm-up), ``channels_last`` keeps module and inputs in NHWC; with either, the
+    figures also give ``max_abs_diff_vs_eager``, the largest difference to the plain module's output
+    on the timed inputs, so a speed-up is known to compute the same image."""
     if batch < 1 or repeats < 1 or warmup < 0:
         raise ConfigError(f"batch and repeats must be >= 1 and warmup >= 0, got {batch}, {repeats}, {warmup}")
+    if compile_mode is not None and compile_mode not in COMPILE_MODES:
+        raise ConfigError(f"compile mode {compile_mode!r} is not one of {', '.join(COMPILE_MODES)}")
+    if cuda_graphs and compile_mode in ("reduce-overhead", "max-autotune"):
+        raise ConfigError(f"torch.compile's {compile_mode} captures CUDA graphs itself: drop --cuda-graphs, or compile "
+                          "with max-autotune-no-cudagraphs")
     if threads is not None:  # before building: an ONNX Runtime session takes torch's thread count
         torch.set_num_threads(threads)
     v = check_variant(variant, device, precision, runtime)
@@ -50,6 +64,9 @@ def bench(variant: str, width: int = 320, height: int = 160, batch: int = 1, dev
     rgb = torch.rand(batch, 3, height, width, generator=g).to(dev)
     thermal = torch.rand(batch, 1, height, width, generator=g).to(dev)
     noise = torch.Generator(device=dev).manual_seed(0) if v.stochastic else None
+    diff = None
+    if compile_mode is not None or channels_last:
+        rgb, thermal, diff = _optimised(fuser, rgb, thermal, v.name, runtime, v.stochastic, compile_mode, channels_last)
 
     def plain_call() -> None:
         fuser(rgb, thermal, generator=noise) if noise is not None else fuser(rgb, thermal)
@@ -76,7 +93,8 @@ def bench(variant: str, width: int = 320, height: int = 160, batch: int = 1, dev
             "params": v.param_count(), "flops_per_frame": flops, "device": str(dev),
             "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
             "precision": precision, "runtime": getattr(fuser, "runtime", runtime), "threads": torch.get_num_threads(),
-            "cuda_graphs": cuda_graphs, "torch": torch.__version__}
+            "cuda_graphs": cuda_graphs, "compile": compile_mode, "channels_last": channels_last,
+            "max_abs_diff_vs_eager": diff, "torch": torch.__version__}
 
 
 def bench_policy_net(width: int = 320, height: int = 160, batch: int = 1, repeats: int = 50, warmup: int = 10,
@@ -115,6 +133,28 @@ def compare(variant: str, width: int = 320, height: int = 160, batch: int = 1, d
     r["ratio_to_teacher"] = round(r["fps"] / t["fps"], 1)
     r["ratio_to_policy_net"] = round(r["fps"] / pol["fps"], 2)
     return r
+
+
+def _optimised(fuser, rgb: torch.Tensor, thermal: torch.Tensor, name: str, runtime: str, stochastic: bool,
+               compile_mode: str | None, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Swap the torch module behind ``fuser`` for its NHWC and/or compiled form; return the inputs in
+    the module's memory format and the largest absolute difference of its output to the plain
+    module's (compiled kernels reorder sums, so a few units in the last place of FP16 are expected)."""
+    if runtime != "torch" or stochastic or not hasattr(fuser, "module"):
+        raise ConfigError(f"--compile and --channels-last need a deterministic torch module (variant {name}, runtime "
+                          f"{runtime})")
+    with torch.no_grad():
+        eager = fuser(rgb, thermal).float()
+    module = fuser.module
+    if channels_last:
+        module = module.to(memory_format=torch.channels_last)
+        rgb, thermal = rgb.contiguous(memory_format=torch.channels_last), thermal.contiguous(memory_format=torch.channels_last)
+    if compile_mode is not None:
+        module = torch.compile(module, mode=compile_mode, dynamic=False)
+    fuser.module = module
+    with torch.no_grad():
+        out = fuser(rgb, thermal).float()
+    return rgb, thermal, round(float((out - eager).abs().max()), 6)
 
 
 def _graphed(fuser, rgb: torch.Tensor, thermal: torch.Tensor, name: str, dev: torch.device, runtime: str,

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--warmup", type=T.nonneg_int, default=10)
     b.add_argument("--threads", type=T.positive_int, default=None, help="torch CPU threads (default: torch's own)")
     b.add_argument("--cuda-graphs", action="store_true", help="torch on CUDA: time the replay of one captured call")
+    b.add_argument("--compile", dest="compile_mode", default=None, metavar="MODE",
+                   help="run the torch module through torch.compile in MODE (default, max-autotune-no-cudagraphs, "
+                   "reduce-overhead or max-autotune; kernel fusion, compiled in the warm-up); the figures give the "
+                   "largest difference to the plain module's output")
+    b.add_argument("--channels-last", action="store_true", help="torch: module and inputs in NHWC memory format")
     b.add_argument("--compare", action="store_true", help="also time the teacher ensemble (torch, its defaults) and the "
                    "policy's perception network at the same size, and give the ratios")
     _target(b)
@@ -193,17 +198,21 @@ def cmd_bench(args) -> dict:
 
     w, h = args.size
     if args.compare:
-        if args.cuda_graphs:
-            raise ConfigError("--compare and --cuda-graphs: time them in two runs")
+        if args.cuda_graphs or args.compile_mode or args.channels_last:
+            raise ConfigError("--compare with --cuda-graphs, --compile or --channels-last: time them in two runs")
         r = compare(args.variant, w, h, args.batch, args.device, args.precision, args.runtime, args.repeats, args.warmup,
                     args.threads)
         print(f"{r['variant']}: {r['fps']:.1f} frames/s; {r['ratio_to_teacher']}x the teacher ({r['teacher']['fps']:.2f}/s), "
               f"{r['ratio_to_policy_net']}x the policy network ({r['policy_net']['fps']:.1f}/s)", file=sys.stderr)
         return r
     r = bench(args.variant, w, h, args.batch, args.device, args.precision, args.runtime, args.repeats, args.warmup, args.threads,
-              cuda_graphs=args.cuda_graphs)
+              cuda_graphs=args.cuda_graphs, compile_mode=args.compile_mode, channels_last=args.channels_last)
+    how = "".join(f", {x}" for x in ("CUDA graphs" if r["cuda_graphs"] else "", r["compile"] and f"compiled ({r['compile']})",
+                                     "channels last" if r["channels_last"] else "") if x)
     print(f"{r['variant']}: {r['fps']:.1f} frames/s, {r['latency_ms']:.2f} ms per batch of {r['batch']} at {r['size']} "
-          f"({r['device_name']}, {r['threads']} threads, {r['precision']}, {r['runtime']})", file=sys.stderr)
+          f"({r['device_name']}, {r['threads']} threads, {r['precision']}, {r['runtime']}{how})", file=sys.stderr)
+    if r["max_abs_diff_vs_eager"] is not None:
+        print(f"  largest difference to the plain module's output: {r['max_abs_diff_vs_eager']:.2e}", file=sys.stderr)
     return r
 
 

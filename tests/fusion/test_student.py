@@ -126,3 +126,25 @@ def test_the_gated_student_exports_to_onnx(tmp_path):
     with torch.no_grad():
         ref = net(rgb, th)
     np.testing.assert_allclose(fuser(rgb, th).numpy(), ref.numpy(), atol=1e-5)
+
+
+def test_bench_channels_last_times_the_same_image_and_says_so():
+    """``fusion bench --channels-last``: the NHWC module computes the plain module's image (the figures
+    carry the difference), and the figures name the memory format."""
+    from fusion.bench import bench
+
+    r = bench("fusionproxy:size=xs", 64, 48, repeats=3, warmup=1, threads=1, channels_last=True)
+    assert r["channels_last"] is True and r["compile"] is None
+    assert r["max_abs_diff_vs_eager"] is not None and r["max_abs_diff_vs_eager"] < 1e-5
+    plain = bench("fusionproxy:size=xs", 64, 48, repeats=3, warmup=1, threads=1)
+    assert plain["max_abs_diff_vs_eager"] is None and plain["channels_last"] is False
+
+
+@pytest.mark.slow
+def test_bench_compiled_student_matches_the_plain_one():
+    """``fusion bench --compile default`` (inductor on the CPU: tens of seconds to compile): the compiled
+    module's output is the plain module's to float rounding, and the figures name the mode."""
+    from fusion.bench import bench
+
+    r = bench("fusionproxy:size=xs", 64, 48, repeats=3, warmup=1, threads=1, compile_mode="default")
+    assert r["compile"] == "default" and r["max_abs_diff_vs_eager"] < 1e-4 and r["fps"] > 0
