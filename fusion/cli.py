@@ -207,8 +207,8 @@ def cmd_bench(args) -> dict:
         return r
     r = bench(args.variant, w, h, args.batch, args.device, args.precision, args.runtime, args.repeats, args.warmup, args.threads,
               cuda_graphs=args.cuda_graphs, compile_mode=args.compile_mode, channels_last=args.channels_last)
-    how = "".join(f", {x}" for x in ("CUDA graphs" if r["cuda_graphs"] else "", r["compile"] and f"compiled ({r['compile']})",
-                                     "channels last" if r["channels_last"] else "") if x)
+    how = [("CUDA graphs", r["cuda_graphs"]), (f"compiled ({r['compile']})", r["compile"]), ("channels last", r["channels_last"])]
+    how = "".join(f", {label}" for label, on in how if on)
     print(f"{r['variant']}: {r['fps']:.1f} frames/s, {r['latency_ms']:.2f} ms per batch of {r['batch']} at {r['size']} "
           f"({r['device_name']}, {r['threads']} threads, {r['precision']}, {r['runtime']}{how})", file=sys.stderr)
     if r["max_abs_diff_vs_eager"] is not None:
