@@ -36,6 +36,10 @@ CARLA_PORT ?= 2000
 BACKEND_ARGS = --backend $(BACKEND) $(if $(filter carla,$(BACKEND)),--carla-host $(CARLA_HOST) --carla-port $(CARLA_PORT))
 AXIS    ?= fog
 VALUES  ?=
+# earlier runs' folders (space-separated) whose route runs with the same job key are copied, not driven,
+# e.g. REUSE=results/reference/zoo_night_fog_town05 to drive only your own variant beside the committed rows
+REUSE   ?=
+REUSE_ARGS = $(foreach f,$(REUSE),--reuse $(f))
 # more options for the harness command, e.g. ARGS='--latency measured --max-steps 600'
 ARGS    ?=
 EVAL_OUT = $(or $(OUT),results/eval/$(SCENARIO))
@@ -72,7 +76,7 @@ test-fast: $(STAMP)
 # same command continues (or reuses) the run in its folder: finished routes are kept, never rerun.
 eval: $(STAMP)
 	$(VPY) -m harness eval --scenario $(SCENARIO) --variants $(VARIANTS) --routes $(or $(ROUTES),$(EVAL_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) \
-		--workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) --out $(EVAL_OUT) --resume $(ARGS)
+		--workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) --out $(EVAL_OUT) --resume $(REUSE_ARGS) $(ARGS)
 
 plots: $(STAMP)
 	$(VPY) -m harness report --out $(EVAL_OUT)
@@ -80,7 +84,7 @@ plots: $(STAMP)
 sweep: $(STAMP)
 	$(VPY) -m harness sweep --scenario $(SCENARIO) --axis $(AXIS) $(if $(VALUES),--values $(VALUES)) --variants $(VARIANTS) \
 		--routes $(or $(ROUTES),$(SWEEP_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) \
-		--out $(SWEEP_OUT) --resume $(ARGS)
+		--out $(SWEEP_OUT) --resume $(REUSE_ARGS) $(ARGS)
 
 render: $(STAMP)
 	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(or $(OUT),results/render) $(ARGS)

@@ -58,11 +58,13 @@ def headline(fig: dict) -> float:
 
 def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, ...] = SCENARIOS, frames: int = 200,
         progress: bool = True, cache_k1: Path | None = None, drive: str = DRIVE, drive_routes: str = DRIVE_ROUTES,
-        drive_seeds: tuple[int, ...] = (0,), workers: int = 2, jobs: int = 1, frames_cache: Path | None = None) -> dict:
+        drive_seeds: tuple[int, ...] = (0,), workers: int = 2, jobs: int = 1, frames_cache: Path | None = None,
+        drive_reuse: tuple[str, ...] = ()) -> dict:
     """Train, export, probe and drive each ablation of ``base`` (a ``StudentTrainConfig``); returns the
     table. ``drive=""`` skips the closed loop. ``jobs`` > 1 trains, exports and probes that many
     ablations at once, each in its own process with ``base.threads`` threads. ``frames_cache``: where
-    the probe's frames are kept (default: the probe's own folder)."""
+    the probe's frames are kept (default: the probe's own folder). ``drive_reuse``: earlier runs' folders
+    whose route runs with the same job key (rgb, oracle_clean) the closed loop copies instead of driving."""
     from distill.ensemble_cache import CacheConfig, build
     from distill.train_student import default_cache
 
@@ -73,9 +75,14 @@ def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, .
     if jobs < 1:
         raise ConfigError(f"jobs must be >= 1, got {jobs}")
     base.check()
+    out = Path(out)
+    if drive:  # a mistyped folder stops here, not after hours of training
+        from harness.runner.store import check_reuse_folder
+
+        for folder in drive_reuse:
+            check_reuse_folder(folder, out / "closed_loop")
     if not base.cache:
         base = replace(base, cache=str(default_cache()))
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     configs: dict[str, tuple[dict, object]] = {}
     for name in names:
@@ -112,7 +119,8 @@ def run(base, out: Path, names: list[str] | None = None, scenarios: tuple[str, .
                 rows[name] = futures[name].result()
     table = {"base": base.to_dict(), "scenarios": list(scenarios), "frames": frames, "ablations": rows}
     if drive:
-        table["closed_loop"] = closed_loop(rows, out / "closed_loop", drive, drive_routes, drive_seeds, workers, progress)
+        table["closed_loop"] = closed_loop(rows, out / "closed_loop", drive, drive_routes, drive_seeds, workers, progress,
+                                           drive_reuse)
     write(table, out)
     return table
 
@@ -153,7 +161,7 @@ def one(name: str, over: dict, cfg, out: Path, scenarios: tuple[str, ...], frame
 
 
 def closed_loop(rows: dict, out: Path, scenario: str, routes: str, seeds: tuple[int, ...], workers: int,
-                progress: bool) -> dict:
+                progress: bool, reuse: tuple[str, ...] = ()) -> dict:
     """Every ablation's exported student in one paired ``harness eval`` beside rgb and oracle_clean;
     fills ``row["drive"]`` (DS, its interval, and the paired difference to ``full`` where it ran)."""
     from harness.metrics import RouteScore, paired_difference
@@ -162,7 +170,7 @@ def closed_loop(rows: dict, out: Path, scenario: str, routes: str, seeds: tuple[
 
     by_variant = {f"onnx:{row['onnx']}": name for name, row in rows.items()}
     req = EvalRequest(scenario=scenario, variants=("rgb", *by_variant, "oracle_clean"), routes=routes, seeds=tuple(seeds))
-    summ, _ = evaluate(req, out, RunOptions(workers=workers, progress=progress), resume=True)
+    summ, _ = evaluate(req, out, RunOptions(workers=workers, progress=progress, reuse=tuple(reuse)), resume=True)
     per = summ["variants"]
     # the runs' per-(route, seed) scores, to pair each ablation with full
     scores: dict[str, dict] = {}

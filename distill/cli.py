@@ -88,7 +88,7 @@ def _cmd_ablate(args) -> dict:
     base = StudentTrainConfig(data=str(args.data), cache=str(args.cache or ""), **given)
     table = run(base, args.out, list(args.only) if args.only else None, args.scenarios, args.frames, progress=not args.json,
                 drive="" if args.drive == "none" else args.drive, drive_routes=args.drive_routes,
-                drive_seeds=tuple(args.drive_seeds), workers=args.workers, jobs=args.jobs)
+                drive_seeds=tuple(args.drive_seeds), workers=args.workers, jobs=args.jobs, drive_reuse=tuple(args.drive_reuse))
     return {n: {**{s: row[s]["headline"] for s in table["scenarios"]}, **({"DS": row["drive"]["DS"]} if "drive" in row else {})}
             for n, row in table["ablations"].items()}
 
@@ -281,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "drives, paired, beside rgb and oracle_clean; 'none' skips it (default: %(default)s)")
     a.add_argument("--drive-routes", default="0-4", help="its routes (default: %(default)s)")
     a.add_argument("--drive-seeds", type=seeds, default=(0,), help="its traffic seeds (default: 0)")
+    a.add_argument("--drive-reuse", action="append", default=[], metavar="FOLDER",
+                   help="an earlier run's folder (e.g. results/reference/...) whose rgb and oracle_clean route runs with "
+                   "the same job key the closed loop copies instead of driving; repeat for several")
     a.add_argument("--workers", type=_positive_int, default=2, help="parallel simulators of the closed loop (default: %(default)s)")
     a.add_argument("--json", action="store_true", help="print a final JSON line with the headline figure of each")
     a.set_defaults(run=_cmd_ablate)

@@ -26,6 +26,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None,
                    help="Ray cluster address for ray.init, with --executor ray (default: $RAY_ADDRESS or a local Ray)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: finished routes are kept, not rerun")
+    p.add_argument("--reuse", action="append", default=[], metavar="FOLDER",
+                   help="an earlier run's --out (e.g. a committed results/reference folder) whose finished route runs "
+                   "with the same job key are copied in instead of driven; repeat for several folders")
     p.add_argument("--latency", default="none", help="none (default): the world waits for the fusion module; "
                    "measured: it keeps moving for the module's measured time per frame; or a latency in ms")
     p.add_argument("--misalign-px", type=T.misalign_px, nargs=2, default=(0.0, 0.0), metavar=("DX", "DY"),
@@ -96,11 +99,11 @@ def run_options(args):
 
     return RunOptions(workers=args.workers, executor=args.executor, ray_address=args.ray_address, retries=args.retries,
                       step_timeout_s=args.step_timeout, route_timeout_s=args.route_timeout,
-                      gpus_per_worker=args.gpus_per_worker, carla=carla_server(args))
+                      gpus_per_worker=args.gpus_per_worker, carla=carla_server(args), reuse=tuple(args.reuse))
 
 
 def stats_dict(stats) -> dict:
-    return {"planned": stats.planned, "skipped": stats.skipped, "finished": stats.finished,
+    return {"planned": stats.planned, "skipped": stats.skipped, "reused": stats.reused, "finished": stats.finished,
             "quarantined": stats.quarantined, "retried": stats.retried, "wall_s": round(stats.wall_s, 1),
             "failures": stats.failures}
 

@@ -64,14 +64,16 @@ def _hours(s: float | None) -> str:
 
 
 def print_dry_run(d: dict, resume: bool) -> None:
-    print(f"{d['planned']} route runs planned, {d['recorded']} recorded in {d['out']}, {d['left']} left"
+    reuse = f", {d['reusable']} to copy from --reuse" if d.get("reusable") else ""
+    print(f"{d['planned']} route runs planned, {d['recorded']} recorded in {d['out']}{reuse}, {d['left']} left"
           + ("" if resume or not (d["recorded"] or d["holds_run"]) else " (to run it there, add --resume)"), file=sys.stderr)
     w = max([16, *map(len, d["variants"])])
-    print(f"{'variant':>{w}} {'planned':>8} {'recorded':>9} {'left':>5} {'median run':>11} {'est. left':>10}", file=sys.stderr)
+    print(f"{'variant':>{w}} {'planned':>8} {'recorded':>9} {'reuse':>6} {'left':>5} {'median run':>11} {'est. left':>10}",
+          file=sys.stderr)
     for name, v in d["variants"].items():
         med = "-" if v["median_route_wall_s"] is None else f"{v['median_route_wall_s']:.0f} s"
-        print(f"{name:>{w}} {v['planned']:>8} {v['recorded']:>9} {v['left']:>5} {med:>11} {_hours(v['est_left_s']):>10}",
-              file=sys.stderr)
+        print(f"{name:>{w}} {v['planned']:>8} {v['recorded']:>9} {v['reusable']:>6} {v['left']:>5} {med:>11} "
+              f"{_hours(v['est_left_s']):>10}", file=sys.stderr)
     if d["left"]:
         est = (f"about {_hours(d['est_wall_left_s'])} of wall time with {d['workers']} worker(s), from the median route "
                "run of each variant recorded here" if d["est_wall_left_s"] is not None
@@ -83,7 +85,7 @@ def run(args) -> dict:
     from harness.runner.evaluate import dry_run, evaluate
 
     if args.dry_run:
-        d = dry_run(request(args), args.out, workers=args.workers)
+        d = dry_run(request(args), args.out, workers=args.workers, reuse=tuple(args.reuse))
         print_dry_run(d, args.resume)
         return d
 

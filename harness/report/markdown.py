@@ -109,6 +109,11 @@ def render(summ: dict, figures: list[str], records) -> str:
         lines += ["", "**Mixed image sources**: " + "; ".join(f"{n} run(s) rendered by `{s}`" for s, n in sources.items())
                   + ". Renderers draw the same scene a few pixels apart and routes can end differently, so paired "
                   "differences are cleanest from one; re-drive the others into a fresh `--out` on one machine kind."]
+    reused = summ.get("reused_from") or {}
+    if reused:
+        lines += ["", "Copied by job key from earlier runs (`--reuse`), not driven here: "
+                  + "; ".join(f"{n} run(s) from `{src}`" for src, n in reused.items()) + " (column `reused_from` of "
+                  "`records.csv`)."]
     lines += ["", "Means over every planned route x seed with 95 % bootstrap intervals. Paired differences "
               f"are to `{summ['baseline']}` on the same routes, seeds and traffic." if summ["baseline"] else "", ""]
     head = "| variant | DS | RC | IS | success | "

@@ -92,6 +92,7 @@ def records_frame(items: list[Planned]) -> pd.DataFrame:
             "attempts": it.record["attempts"], "route_length_m": round(s.route_length_m, 2),
             "meters_driven": s.meters_driven, "duration_game_s": s.duration_game_s, "steps": r["steps"],
             "wall_s": r["wall_s"], "agent_ms": r["agent_ms"], "image_source": r.get("image_source") or "",
+            "reused_from": it.record.get("reused_from") or "",
             **{k: lat.get(k) for k in LATENCY_KEYS},
             **{f"n_{k}": v for k, v in s.counts().items()},
             **{f"stood_{k}_s": s.standing_s.get(k, 0.0) for k in STANDING_FOR}, "blocked_by": s.blocked_by or "",
@@ -167,6 +168,8 @@ def summary(items: list[Planned], n_boot: int = 10000) -> dict:
         "complete": all(it.record is not None for it in items), "baseline": BASELINE if BASELINE in variants else None,
         "variants": per, "complete_pairs": complete_pairs(scores, planned, n_boot),
         "image_sources": image_sources(items),
+        "reused_from": dict(sorted(Counter(it.record["reused_from"] for it in items
+                                           if it.record is not None and it.record.get("reused_from")).items())),
     }
 
 

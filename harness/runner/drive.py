@@ -98,7 +98,7 @@ def drive(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(), re
     jobs = plan_drive(req, clips_dir)
     keys = job_keys(jobs)
     check_out_dir(out, resume)
-    opts_check(opts)
+    opts_check(opts, out)
     weights = agent_weights_file(req.agent, req.checkpoint)
     weights_id = file_digest(weights)[:16] if weights is not None else None  # read before the drives, as they load it
     scenario = scenario_for(req.scenario, req.backend)

@@ -14,7 +14,7 @@ import math
 import platform
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,7 +26,7 @@ from harness.metrics import RouteMonitor
 from harness.runner.executors import DEFAULT_ROUTE_TIMEOUT_S, DEFAULT_STEP_TIMEOUT_S, make_executor
 from harness.runner.jobs import (NO_VARIANT, variant_fingerprint, with_fusion, EvalJob, Fault, build_matrix, check_checkpoint, input_fingerprint,
                                  parse_latency, route_digests, select_routes, waypoint_length)
-from harness.runner.store import ResultStore
+from harness.runner.store import ResultStore, check_reuse_folder, reuse_records
 from harness.runner.worker import CONFIG_ERROR, FAILURE_STATUS, OK
 from harness.sensors.registration import Calibration
 
@@ -44,12 +44,14 @@ class RunOptions:
     progress: bool = True
     gpus_per_worker: float = 0.0  # Ray: the share of a GPU each actor asks for (a fusion module on --device cuda)
     carla: Any = None  # harness.backends.carla.server.ServerSpec of --backend carla (None: its defaults)
+    reuse: tuple[str, ...] = ()  # folders of earlier runs whose finished records are taken by key, not driven again
 
 
 @dataclass
 class RunStats:
     planned: int = 0
-    skipped: int = 0  # found in the store
+    skipped: int = 0  # found in the store (including those reused)
+    reused: int = 0  # copied in by key from a --reuse folder
     finished: int = 0  # run now
     quarantined: int = 0
     retried: int = 0
@@ -130,16 +132,25 @@ def start_order(jobs: list[EvalJob]) -> list[int]:
 
 def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: RunOptions = RunOptions(),
              desc: str = "eval", on_record: RecordHook | None = None) -> RunStats:
-    """Run every job whose key has no record yet; returns what happened. ``on_record`` sees each
-    record (finished or quarantined) the moment it is written, for callers that print as they go."""
+    """Run every job whose key has no record yet; returns what happened. Records of ``opts.reuse``
+    folders with a planned key are copied in first (:func:`reuse_records`). ``on_record`` sees each
+    record (finished, quarantined or reused) the moment it is written, for callers that print as they go."""
     from tqdm import tqdm
 
     store.prepare()
-    done = store.done_keys()
     unique = dict(zip(keys, jobs))  # a sweep may plan one job under several conditions: run it once
+    taken = reuse_records(store, keys, opts.reuse)
+    for key, record in taken.items():
+        if on_record is not None:
+            on_record(unique[key], key, record)
+    if taken and opts.progress:
+        per_source = Counter(r["reused_from"] for r in taken.values())
+        print("reused " + ", ".join(f"{n} route run(s) from {src}" for src, n in per_source.items())
+              + " (same keys: not driven again)", file=sys.stderr)
+    done = store.done_keys()
     left = [(key, job) for key, job in unique.items() if key not in done]
     todo = deque((left[i][1], left[i][0], 0) for i in start_order([job for _, job in left]))
-    stats = RunStats(planned=len(unique), skipped=len(unique) - len(todo))
+    stats = RunStats(planned=len(unique), skipped=len(unique) - len(todo), reused=len(taken))
     if not todo:
         return stats
     executor = make_executor(opts.executor, min(opts.workers, len(todo)), opts.step_timeout_s, opts.route_timeout_s,
@@ -295,7 +306,7 @@ def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(),
         jobs = [replace(j, clips=str((out / "clips").resolve())) for j in jobs]
     keys = job_keys(jobs)
     check_out_dir(out, resume)
-    opts_check(opts)
+    opts_check(opts, out)
     store = ResultStore(out)
     store.prepare()
     store.write_run({"version": RECORD_VERSION, "kind": "eval", "request": _request_dict(req),
@@ -306,9 +317,10 @@ def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(),
     return summ, stats
 
 
-def dry_run(req: EvalRequest, out: str | Path, workers: int = 1) -> dict:
+def dry_run(req: EvalRequest, out: str | Path, workers: int = 1, reuse: tuple[str, ...] = ()) -> dict:
     """What ``evaluate`` would run in ``out``, writing nothing: per variant the planned route runs, those
-    already recorded there (finished or quarantined, as ``--resume`` keeps them) and those left. Where
+    already recorded there (finished or quarantined, as ``--resume`` keeps them), those a ``reuse``
+    folder holds under the same key (copied in, not driven) and those left. Where
     a variant has finished records in ``out``, the median wall time of one of its route runs there gives
     an estimate of its remaining time (other routes may be longer: an estimate, not a promise), and the
     sum over ``workers`` parallel simulators an estimate of the wall time left. No backend is contacted."""
@@ -319,15 +331,22 @@ def dry_run(req: EvalRequest, out: str | Path, workers: int = 1) -> dict:
         raise ConfigError(f"--out {out} is a file; pass a folder (it is created if missing)")
     jobs = plan(req)
     keys = job_keys(jobs)
+    for folder in reuse:
+        check_reuse_folder(folder, out)
     store = ResultStore(out)
     done = store.done_keys()
     finished = store.finished() if done else {}
+    sources = [ResultStore(f) for f in reuse]
+    reusable = {k for k in keys if k not in done and any(src.record_path(k) for src in sources)}
     per: dict[str, dict] = {}
     for job, key in zip(jobs, keys):
-        v = per.setdefault(variant_label(job.variant), {"planned": 0, "recorded": 0, "left": 0, "left_routes": []})
+        v = per.setdefault(variant_label(job.variant),
+                           {"planned": 0, "recorded": 0, "reusable": 0, "left": 0, "left_routes": []})
         v["planned"] += 1
         if key in done:
             v["recorded"] += 1
+        elif key in reusable:
+            v["reusable"] += 1
         else:
             v["left"] += 1
             v["left_routes"].append([job.route_id, job.seed])
@@ -343,10 +362,11 @@ def dry_run(req: EvalRequest, out: str | Path, workers: int = 1) -> dict:
     total = (sum(v["est_left_s"] for v in estimable) / max(workers, 1)
              if estimable and all(v["est_left_s"] is not None for v in estimable) else None)
     return {"out": str(out), "holds_run": store.has_run(), "planned": len(jobs), "recorded": sum(k in done for k in keys),
-            "left": sum(k not in done for k in keys), "workers": workers, "est_wall_left_s": total, "variants": per}
+            "reusable": len(reusable), "left": sum(k not in done and k not in reusable for k in keys), "workers": workers,
+            "est_wall_left_s": total, "variants": per}
 
 
-def opts_check(opts: RunOptions) -> None:
+def opts_check(opts: RunOptions, out: str | Path | None = None) -> None:
     if opts.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {opts.workers}")
     if opts.retries < 0:
@@ -359,6 +379,8 @@ def opts_check(opts: RunOptions) -> None:
         raise ConfigError("--ray-address is for --executor ray")
     if opts.gpus_per_worker and opts.executor != "ray":
         raise ConfigError("--gpus-per-worker is for --executor ray (local workers see this machine's GPUs)")
+    for folder in opts.reuse:
+        check_reuse_folder(folder, out)
 
 
 def _request_dict(req: EvalRequest) -> dict:

@@ -68,6 +68,56 @@ class ResultStore:
     def quarantined(self) -> dict[str, dict]:
         return _read_dir(self.quarantine_dir)
 
+    def record_path(self, key: str) -> Path | None:
+        """The finished record of ``key`` here, or None (quarantine entries do not count)."""
+        path = self.records_dir / f"{key}.json"
+        return path if path.is_file() else None
+
+
+def check_reuse_folder(folder: str | Path, out: str | Path | None = None) -> Path:
+    """``folder`` as a results folder whose finished records another run may reuse by key: it must
+    hold ``records/`` and must not be ``out`` itself. ConfigError (one line) otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"--reuse {folder}: no such folder; pass the --out of an earlier eval, sweep or drive")
+    if out is not None and Path(out).resolve() == folder.resolve():
+        raise ConfigError(f"--reuse {folder} is --out itself; its records are kept anyway with --resume")
+    if not (folder / RECORDS).is_dir():
+        raise ConfigError(f"--reuse {folder}: holds no {RECORDS}/ folder, so no route runs to reuse; pass the --out of "
+                          "an earlier eval, sweep or drive")
+    return folder
+
+
+def reuse_records(store: ResultStore, keys: list[str], sources: tuple[str | Path, ...]) -> dict[str, dict]:
+    """Copy into ``store`` the finished record of every key in ``keys`` that ``store`` lacks and a
+    folder of ``sources`` holds (the first that does), adding ``reused_from`` (the folder as given).
+    A key is the content hash of everything a route run depends on (scenario file, route, seed,
+    agent and fusion weights, calibration, latency, rules, device, backend), so a record found
+    under it is the same run: nothing is driven again. Quarantined runs are not reused (a failure
+    may be the other host's). Records that do not read, or whose own ``key`` is not their file's
+    name, are refused with one line. Returns the records written, by key."""
+    done = store.done_keys()
+    wanted = [k for k in dict.fromkeys(keys) if k not in done]
+    taken: dict[str, dict] = {}
+    if not wanted or not sources:
+        return taken
+    stores = [(str(s), ResultStore(s)) for s in sources]
+    for key in wanted:  # every record read and checked before one is written
+        for name, src in stores:
+            path = src.record_path(key)
+            if path is None:
+                continue
+            record = _read(path)
+            if record.get("key") != key or record.get("quarantined"):
+                raise ConfigError(f"{path}: its record names key {record.get('key')!r}, not its file name, or is "
+                                  "quarantined; it was edited or copied in: remove it from that folder, or leave "
+                                  "out --reuse")
+            taken[key] = {**record, "reused_from": name}
+            break
+    for key, record in taken.items():
+        store.write(key, record)
+    return taken
+
 
 def _read(path: Path) -> dict:
     try:

@@ -84,7 +84,7 @@ def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: st
     plans = [plan(c) for c in conds]
     keys = [job_keys(p) for p in plans]
     check_out_dir(out, resume)
-    opts_check(opts)
+    opts_check(opts, out)
     store = ResultStore(out)
     store.prepare()
     run = {"version": RECORD_VERSION, "kind": "sweep", "axis": axis, "values": list(values),

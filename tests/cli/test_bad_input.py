@@ -107,6 +107,8 @@ RUN_CASES = [
     ("inf watchdog", ["--step-timeout", "inf"], "finite number"),
     ("negative route timeout", ["--route-timeout=-3"], "number > 0"),
     ("non-numeric route timeout", ["--route-timeout", "soon"], "expected a number"),
+    ("reuse a missing folder", ["--reuse", "/nonexistent/run"], "no such folder"),
+    ("reuse a folder of no run", ["--reuse", _foreign_folder], "holds no records/"),
 ]
 SCENARIO_CASES = [
     ("unknown scenario", ["--scenario", "fog_town99"], "did you mean"),
@@ -164,6 +166,7 @@ CASES = [
         ("negative latency", ["--axis", "latency", "--values=-5"], ">= 0 ms"),
         ("unknown scenario", ["--scenario", "fog_town99"], "did you mean"),
         ("duplicate variant", ["--variants", "rgb,rgb"], "listed twice"),
+        ("reuse a missing folder", ["--reuse", "/nonexistent/run"], "no such folder"),
         *OUT_CASES,
     ]),
     *_matrix(DRIVE, RUN_CASES + SCENARIO_CASES + OUT_CASES + [

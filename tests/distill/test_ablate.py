@@ -99,6 +99,11 @@ def test_rerun_reuses_the_probe_until_what_decides_it_changes(setup, tmp_path, m
     assert calls == ["a", "bb", "a", "a", "a"]
     with pytest.raises(ConfigError, match="jobs"):
         ablate.run(base, tmp_path / "abl", ["full"], progress=False, drive="", jobs=0)
+    # a closed loop's --drive-reuse folder is checked before anything trains
+    with pytest.raises(ConfigError, match="no such folder"):
+        ablate.run(reseeded, tmp_path / "abl2", ["full"], scenarios=("a",), frames=6, progress=False, drive="x",
+                   drive_reuse=(str(tmp_path / "nowhere"),))
+    assert calls == ["a", "bb", "a", "a", "a"] and not (tmp_path / "abl2").exists()
 
 
 @pytest.mark.slow

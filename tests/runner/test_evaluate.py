@@ -229,4 +229,76 @@ def test_dry_run_on_the_command_line(reference, capsys):
                  "--dry-run", "--workers", "2"]) == 0
     err = capsys.readouterr().err
     assert "12 route runs planned, 6 recorded" in err and "6 left (to run it there, add --resume)" in err
-    assert re.search(r"thermal\s+6\s+3\s+3\s+\d+ s", err) and "left: about" in err
+    assert re.search(r"thermal\s+6\s+3\s+0\s+3\s+\d+ s", err) and "left: about" in err
+
+
+def test_reuse_copies_records_by_key_and_drives_only_the_rest(reference, tmp_path, capsys):
+    """--reuse: every planned key a folder holds is copied in (with ``reused_from``), not driven; a
+    key it lacks is driven; the report and records.csv say which runs came from where."""
+    import shutil
+
+    scenario, out, _, _ = reference
+    src = tmp_path / "src"
+    shutil.copytree(out / "records", src / "records")
+    dropped = sorted(src.glob("records/*.json"))[0]
+    dropped_key = dropped.stem
+    dropped.unlink()  # this one must be driven
+    new = tmp_path / "new"
+    summ, stats = evaluate(EvalRequest(scenario, VARIANTS), new, RunOptions(workers=1, progress=True, reuse=(str(src),)),
+                           n_boot=200)
+    assert (stats.planned, stats.reused, stats.finished, stats.skipped) == (6, 5, 1, 5)
+    assert "reused 5 route run(s) from " + str(src) in capsys.readouterr().err
+    same(scores(out), scores(new))  # the copied ones and the driven one: the reference's scores
+    recs = ResultStore(new).finished()
+    assert {k for k, r in recs.items() if r.get("reused_from") == str(src)} == set(recs) - {dropped_key}
+    for k, r in recs.items():
+        if k != dropped_key:
+            assert {a: b for a, b in r.items() if a != "reused_from"} == json.loads((out / "records" / f"{k}.json").read_text())
+    assert summ["reused_from"] == {str(src): 5}
+    assert f"5 run(s) from `{src}`" in (new / "report.md").read_text()
+    rows = pd.read_csv(new / "records.csv", dtype={"key": str}, keep_default_na=False)
+    assert (rows["reused_from"] == "").sum() == 1 and rows.loc[rows["reused_from"] == "", "key"].item() == dropped_key
+    # a rerun reuses nothing more: the records are now this folder's own
+    _, again = evaluate(EvalRequest(scenario, VARIANTS), new, RunOptions(progress=False, reuse=(str(src),)), resume=True,
+                        plots=False, n_boot=200)
+    assert (again.reused, again.finished, again.skipped) == (0, 0, 6)
+
+
+def test_reuse_dry_run_counts_what_it_would_copy(reference, tmp_path, capsys):
+    from harness.cli import main
+
+    scenario, out, _, _ = reference
+    new = tmp_path / "new"
+    assert main(["eval", "--scenario", str(scenario), "--variants", "rgb,thermal", "--seeds", "0,1", "--out", str(new),
+                 "--reuse", str(out), "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "12 route runs planned, 0 recorded in" in err and "6 to copy from --reuse, 6 left" in err
+    assert re.search(r"rgb\s+6\s+0\s+3\s+3\s", err)
+    assert not new.exists()
+
+
+@pytest.mark.parametrize("case", ["missing", "no_records", "is_out", "tampered"])
+def test_reuse_bad_folders_fail_in_one_line_and_write_nothing(reference, tmp_path, case):
+    """A --reuse folder that does not exist, holds no records, is --out itself, or holds a record
+    whose key is not its file name: one clear error; nothing is written to a new --out."""
+    import shutil
+
+    from harness.errors import ConfigError
+
+    scenario, out, _, _ = reference
+    new = tmp_path / "new"
+    folder = {"missing": tmp_path / "nowhere", "no_records": tmp_path, "is_out": new, "tampered": tmp_path / "t"}[case]
+    if case == "is_out":
+        new.mkdir()
+    if case == "tampered":
+        shutil.copytree(out / "records", folder / "records")
+        first = sorted(folder.glob("records/*.json"))
+        first[0].write_text(first[1].read_text())  # another run's record under this key
+    want = {"missing": "no such folder", "no_records": "holds no records/", "is_out": "is --out itself",
+            "tampered": "not its file name"}[case]
+    with pytest.raises(ConfigError, match=want):
+        evaluate(EvalRequest(scenario, VARIANTS), new, RunOptions(progress=False, reuse=(str(folder),)), resume=case == "is_out")
+    if case == "tampered":  # every record is checked before one is copied
+        assert not list((new / "records").glob("*.json"))
+    else:  # checked before anything is written
+        assert not new.exists() or not any(new.iterdir())

@@ -7,8 +7,8 @@
 # short night-fog routes 0-4, seeds 0 and 1. About 2 h on 2 cores after the data and the caches (make fusion-data, make
 # ensemble-cache; the K=1 cache is built on the way). Resumes when stopped: finished trainings, probes and route runs
 # are reused. The committed rgb and oracle_clean rows of ../short_night_fog_town05 (seed 0) and
-# ../../teacher/short_night_fog_town05 (seeds 0, 1) are the same jobs (same keys), so copying their records into
-# $RUN/closed_loop/records first saves about an hour of driving.
+# ../../teacher/short_night_fog_town05 (seeds 0, 1) are the same jobs (same keys), so --drive-reuse takes their records
+# instead of driving them (about an hour saved).
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 PY=${PY:-.venv/bin/python}
@@ -16,15 +16,9 @@ RUN=${RUN:-runs/ablate_5000}
 OUT=results/reference/fusionproxy/ablations_5000
 [ -f data/fusion/manifest.json ] || make fusion-data
 make ensemble-cache  # returns at once when the cache is complete
-mkdir -p $RUN/closed_loop/records
-$PY - "$RUN" <<'PY'
-import json, pathlib, shutil, sys
-for src in ("results/reference/fusionproxy/short_night_fog_town05", "results/reference/teacher/short_night_fog_town05"):
-    for f in pathlib.Path(src, "records").glob("*.json"):
-        if json.loads(f.read_text())["job"]["variant"] in ("rgb", "oracle_clean"):
-            shutil.copy(f, f"{sys.argv[1]}/closed_loop/records/")
-PY
 $PY -m distill ablate --steps 5000 --jobs 2 --threads 1 --drive-seeds 0,1 --out $RUN \
+  --drive-reuse results/reference/fusionproxy/short_night_fog_town05 \
+  --drive-reuse results/reference/teacher/short_night_fog_town05 \
   --only full,no_pixel_var,uniform_routing,k1,tau_0.5,tau_2,direct,policy_backbone,pixel_only "$@"
 # what is committed: the table, its plot, the closed loop's report, and per ablation its manifest, probe figures,
 # training log and weights

@@ -5,8 +5,8 @@
 #      student as is and the rule at two chroma thresholds (0.2, the default, and 0.25): about 10 min on 2 cores
 #   2. (DRIVE=1 only) closed loop: the ten held-out night_fog_town05 routes, seeds 0 and 1, 2 workers (about 45 min),
 #      then make eval's five fog_town05 routes (seed 0) and the teacher's short night-fog routes 0-4 (seeds 0, 1);
-#      the records of the variants driven before (rgb, oracle_clean, the student, the teacher) are copied in first from
-#      their reference folders (same keys: reused, not driven again). Extra arguments go to eval.
+#      the records of the variants driven before (rgb, oracle_clean, the student, the teacher) are taken from their
+#      reference folders with --reuse (same keys: copied, not driven again). Extra arguments go to eval.
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 PY=${PY:-.venv/bin/python}
@@ -17,16 +17,14 @@ for S in night_fog_town05 night_town05 fog_town05; do
   $PY -m fusion cues --scenario $S --variants "$V" --out $OUT/cues_$S --json > /dev/null
 done
 [ "${DRIVE:-0}" = 1 ] || exit 0
-mkdir -p $OUT/night_fog_town05_long/records
-cp -n results/reference/fusionproxy/night_fog_town05_long/records/*.json $OUT/night_fog_town05_long/records/
 $PY -m harness eval --scenario night_fog_town05 --variants "rgb,oracle_clean,fusionproxy,fusionproxy:lamps=camera" \
-  --routes all --seeds 0,1 --workers 2 --executor local --backend embedded --out $OUT/night_fog_town05_long --resume "$@"
+  --routes all --seeds 0,1 --workers 2 --executor local --backend embedded --out $OUT/night_fog_town05_long --resume \
+  --reuse results/reference/fusionproxy/night_fog_town05_long "$@"
 # the daytime-fog routes of `make eval` (seed 0) and the teacher's short night-fog routes (seeds 0, 1), records reused
-mkdir -p $OUT/fog_town05_routes5/records $OUT/short_night_fog_town05/records
-cp -n results/reference/eval_fog_town05_routes5/records/*.json $OUT/fog_town05_routes5/records/
-cp -n results/reference/teacher/short_night_fog_town05/records/*.json $OUT/short_night_fog_town05/records/
 $PY -m harness eval --scenario fog_town05 --variants rgb,fusionproxy,fusionproxy:lamps=camera,oracle_clean \
-  --routes shortest:5 --workers 2 --executor local --backend embedded --out $OUT/fog_town05_routes5 --resume "$@"
+  --routes shortest:5 --workers 2 --executor local --backend embedded --out $OUT/fog_town05_routes5 --resume \
+  --reuse results/reference/eval_fog_town05_routes5 "$@"
 $PY -m harness eval --scenario short_night_fog_town05 \
   --variants teacher:k=2,steps=2,rgb,fusionproxy,fusionproxy:lamps=camera,oracle_clean --routes 0-4 --seeds 0,1 \
-  --workers 2 --route-timeout 7200 --executor local --backend embedded --out $OUT/short_night_fog_town05 --resume "$@"
+  --workers 2 --route-timeout 7200 --executor local --backend embedded --out $OUT/short_night_fog_town05 --resume \
+  --reuse results/reference/teacher/short_night_fog_town05 "$@"

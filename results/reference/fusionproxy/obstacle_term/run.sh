@@ -26,7 +26,6 @@ $PY -m fusion perception --scenario night_fog_town05 --variants "rgb,$V,oracle_c
   --json > /dev/null
 $PY -m fusion cues --scenario night_fog_town05 --variants "$V" --out $OUT/cues_night_fog_town05 --json > /dev/null
 [ "${DRIVE:-0}" = 1 ] || exit 0
-mkdir -p $OUT/night_fog_town05_long/records
-cp -n results/reference/fusionproxy/night_fog_town05_long/records/*.json $OUT/night_fog_town05_long/records/
 $PY -m harness eval --scenario night_fog_town05 --variants "rgb,oracle_clean,$V" --routes all --seeds 0,1 --workers 2 \
-  --executor local --backend embedded --out $OUT/night_fog_town05_long --resume "$@"
+  --executor local --backend embedded --out $OUT/night_fog_town05_long --resume \
+  --reuse results/reference/fusionproxy/night_fog_town05_long "$@"

@@ -35,18 +35,15 @@ for S in fog_town05 night_fog_town05; do
 done
 [ "${DRIVE:-0}" = 1 ] || exit 0
 O=$OUT/night_fog_town05_long
-mkdir -p $O/records
-cp -n results/reference/fusionproxy/night_fog_town05_long/records/*.json $O/records/
-cp -n results/reference/fusionproxy/lamp_pass/night_fog_town05_long/records/*.json $O/records/
-E="--scenario night_fog_town05 --routes all --seeds 0,1 --workers 2 --executor local --backend embedded --out $O --resume"
+E="--scenario night_fog_town05 --routes all --seeds 0,1 --workers 2 --executor local --backend embedded --out $O --resume
+   --reuse results/reference/fusionproxy/night_fog_town05_long --reuse results/reference/fusionproxy/lamp_pass/night_fog_town05_long"
 $PY -m harness eval $E --variants "$P,lamps=camera" "$@"
 $PY -m harness eval $E --variants "$P" "$@"
 $PY -m harness eval $E --variants "rgb,oracle_clean,fusionproxy,fusionproxy:lamps=camera,$P,lamps=camera,$P" "$@"
-# make eval's five fog_town05 routes (seed 0), the committed rows' records copied in first (about 20 min)
+# make eval's five fog_town05 routes (seed 0), the committed rows' records reused (about 20 min)
 O=$OUT/fog_town05_routes5
-mkdir -p $O/records
-cp -n results/reference/eval_fog_town05_routes5/records/*.json $O/records/
-E="--scenario fog_town05 --routes shortest:5 --workers 2 --executor local --backend embedded --out $O --resume"
+E="--scenario fog_town05 --routes shortest:5 --workers 2 --executor local --backend embedded --out $O --resume
+   --reuse results/reference/eval_fog_town05_routes5"
 $PY -m harness eval $E --variants "$P" "$@"
 $PY -m harness eval $E --variants "$P,lamps=camera" "$@"
 $PY -m harness eval $E --variants "rgb,fusionproxy,$P,$P,lamps=camera,oracle_clean" "$@"

@@ -16,17 +16,9 @@ cp runs/teacher_light/teacher.pt $W
 $PY -m fusion perception --scenario night_fog_town05 --variants teacher:k=2,steps=2,teacher --out runs/probe_tl_nf --json \
   > /dev/null && cp runs/probe_tl_nf/perception.json $OUT/perception_night_fog_town05.json
 $PY -m fusion cues --scenario night_fog_town05 --variants teacher --out $OUT/cues_night_fog_town05 --json > /dev/null
-# the committed rgb, fusionproxy and oracle_clean records of the same routes and seed (same keys) are copied in first
+# the committed rgb, fusionproxy and oracle_clean records of the same routes and seed (same keys) are reused
 E=$OUT/short_night_fog_town05
-mkdir -p $E/records
-$PY - <<'PY'
-import csv, shutil
-src = "results/reference/teacher/short_night_fog_town05"
-for r in csv.DictReader(open(f"{src}/records.csv")):
-    if r["variant"] in ("rgb", "fusionproxy", "oracle_clean") and r["seed"] == "0":
-        shutil.copy(f"{src}/records/{r['key']}.json", "results/reference/teacher/light_term/short_night_fog_town05/records/")
-PY
 $PY -m harness eval --scenario short_night_fog_town05 --variants teacher:k=2,steps=2,rgb,fusionproxy,oracle_clean --routes 0-4 \
-  --seeds 0 --workers 2 --route-timeout 7200 --out $E --resume
+  --seeds 0 --workers 2 --route-timeout 7200 --out $E --resume --reuse results/reference/teacher/short_night_fog_town05
 $PY -m harness compare --out $E --base teacher:k=2,steps=2 --base-out results/reference/teacher/short_night_fog_town05 \
   --variants teacher:k=2,steps=2 --json | tail -n 1 | $PY -m json.tool > $E/compare_committed_teacher.json
