@@ -389,6 +389,19 @@ def _request_dict(req: EvalRequest) -> dict:
     return d
 
 
+def request_from_dict(d: dict) -> EvalRequest:
+    """The :class:`EvalRequest` a ``run.json`` records under ``request`` (the inverse of ``_request_dict``):
+    what re-plans a committed run with today's code, e.g. to check its records' keys are still current."""
+    d = dict(d)
+    d["variants"] = tuple(d["variants"])
+    d["seeds"] = None if d.get("seeds") is None else tuple(d["seeds"])
+    d["calibration"] = Calibration(**d["calibration"])
+    d["weather"] = tuple(tuple(w) for w in d.get("weather", ()))
+    d["fault"] = None if d.get("fault") is None else Fault(**d["fault"])
+    d["fault_routes"] = tuple(d.get("fault_routes", ()))
+    return EvalRequest(**d)
+
+
 def jobs_from_run(run: dict) -> tuple[list[EvalJob], list[str]]:
     """The jobs and keys a ``run.json`` lists (for ``report``)."""
     jobs, keys = [], []
