@@ -134,3 +134,25 @@ def test_drive_prints_a_line_per_route_and_the_json_it_always_has(gl_ok, tmp_pat
     summary = json.loads((out / "summary.json").read_text())
     assert summary["variants"]["rgb"]["n_routes"] == 2
     assert summary["variants"]["rgb"]["DS"] == pytest.approx(result["DS"], abs=0.01)
+
+
+def test_a_drive_reuses_another_runs_routes_and_prints_them(gl_ok, tmp_path, capsys):
+    """--reuse in drive: the routes an earlier drive recorded under the same keys are copied, printed like driven ones,
+    and the result equals the earlier one; only the route it lacks is driven."""
+    import json
+
+    from harness.cli import main
+
+    argv = ["drive", "--scenario", "clear_town01", "--variant", "rgb", "--max-steps", "3", "--json"]
+    first = tmp_path / "first"
+    assert main([*argv, "--routes", "0", "--out", str(first)]) == 0
+    capsys.readouterr()
+    second = tmp_path / "second"
+    assert main([*argv, "--routes", "0,1", "--out", str(second), "--reuse", str(first)]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert f"reused 1 route run(s) from {first}" in captured.err
+    assert "route 0: DS" in captured.err and "route 1: DS" in captured.err
+    assert result["routes"][0] == json.loads((first / "drive.json").read_text())["routes"][0]  # a copy, timings too
+    recs = [json.loads(p.read_text()) for p in (second / "records").glob("*.json")]
+    assert sorted(r.get("reused_from", "") for r in recs) == ["", str(first)]
