@@ -76,8 +76,8 @@ def print_dry_run(d: dict, resume: bool) -> None:
               f"{_hours(v['est_left_s']):>10}", file=sys.stderr)
     if d["left"]:
         est = (f"about {_hours(d['est_wall_left_s'])} of wall time with {d['workers']} worker(s), from the median route "
-               "run of each variant recorded here" if d["est_wall_left_s"] is not None
-               else "no estimate: some variant left has no finished record here to time it by")
+               "run of each variant recorded here (or in --reuse)" if d["est_wall_left_s"] is not None
+               else "no estimate: some variant left has no finished record here (or in --reuse) to time it by")
         print(f"left: {est}", file=sys.stderr)
 
 

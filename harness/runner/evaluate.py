@@ -320,10 +320,10 @@ def evaluate(req: EvalRequest, out: str | Path, opts: RunOptions = RunOptions(),
 def dry_run(req: EvalRequest, out: str | Path, workers: int = 1, reuse: tuple[str, ...] = ()) -> dict:
     """What ``evaluate`` would run in ``out``, writing nothing: per variant the planned route runs, those
     already recorded there (finished or quarantined, as ``--resume`` keeps them), those a ``reuse``
-    folder holds under the same key (copied in, not driven) and those left. Where
-    a variant has finished records in ``out``, the median wall time of one of its route runs there gives
-    an estimate of its remaining time (other routes may be longer: an estimate, not a promise), and the
-    sum over ``workers`` parallel simulators an estimate of the wall time left. No backend is contacted."""
+    folder holds under the same key (copied in, not driven) and those left. Where a variant has finished
+    records in ``out`` (else in a ``reuse`` folder), the median wall time of one of its route runs gives an
+    estimate of its remaining time (other routes may be longer: an estimate, not a promise), and the sum
+    over ``workers`` parallel simulators an estimate of the wall time left. No backend is contacted."""
     from harness.report.outputs import variant_label
 
     out = Path(out)
@@ -350,10 +350,16 @@ def dry_run(req: EvalRequest, out: str | Path, workers: int = 1, reuse: tuple[st
         else:
             v["left"] += 1
             v["left_routes"].append([job.route_id, job.seed])
-    walls: dict[str, list[float]] = {}
-    for rec in finished.values():
-        if not rec.get("quarantined") and rec.get("result", {}).get("wall_s"):
-            walls.setdefault(variant_label(rec["job"].get("variant")), []).append(float(rec["result"]["wall_s"]))
+    def route_walls(records) -> dict[str, list[float]]:
+        walls: dict[str, list[float]] = {}
+        for rec in records:
+            if not rec.get("quarantined") and rec.get("result", {}).get("wall_s"):
+                walls.setdefault(variant_label(rec["job"].get("variant")), []).append(float(rec["result"]["wall_s"]))
+        return walls
+
+    walls = route_walls(finished.values())
+    for name, w in route_walls(r for src in sources for r in src.finished().values()).items():
+        walls.setdefault(name, w)  # a variant with no record here is timed by the --reuse folders' runs of it
     for name, v in per.items():
         known = sorted(walls.get(name, []))
         v["median_route_wall_s"] = round(known[len(known) // 2], 1) if known else None

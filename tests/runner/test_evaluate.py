@@ -273,7 +273,8 @@ def test_reuse_dry_run_counts_what_it_would_copy(reference, tmp_path, capsys):
                  "--reuse", str(out), "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert "12 route runs planned, 0 recorded in" in err and "6 to copy from --reuse, 6 left" in err
-    assert re.search(r"rgb\s+6\s+0\s+3\s+3\s", err)
+    assert re.search(r"rgb\s+6\s+0\s+3\s+3\s+\d+ s", err)  # the runs left timed by the reused folder's
+    assert "left: about" in err and "(or in --reuse)" in err
     assert not new.exists()
 
 
