@@ -350,6 +350,7 @@ def dry_run(req: EvalRequest, out: str | Path, workers: int = 1, reuse: tuple[st
         else:
             v["left"] += 1
             v["left_routes"].append([job.route_id, job.seed])
+
     def route_walls(records) -> dict[str, list[float]]:
         walls: dict[str, list[float]] = {}
         for rec in records:
