@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,5 +39,8 @@ def test_fifty_routes_in_one_worker_do_not_grow_its_memory(eval_scenario):
     assert res.returncode == 0, res.stderr[-2000:]
     rss = json.loads(res.stdout.strip().splitlines()[-1])
     assert len(rss) == 50
-    growth = max(rss[10:]) - rss[9]  # after warm-up (caches, first allocations), nothing should accumulate
-    assert growth < 25.0, f"RSS grew by {growth:.1f} MB over routes 10-50: {[round(r) for r in rss]}"
+    # after warm-up (caches, first allocations) nothing should accumulate: the last ten routes against routes 10-19,
+    # medians, so that one sample where the allocator happened to hand pages back is not the baseline (a leak of
+    # 1 MB a route would add 30 MB here)
+    growth = float(np.median(rss[40:]) - np.median(rss[10:20]))
+    assert growth < 20.0, f"RSS grew by {growth:.1f} MB from routes 10-19 to 40-49: {[round(r) for r in rss]}"
