@@ -139,7 +139,9 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
 
     store.prepare()
     unique = dict(zip(keys, jobs))  # a sweep may plan one job under several conditions: run it once
-    taken = reuse_records(store, keys, opts.reuse)
+    done = store.done_keys()
+    taken = reuse_records(store, keys, opts.reuse, done)
+    done |= taken.keys()
     for key, record in taken.items():
         if on_record is not None:
             on_record(unique[key], key, record)
@@ -147,7 +149,6 @@ def run_jobs(jobs: list[EvalJob], keys: list[str], store: ResultStore, opts: Run
         per_source = Counter(r["reused_from"] for r in taken.values())
         print("reused " + ", ".join(f"{n} route run(s) from {src}" for src, n in per_source.items())
               + " (same keys: not driven again)", file=sys.stderr)
-    done = store.done_keys()
     left = [(key, job) for key, job in unique.items() if key not in done]
     todo = deque((left[i][1], left[i][0], 0) for i in start_order([job for _, job in left]))
     stats = RunStats(planned=len(unique), skipped=len(unique) - len(todo), reused=len(taken))
@@ -359,8 +360,9 @@ def dry_run(req: EvalRequest, out: str | Path, workers: int = 1, reuse: tuple[st
         return walls
 
     walls = route_walls(finished.values())
-    for name, w in route_walls(r for src in sources for r in src.finished().values()).items():
-        walls.setdefault(name, w)  # a variant with no record here is timed by the --reuse folders' runs of it
+    if any(v["left"] and name not in walls for name, v in per.items()):  # read the --reuse folders only if needed
+        for name, w in route_walls(r for src in sources for r in src.finished().values()).items():
+            walls.setdefault(name, w)  # a variant with no record here is timed by the --reuse folders' runs of it
     for name, v in per.items():
         known = sorted(walls.get(name, []))
         v["median_route_wall_s"] = round(known[len(known) // 2], 1) if known else None

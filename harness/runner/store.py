@@ -88,15 +88,17 @@ def check_reuse_folder(folder: str | Path, out: str | Path | None = None) -> Pat
     return folder
 
 
-def reuse_records(store: ResultStore, keys: list[str], sources: tuple[str | Path, ...]) -> dict[str, dict]:
+def reuse_records(store: ResultStore, keys: list[str], sources: tuple[str | Path, ...],
+                  done: set[str] | None = None) -> dict[str, dict]:
     """Copy into ``store`` the finished record of every key in ``keys`` that ``store`` lacks and a
     folder of ``sources`` holds (the first that does), adding ``reused_from`` (the folder as given).
     A key is the content hash of everything a route run depends on (scenario file, route, seed,
     agent and fusion weights, calibration, latency, rules, device, backend), so a record found
     under it is the same run: nothing is driven again. Quarantined runs are not reused (a failure
     may be the other host's). Records that do not read, or whose own ``key`` is not their file's
-    name, are refused with one line. Returns the records written, by key."""
-    done = store.done_keys()
+    name, are refused with one line. ``done``: the keys ``store`` already holds, where the caller has
+    them. Returns the records written, by key."""
+    done = store.done_keys() if done is None else done
     wanted = [k for k in dict.fromkeys(keys) if k not in done]
     taken: dict[str, dict] = {}
     if not wanted or not sources:

@@ -41,11 +41,13 @@ def _uncommitted_weights(variant: str) -> bool:
 
 def _planned(run: dict, skip: set[str]) -> dict[tuple, str]:
     """(condition, variant, route, seed) -> key, planned now for the recorded request less ``skip``."""
+    from dataclasses import replace
+
     from harness.runner.evaluate import job_keys, plan, request_from_dict
     from harness.runner.sweep import condition
 
     req = request_from_dict(run["request"])
-    req = type(req)(**{**req.__dict__, "variants": tuple(v for v in req.variants if v not in skip)})
+    req = replace(req, variants=tuple(v for v in req.variants if v not in skip))
     reqs = ([(None, req)] if run["kind"] == "eval"
             else [(v, condition(req, run["axis"], v)) for v in run["values"]])
     out = {}
@@ -56,12 +58,15 @@ def _planned(run: dict, skip: set[str]) -> dict[tuple, str]:
 
 
 def _recorded(run: dict, skip: set[str], names: dict[str, str]) -> dict[tuple, str]:
-    if run["kind"] == "eval":
-        groups = [(None, run["jobs"])]
-    else:
-        groups = [(c["value"], c["jobs"]) for c in run["conditions"]]
-    return {(value, j["variant"], j["route_id"], j["seed"]): j["key"] for value, jobs in groups for j in jobs
-            if names.get(j["variant"], j["variant"]) not in skip}
+    from harness.runner.evaluate import jobs_from_run
+
+    groups = [(None, run)] if run["kind"] == "eval" else [(c["value"], c) for c in run["conditions"]]
+    out = {}
+    for value, listing in groups:
+        jobs, keys = jobs_from_run(listing)
+        out.update({(value, j.variant, j.route_id, j.seed): k for j, k in zip(jobs, keys)
+                    if names.get(j.variant, j.variant) not in skip})
+    return out
 
 
 @pytest.mark.parametrize("folder", _runs(), ids=lambda p: str(p.relative_to(REFERENCE)))
