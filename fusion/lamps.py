@@ -2,7 +2,7 @@
 
 The frozen policy reads a traffic light's state from the lamp's colour (``python -m fusion cues``), and a
 fusion module that learned its colours from a foggy camera and a thermal camera washes the lamp out: on the
-committed student's image the policy stops at 0.16 of the near red lights at night in fog (fusion/README.md).
+committed student's image the policy stops at 0.16 of the near red lights at night in fog (fusion/student/README.md).
 A lit lamp is the one thing at night in fog that the camera still shows better than any fusion: small, bright and
 strongly coloured. This rule finds such pixels in the camera image (chroma ``max - min`` over the channels
 above ``chroma``, brightest channel above ``bright``, both on the [0, 1] scale, in the top ``rows`` share of
@@ -27,7 +27,7 @@ import torch
 from harness.errors import ConfigError
 
 # On the perception probe's night-fog frames with a lamp within 50 m, the lit lamps' camera chroma has median 0.27
-# (10 % below 0.07); fusion/README.md gives the sweep these defaults come from.
+# (10 % below 0.07); fusion/student/README.md gives the sweep these defaults come from.
 DEFAULT_CHROMA = 0.2
 DEFAULT_BRIGHT = 0.45
 DEFAULT_ROWS = 0.5  # the embedded camera's horizon is its middle row; lamps lie in rows 48-76 of 160

@@ -12,7 +12,7 @@ from fusion.student.model import SIZES, StudentConfig, StudentNet, macs
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_PATTERN = str(WEIGHTS_DIR / "fusionproxy_{size}.pt")  # the registry fills in the size
-DEFAULT_SIZE = "s"  # the best point of speed against driving score (python -m distill pareto; fusion/README.md)
+DEFAULT_SIZE = "s"  # the best point of speed against driving score (python -m distill pareto; fusion/student/README.md)
 
 
 def weights_path(size: str) -> Path:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FusionProxy's ablations on the real ensemble cache (distill/ablate.py; fusion/README.md, "Ablations"): the default
+# FusionProxy's ablations on the real ensemble cache (distill/ablate.py; fusion/student/README.md, "Ablations"): the default
 # student recipe (size s) and each of its eleven one-change variants, all at 1200 training steps (a quarter of the committed
 # student's 5000), seed 0, trained two at a time with one thread each, exported to ONNX and read by the perception probe on 200 held-out frames of
 # night_fog_town05 and fog_town05. About 35 min on 2 cores after the data and the cache (make fusion-data, 5 min;

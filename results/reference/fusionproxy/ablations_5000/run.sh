@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FusionProxy's ablations at the committed student's full budget (5000 steps; fusion/README.md, "Ablations"): the
+# FusionProxy's ablations at the committed student's full budget (5000 steps; fusion/student/README.md, "Ablations"): the
 # default recipe (size s, seed 0, cache a756e699f58de6be) and eight of its one-change variants (tau 0.25 and 4 left out
 # for time: their 1200-step rows are in ../ablations/), trained two at a time with one thread each (about 24 min a
 # student with the EfficientNet backbone, 8 with the policy's encoder), exported to ONNX, read by the perception probe

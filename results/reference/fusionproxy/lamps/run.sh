@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The signal-lamp experiments of FusionProxy (fusion/README.md, "The signal lamps"): what makes the frozen policy
+# The signal-lamp experiments of FusionProxy (fusion/student/README.md, "The signal lamps"): what makes the frozen policy
 # stop at a light (python -m fusion cues) for the committed student and teacher and for the three lamp-trained
 # students, on the perception probe's frames of fog_town05 and night_fog_town05. About 15 min on this 2-core CPU
 # once the probe's frames are cached (the teacher fuses 200 frames per scenario at ~1 s each).

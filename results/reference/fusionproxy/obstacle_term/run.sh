@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FusionProxy with the obstacle term alone (issue 23; fusion/README.md, "The signal lamps"), with and without its
+# FusionProxy with the obstacle term alone (issue 23; fusion/student/README.md, "The signal lamps"), with and without its
 # phantom guard: two students of the default size s distilled from the committed teacher's ensemble, checked on the
 # probe's frames at night in fog, then (DRIVE=1) driven on the long night-fog routes.
 #   needs: make fusion-data ensemble-cache   (about 8 + 40 min on 2 cores)

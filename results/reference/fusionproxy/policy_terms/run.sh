@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FusionProxy with the terms that read the frozen policy (issue 23; fusion/README.md, "The signal lamps"): two
+# FusionProxy with the terms that read the frozen policy (issue 23; fusion/student/README.md, "The signal lamps"): two
 # students of the default size s distilled from the committed teacher's ensemble with the light term (what the
 # policy's traffic-light branch reads on the teacher mean) and with the light and obstacle terms (also what its
 # obstacle branch reads there), checked on the probe's frames, then driven on the long night-fog routes.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The light-term teacher (README.md here; fusion/README.md, "A third stage for the signal heads"): trained, probed,
+# The light-term teacher (README.md here; fusion/teacher/README.md, "A third stage with a light term"): trained, probed,
 # read by `fusion cues` and driven on short_night_fog_town05 routes 0-4, seed 0, beside the committed rows.
 # About 17 min of training, 5 min of probe and cues, and 27 min of driving (2 workers) on this 2-core CPU; needs
 # data/fusion (`make fusion-data`, ~8 min). The candidate weights are swapped in for the run only and put back.
