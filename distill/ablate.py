@@ -132,7 +132,7 @@ def one(name: str, over: dict, cfg, out: Path, scenarios: tuple[str, ...], frame
     the frame count, the frames file and the policy's weights) and reused while all match, so rerunning
     a finished ablation (to add a scenario, to drive, or to assemble the table of ablations trained by
     separate commands) costs seconds."""
-    from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+    from agents.rgb_policy.model import WEIGHTS_DIR, WEIGHTS_FILE
     from distill.export import export
     from distill.train_student import train
     from fusion.perception import CACHE, collect_frames, probe

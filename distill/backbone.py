@@ -103,7 +103,7 @@ class PolicyEncoder(FeatureBackbone):
 
     def __init__(self) -> None:
         super().__init__()
-        from agents.rgb_policy.agent import load_perception
+        from agents.rgb_policy.model import load_perception
 
         net, _ = load_perception()
         self.register_buffer("mean", net.mean.clone(), persistent=False)

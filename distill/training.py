@@ -70,7 +70,7 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None
 def frozen_policy():
     """The frozen RGB policy's perception network (eval mode, no gradients to its weights): what the
     light terms of the teacher and the student read (``distill.losses.light_term``)."""
-    from agents.rgb_policy.agent import load_perception
+    from agents.rgb_policy.model import load_perception
 
     net, _ = load_perception()
     for p in net.parameters():

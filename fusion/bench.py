@@ -101,7 +101,7 @@ def bench_policy_net(width: int = 320, height: int = 160, batch: int = 1, repeat
                      threads: int | None = None) -> dict:
     """The frozen policy's perception network (batch norm folded, as the agent runs it) timed the
     same way: what a fusion module costs is best read against what the policy itself costs."""
-    from agents.rgb_policy.agent import fold_batch_norm, load_perception
+    from agents.rgb_policy.model import fold_batch_norm, load_perception
 
     if threads is not None:
         torch.set_num_threads(threads)

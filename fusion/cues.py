@@ -155,7 +155,7 @@ def cues(scenario: str, variants: list[str], frames: int = 200, every: int = 10,
          device: str = "cpu", cache: Path | None = None, weights: str | None = None, out: Path | None = None,
          progress: bool = True) -> dict:
     """Collect (or reuse) the probe's frames, fuse them with each variant, and :func:`analyse`."""
-    from agents.rgb_policy.agent import fold_batch_norm, load_perception
+    from agents.rgb_policy.model import fold_batch_norm, load_perception
     from fusion.perception import CACHE, collect_frames, fuse_all, load_frames
     from fusion.registry import check_variant
 

@@ -205,7 +205,7 @@ def probe(scenario: str, variants: list[str], frames: int = 200, every: int = 10
     """Collect (or reuse) the frames, fuse them with each variant, read them with the policy: the figures."""
     from tqdm import tqdm
 
-    from agents.rgb_policy.agent import fold_batch_norm, load_perception
+    from agents.rgb_policy.model import fold_batch_norm, load_perception
     from fusion.registry import check_variant
 
     names = [check_variant(v, device).name for v in variants]  # bad names fail before any driving

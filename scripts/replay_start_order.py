@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.runner.evaluate import jobs_from_run, start_order  # noqa: E402
+from harness.runner.evaluate import start_order  # noqa: E402
+from harness.runner.jobs import jobs_from_run  # noqa: E402
 from harness.runner.store import ResultStore  # noqa: E402
 
 

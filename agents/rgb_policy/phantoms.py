@@ -49,7 +49,7 @@ def frames(cache: Path) -> dict[str, list[Path]]:
 def measure(weights: str | None, shards: dict[str, list[Path]]) -> dict:
     import torch
 
-    from agents.rgb_policy.agent import load_perception
+    from agents.rgb_policy.model import load_perception
     from agents.rgb_policy.planner import Planner
     from fusion.perception import read, scores
     from harness.rig import Rig
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     from tqdm import tqdm
 
-    from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+    from agents.rgb_policy.model import WEIGHTS_DIR, WEIGHTS_FILE
 
     shards = frames(args.cache)
     out = {}

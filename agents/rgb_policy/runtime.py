@@ -130,7 +130,7 @@ def make_runner(net: nn.Module, runtime: str | None = None, shape: tuple[int, in
 
 def bench(repeats: int = 7, calls: int = 40) -> dict:
     """Median ms per 320x160 frame of both runtimes on one thread, alternating, over ``repeats`` runs."""
-    from agents.rgb_policy.agent import fold_batch_norm, load_perception
+    from agents.rgb_policy.model import fold_batch_norm, load_perception
 
     torch.set_num_threads(1)
     net = fold_batch_norm(load_perception(None)[0])

@@ -84,7 +84,7 @@ def ensemble_report(scenario: str, frames: int = 200, every: int = 10, k: int | 
     import torch
     from tqdm import tqdm
 
-    from agents.rgb_policy.agent import fold_batch_norm, load_perception
+    from agents.rgb_policy.model import fold_batch_norm, load_perception
     from fusion.io import fusion_generator, image_tensor
     from fusion.perception import CACHE, collect_frames, load_frames, read
     from fusion.teacher.sampler import DEFAULT_K, DEFAULT_STEPS, WEIGHTS, Teacher

@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 def run(args) -> dict:
     from harness.report.outputs import write_outputs
-    from harness.runner.evaluate import jobs_from_run
+    from harness.runner.jobs import jobs_from_run
     from harness.runner.store import ResultStore
 
     store = ResultStore(args.out)

@@ -26,7 +26,7 @@ import pandas as pd
 from harness.errors import ConfigError
 from harness.metrics import RouteScore, attribute_loss, paired_difference, paired_ratio, summarize
 from harness.metrics.leaderboard_json import sensor_icons, write_json_atomic, write_results
-from harness.runner.jobs import NO_VARIANT, EvalJob
+from harness.runner.jobs import NO_VARIANT, EvalJob, jobs_from_run
 from harness.runner.store import ResultStore
 from harness.world.world import STANDING_FOR
 
@@ -68,8 +68,6 @@ def collect(jobs: list[EvalJob], keys: list[str], store: ResultStore,
 def load_run(folder: str | Path, what: str = "compare pairs the variants") -> tuple[dict, list[Planned], list[str]]:
     """An eval or drive folder's request, its planned jobs with their records and its variant labels;
     ConfigError for a sweep (its values are in its own report) or a folder that holds no run."""
-    from harness.runner.evaluate import jobs_from_run
-
     store = ResultStore(folder)
     run_info = store.read_run()
     if run_info.get("kind") == "sweep":

@@ -409,16 +409,3 @@ def request_from_dict(d: dict) -> EvalRequest:
     d["fault"] = None if d.get("fault") is None else Fault(**d["fault"])
     d["fault_routes"] = tuple(d.get("fault_routes", ()))
     return EvalRequest(**d)
-
-
-def jobs_from_run(run: dict) -> tuple[list[EvalJob], list[str]]:
-    """The jobs and keys a ``run.json`` lists (for ``report``)."""
-    jobs, keys = [], []
-    for j in run["jobs"]:
-        d = dict(j)
-        key = d.pop("key")
-        d["calibration"] = Calibration(**d["calibration"])
-        d["weather"] = tuple(sorted(d["weather"].items()))
-        jobs.append(EvalJob(**d))
-        keys.append(key)
-    return jobs, keys

@@ -174,7 +174,7 @@ def check_checkpoint(agent: str, checkpoint: str) -> None:
         return
     if agent != "rgb_policy":
         raise ConfigError(f"--checkpoint is the rgb_policy's weights; agent {agent!r} takes none")
-    from agents.rgb_policy.agent import load_perception
+    from agents.rgb_policy.model import load_perception
 
     load_perception(checkpoint)
 
@@ -183,7 +183,7 @@ def agent_weights_file(agent: str, agent_config: str = "") -> Path | None:
     """The file an agent's weights are read from (the rgb_policy's committed weights when
     ``agent_config`` is empty), or None for an agent without any."""
     if agent == "rgb_policy":
-        from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+        from agents.rgb_policy.model import WEIGHTS_DIR, WEIGHTS_FILE
 
         p = Path(agent_config) if agent_config else WEIGHTS_DIR
         return p / WEIGHTS_FILE if p.is_dir() else p
@@ -247,3 +247,16 @@ def build_matrix(scenario: str, routes: list[str], variants: list[str | None], s
 def with_weather(job: EvalJob, **overrides: float) -> EvalJob:
     merged = dict(job.weather) | overrides
     return replace(job, weather=tuple(sorted(merged.items())))
+
+
+def jobs_from_run(run: dict) -> tuple[list[EvalJob], list[str]]:
+    """The jobs and keys a ``run.json`` lists (for ``report``, ``compare`` and resuming a sweep)."""
+    jobs, keys = [], []
+    for j in run["jobs"]:
+        d = dict(j)
+        key = d.pop("key")
+        d["calibration"] = Calibration(**d["calibration"])
+        d["weather"] = tuple(sorted(d["weather"].items()))
+        jobs.append(EvalJob(**d))
+        keys.append(key)
+    return jobs, keys

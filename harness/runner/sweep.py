@@ -24,7 +24,8 @@ import pandas as pd
 from harness.backends.registry import preflight
 from harness.errors import ConfigError
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, check_out_dir, job_keys,
-                                     jobs_from_run, opts_check, plan, run_jobs, _request_dict)
+                                     opts_check, plan, run_jobs, _request_dict)
+from harness.runner.jobs import jobs_from_run
 from harness.runner.store import ResultStore
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.rgb_policy.agent import RGBPolicyAgent, fold_batch_norm, load_perception
+from agents.rgb_policy.agent import RGBPolicyAgent
+from agents.rgb_policy.model import fold_batch_norm, load_perception
 from agents.rgb_policy.model import decide_stop
 from agents.rgb_policy.runtime import ENV, OnnxRunner, TorchRunner, default_runtime, make_runner
 from harness.errors import ConfigError

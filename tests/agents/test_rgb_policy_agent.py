@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from agents.rgb_policy.agent import WEIGHTS_DIR, RGBPolicyAgent
+from agents.rgb_policy.agent import RGBPolicyAgent
+from agents.rgb_policy.model import WEIGHTS_DIR
 
 
 def test_committed_weights_have_a_manifest():

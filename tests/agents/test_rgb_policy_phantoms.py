@@ -21,10 +21,10 @@ class _BlockNet(torch.nn.Module):
 
 
 def test_phantom_cells_stops_and_recall(tmp_path, monkeypatch):
-    from agents.rgb_policy import agent
+    from agents.rgb_policy import model
     from agents.rgb_policy import phantoms as mod
 
-    monkeypatch.setattr(agent, "load_perception", lambda path=None: (_BlockNet(), {}))
+    monkeypatch.setattr(model, "load_perception", lambda path=None: (_BlockNet(), {}))
     n, h, w = 4, 160, 320
     seg = np.zeros((n, h // 2, w // 2), np.uint8)
     seg[:, 10:20, 0:20] = 2  # a true pedestrian, top left: the net misses it

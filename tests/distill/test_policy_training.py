@@ -38,7 +38,7 @@ def test_policy_never_trains_or_validates_on_an_evaluation_or_selection_route():
 
 @pytest.mark.slow  # collects expert frames and trains a tiny network (~10 s alone, more beside other tests)
 def test_collect_and_train_tiny(gl_ok, tmp_path):
-    from agents.rgb_policy.agent import load_perception
+    from agents.rgb_policy.model import load_perception
     from distill.policy.train import TrainConfig, train
 
     data = tmp_path / "data"
@@ -83,7 +83,7 @@ def test_collect_and_train_tiny(gl_ok, tmp_path):
 
 
 def test_missing_data_and_weights_say_how_to_make_them(tmp_path):
-    from agents.rgb_policy.agent import load_perception
+    from agents.rgb_policy.model import load_perception
     from distill.policy.train import TrainConfig, train
 
     with pytest.raises(ConfigError, match="collect-policy-data"):

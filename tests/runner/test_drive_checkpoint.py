@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from agents import registry
-from agents.rgb_policy.agent import WEIGHTS_DIR, WEIGHTS_FILE
+from agents.rgb_policy.model import WEIGHTS_DIR, WEIGHTS_FILE
 from harness.cli import main
 from harness.runner.jobs import file_digest
 from harness.runner.store import ResultStore
@@ -49,7 +49,7 @@ def test_drive_names_its_weights_and_hands_the_checkpoint_to_the_agent(gl_ok, tm
         return real(name, variant, **kw)
 
     monkeypatch.setattr(registry, "make_agent", spy)
-    from harness.runner.evaluate import jobs_from_run
+    from harness.runner.jobs import jobs_from_run
 
     (job,), _ = jobs_from_run(ResultStore(tmp_path / "drive_other").read_run())
     try:

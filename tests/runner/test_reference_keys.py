@@ -58,7 +58,7 @@ def _planned(run: dict, skip: set[str]) -> dict[tuple, str]:
 
 
 def _recorded(run: dict, skip: set[str], names: dict[str, str]) -> dict[tuple, str]:
-    from harness.runner.evaluate import jobs_from_run
+    from harness.runner.jobs import jobs_from_run
 
     groups = [(None, run)] if run["kind"] == "eval" else [(c["value"], c) for c in run["conditions"]]
     out = {}
