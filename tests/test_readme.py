@@ -77,10 +77,11 @@ def shortened(cmd: str, tmp: Path) -> list[str]:
             argv += ["--repeats", "5", "--warmup", "1"]
     if "-m" in argv and argv[argv.index("-m") + 1] == "harness":
         sub = argv[argv.index("-m") + 2]
-        for flag in ("--out", "--save"):  # table's --out lists folders: the first is moved, committed ones are read
+        for flag in ("--out", "--save", "--plot"):  # table's --out lists folders: the committed ones are read
             if flag in argv:
                 i = argv.index(flag)
-                argv[i + 1] = moved(argv[i + 1])
+                if not (flag == "--out" and sub == "table" and argv[i + 1].startswith("results/reference/")):
+                    argv[i + 1] = moved(argv[i + 1])
         if sub in MAKE_DRIVES:
             argv += SHORT_DRIVE.split()
         if sub == "bench-sim":
@@ -104,6 +105,9 @@ def test_shortening_moves_outputs_and_caps_drives(tmp_path):
     assert argv[argv.index("--out") + 1] == str(tmp_path / "results_x") and argv[-2:] == SHORT_DRIVE.split()
     argv = shortened(".venv/bin/python -m fusion perception --scenario s --variants rgb --frames 40 --out o", tmp_path)
     assert "40" not in argv and argv[argv.index("--frames") + 1] == "6" and argv[argv.index("--out") + 1] == str(tmp_path / "o")
+    argv = shortened(".venv/bin/python -m harness table --out results/reference/a results/reference/b --plot results/t.png",
+                     tmp_path)
+    assert argv[argv.index("--out") + 1] == "results/reference/a" and argv[-1] == str(tmp_path / "results_t.png")
 
 
 @pytest.mark.slow  # drives every example (shortened), Ray included: a few minutes

@@ -25,6 +25,8 @@ def register(sub) -> None:
                    "finished (default: the leaderboard's, a missing run counting 0)")
     p.add_argument("--format", choices=FORMATS, default="md", help="md (default), csv (one row per cell) or latex (booktabs)")
     p.add_argument("--save", default=None, type=T.out_file, metavar="FILE", help="also write the table to FILE")
+    p.add_argument("--plot", default=None, type=T.out_file, metavar="FILE",
+                   help="also draw it: grouped bars with their intervals, a bar per folder (.png, .pdf or .svg)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
 
@@ -34,6 +36,8 @@ def run(args) -> dict:
     from harness.report.table import latex, long_frame, markdown, table
 
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
+    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ConfigError(f"--plot writes .png, .pdf or .svg, got {Path(args.plot).name!r}")
     if labels is not None and (len(labels) != len(args.out) or not all(labels)):
         raise ConfigError(f"--labels names {len(labels)} columns for {len(args.out)} folders; give one non-empty name per folder")
     runs = []
@@ -57,5 +61,9 @@ def run(args) -> dict:
     if args.save:
         Path(args.save).write_text(text, encoding="utf-8")
         print(f"table: {args.save}", file=sys.stderr)
+    if args.plot:
+        from harness.report.plots import plot_table
+
+        print(f"plot: {plot_table(args.plot, columns, variants, cells, args.metric)}", file=sys.stderr)
     return {"columns": columns, "metric": args.metric,
             "cells": long_frame(columns, variants, cells, args.metric).to_dict(orient="records")}

@@ -158,3 +158,49 @@ def plot_robustness(out: Path, axis_label: str, table, metric: str = "DS", title
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
     return _save(fig, out / f"robustness_{metric}.png")
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def plot_table(path: Path, columns: list[str], variants: list[str], cells: dict, metric: str = "DS") -> str:
+    """:func:`harness.report.table.table`'s cells as grouped horizontal bars: a group per variant (in the table's
+    order, top down), a bar per folder column, whiskers the 95 % bootstrap interval; a privileged upper bound
+    (``oracle_clean``) hatched, a cell still partial marked with its k/N. PNG, PDF or SVG by ``path``'s suffix."""
+    from harness.report.table import UPPER_BOUNDS
+
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ValueError(f"--plot writes {', '.join(PLOT_SUFFIXES)}, got {path.name!r}")
+    top = 1.0 if metric == "IS" else 100.0
+    n_c = len(columns)
+    height = 0.8 / max(n_c, 1)
+    fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.32 * n_c * len(variants) + 0.15 * len(variants)))
+    colors = plt.get_cmap("tab10")(np.arange(n_c) % 10)
+    for k, c in enumerate(columns):
+        for i, v in enumerate(variants):
+            cell = cells.get((v, c))
+            if cell is None:
+                continue
+            y = i + (k - (n_c - 1) / 2) * height
+            err = [[cell.mean - cell.ci[0]], [cell.ci[1] - cell.mean]]
+            ax.barh(y, cell.mean, height * 0.9, xerr=err, capsize=2, color=colors[k],
+                    hatch="//" if v in UPPER_BOUNDS else None, edgecolor="white" if v in UPPER_BOUNDS else None,
+                    label=c if i == next(j for j, w in enumerate(variants) if (w, c) in cells) else None)
+            note = f"{cell.mean:.{3 if metric == 'IS' else 1}f}"
+            if cell.n_done < cell.n_planned:
+                note += f" ({cell.n_done}/{cell.n_planned})"
+            ax.text(min(cell.ci[1], top) + 0.01 * top, y, note, va="center", fontsize=7)
+    ax.set_yticks(np.arange(len(variants)), [short_label(v) for v in variants])
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.12)
+    ax.set_xlabel({"DS": "driving score [%]", "RC": "route completion [%]", "IS": "infraction penalty"}[metric]
+                  + ", mean and 95 % bootstrap interval")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=DPI)
+    plt.close(fig)
+    tmp.replace(path)
+    return str(path)

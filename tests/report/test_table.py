@@ -68,3 +68,23 @@ def test_bad_input():
     s = summary([_item("fog", "rgb", "0", 1.0)], n_boot=50)
     with pytest.raises(ConfigError, match="same column"):
         table([("fog", s), ("fog", s)])
+
+
+def test_plot_draws_every_cell(runs, tmp_path):
+    """One bar per (variant, folder) cell, whiskers from its interval, a partial cell labelled k/N; PDF by suffix."""
+    import matplotlib.image as mpimg
+
+    from harness.report.plots import plot_table
+
+    columns, variants, cells = table(runs)
+    png = plot_table(tmp_path / "t.png", columns, variants, cells)
+    img = mpimg.imread(png)
+    assert img.shape[0] > 300 and img.shape[1] > 600
+    blue = (img[..., 2] > 0.6) & (img[..., 0] < 0.3)  # tab10's first colour: the fog column
+    orange = (img[..., 0] > 0.9) & (img[..., 1] > 0.4) & (img[..., 1] < 0.6) & (img[..., 2] < 0.2)
+    assert blue.sum() > 500 and orange.sum() > 500, "both folders' bars are drawn"
+    assert plot_table(tmp_path / "t.pdf", columns, variants, cells).endswith(".pdf")
+    assert (tmp_path / "t.pdf").read_bytes()[:4] == b"%PDF"
+    with pytest.raises(ValueError, match="png"):
+        plot_table(tmp_path / "t.jpg", columns, variants, cells)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pdf", "t.png"], "no temporary file left behind"
