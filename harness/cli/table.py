@@ -33,11 +33,11 @@ def register(sub) -> None:
 
 def run(args) -> dict:
     from harness.report.outputs import load_run, summary
-    from harness.report.table import latex, long_frame, markdown, table
+    from harness.report.table import PLOT_SUFFIXES, latex, long_frame, markdown, table
 
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
-    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise ConfigError(f"--plot writes .png, .pdf or .svg, got {Path(args.plot).name!r}")
+    if args.plot is not None and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+        raise ConfigError(f"--plot writes {', '.join(PLOT_SUFFIXES)}, got {Path(args.plot).name!r}")
     if labels is not None and (len(labels) != len(args.out) or not all(labels)):
         raise ConfigError(f"--labels names {len(labels)} columns for {len(args.out)} folders; give one non-empty name per folder")
     runs = []

@@ -160,14 +160,12 @@ def plot_robustness(out: Path, axis_label: str, table, metric: str = "DS", title
     return _save(fig, out / f"robustness_{metric}.png")
 
 
-PLOT_SUFFIXES = (".png", ".pdf", ".svg")
-
 
 def plot_table(path: Path, columns: list[str], variants: list[str], cells: dict, metric: str = "DS") -> str:
     """:func:`harness.report.table.table`'s cells as grouped horizontal bars: a group per variant (in the table's
     order, top down), a bar per folder column, whiskers the 95 % bootstrap interval; a privileged upper bound
     (``oracle_clean``) hatched, a cell still partial marked with its k/N. PNG, PDF or SVG by ``path``'s suffix."""
-    from harness.report.table import UPPER_BOUNDS
+    from harness.report.table import PLOT_SUFFIXES, UPPER_BOUNDS
 
     path = Path(path)
     if path.suffix.lower() not in PLOT_SUFFIXES:

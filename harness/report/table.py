@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from harness.errors import ConfigError
 
 FORMATS = ("md", "csv", "latex")
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot draws (harness.report.plots.plot_table)
 UPPER_BOUNDS = ("oracle_clean",)  # privileged views: never marked best in a column
 
 

@@ -233,7 +233,7 @@ CASES = [
     pytest.param(["table", "--out", str(REPO / "results/reference/eval_fog_town05"), "--format", "xlsx"], "invalid choice",
                  id="table: unknown format"),
     pytest.param(["table", "--out", str(REPO / "results/reference/eval_fog_town05"), "--plot", f"{OUT}/t.jpg"],
-                 "--plot writes .png, .pdf or .svg", id="table: a plot it cannot write"),
+                 "--plot writes .png, .pdf, .svg", id="table: a plot it cannot write"),
     pytest.param([], "required", id="no command"),
     pytest.param(["evaluate"], "invalid choice", id="unknown command"),
     pytest.param(["scenarios", "--out", OUT], "unrecognized arguments", id="scenarios: unknown option"),
