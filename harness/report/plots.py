@@ -29,7 +29,7 @@ def short_label(name: str) -> str:
 
 def _save(fig, path: Path) -> str:
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # written whole, then renamed; the format by the suffix
     fig.savefig(tmp, dpi=DPI)
     plt.close(fig)
     tmp.replace(path)
@@ -196,9 +196,5 @@ def plot_table(path: Path, columns: list[str], variants: list[str], cells: dict,
                   + ", mean and 95 % bootstrap interval")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=DPI)
-    plt.close(fig)
-    tmp.replace(path)
+    _save(fig, path)
     return str(path)
