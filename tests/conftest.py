@@ -13,7 +13,7 @@ ROADSCENE = REPO.parent / "shared" / "data" / "roadscene"
 
 @pytest.fixture(scope="session")
 def town05():
-    from harness.world.town import load_town
+    from harness.world.town_gen import load_town
 
     return load_town("town05")
 

@@ -16,7 +16,7 @@ from harness.sensors.thermal import ThermalCamera
 from harness.backends.records import VehicleControl
 from harness.backends.records import StepEvents
 from harness.world.routing import Route, plan_route
-from harness.world.town import load_town
+from harness.world.town_gen import load_town
 from harness.world.world import World
 
 SENSOR_STREAM = 1  # thermal noise: np.random.default_rng([frame seed, SENSOR_STREAM]), apart from the world's stream

@@ -57,7 +57,7 @@ def register(sub) -> None:
 def run(args) -> dict:
     from harness.scenario import write_routes
     from harness.world.routing import generate_routes, route_file_roads
-    from harness.world.town import load_town
+    from harness.world.town_gen import load_town
 
     if args.max_m < args.min_m:
         raise ConfigError(f"--min-m {args.min_m:g} .. --max-m {args.max_m:g} runs backwards; give --max-m >= --min-m")

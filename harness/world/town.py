@@ -4,8 +4,8 @@ A :class:`Town` is plain data plus the spatial queries the world needs (nearest 
 surface?). Junction arms are indexed 0 E, 1 S, 2 W, 3 N (``ARM_VECTORS``); vehicles drive on the
 right. Everything is in CARLA's frame (x east, y south, z up, metres).
 
-:func:`load_town` builds a named town (``TOWN_SPECS``) with :func:`~harness.world.town_gen.generate_town`,
-deterministically, and caches it; ``generate_town`` is also reachable from here.
+The named towns' specs are ``TOWN_SPECS``; :mod:`harness.world.town_gen` builds a town from its spec
+(``generate_town``) and caches the named ones (``load_town``). This module imports nothing of it.
 
 The town knows nothing of rendering or simulation; ``harness.render`` turns it into meshes and
 ``harness.world.world`` moves actors on its lanes.
@@ -14,15 +14,10 @@ The town knows nothing of rendering or simulation; ``harness.render`` turns it i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.errors import TownError
 from harness.world.geometry import PolylineSet, right_of
-
-if TYPE_CHECKING:  # the generator imports this module's records: imported on first use (see __getattr__)
-    from harness.world.town_gen import JUNCTION_MARGIN_M, generate_town  # noqa: F401
 
 ARM_VECTORS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # E, S, W, N in CARLA frame
 STOP_LINE_BACK_M = 5.0  # [m] stop line this far before the junction box (a 4 m crosswalk lies between)
@@ -245,33 +240,3 @@ class _LaneGrid:
             for dy in (-1, 0, 1):
                 out |= self.cells.get((kx + dx, ky + dy), set())
         return out
-
-
-def load_town(name: str) -> Town:
-    """The town ``name`` (one of ``TOWN_NAMES``), generated deterministically and cached."""
-    key = name.lower()
-    if key not in TOWN_SPECS:
-        raise TownError(f"unknown town {name!r}; known towns: {', '.join(sorted(TOWN_SPECS))}")
-    if key not in _CACHE:
-        from harness.world.town_gen import generate_town
-
-        _CACHE[key] = generate_town(TOWN_SPECS[key])
-    return _CACHE[key]
-
-
-_CACHE: dict[str, Town] = {}
-
-
-_GENERATOR_NAMES = ("generate_town", "JUNCTION_MARGIN_M")
-
-
-def __getattr__(name: str) -> Any:
-    """``generate_town`` and ``JUNCTION_MARGIN_M`` from :mod:`harness.world.town_gen`, imported on first use.
-
-    The generator imports this module's records, so importing it at the top would be a cycle.
-    """
-    if name in _GENERATOR_NAMES:
-        from harness.world import town_gen
-
-        return getattr(town_gen, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,7 @@
 """Procedural town generator: a grid town from a :class:`~harness.world.town.TownSpec`, deterministic from its seed.
 
+:func:`load_town` gives a named town (``harness.world.town.TOWN_SPECS``), generated once and cached.
+
 A town is a grid of ``nx`` x ``ny`` junctions, ``spacing_m`` [m] apart on average (jittered by up to
 ``spacing_jitter_m``), joined by two-way roads. Arterials carry two lanes per direction, streets one;
 lanes are ``lane_width_m`` wide. Every junction with three or more arms is signalised: one signal head
@@ -28,11 +30,24 @@ from harness.world.town import (
     Lane,
     Road,
     SignalHead,
+    TOWN_SPECS,
     Town,
     TownSpec,
 )
 
 JUNCTION_MARGIN_M = 2.0  # junction box extends this far beyond the crossing road's kerb
+
+_CACHE: dict[str, Town] = {}
+
+
+def load_town(name: str) -> Town:
+    """The town ``name`` (one of ``TOWN_NAMES``, any case), generated deterministically and cached."""
+    key = name.lower()
+    if key not in TOWN_SPECS:
+        raise TownError(f"unknown town {name!r}; known towns: {', '.join(sorted(TOWN_SPECS))}")
+    if key not in _CACHE:
+        _CACHE[key] = generate_town(TOWN_SPECS[key])
+    return _CACHE[key]
 
 
 def generate_town(spec: TownSpec) -> Town:

@@ -174,7 +174,7 @@ def test_the_same_spots_and_seed_give_the_embedded_worlds_events(monkeypatch):
     """With the embedded route's valid spots and kerbs, the CARLA plan is what the embedded world spawns."""
     from harness.world import events as WE
     from harness.world.routing import generate_routes
-    from harness.world.town import load_town
+    from harness.world.town_gen import load_town
     from harness.world.world import World
 
     town = load_town("town01")

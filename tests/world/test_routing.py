@@ -4,7 +4,7 @@ import pytest
 from harness.errors import RouteError
 from harness.scenario import RouteSpec, Waypoint, read_routes, write_routes
 from harness.world.routing import RouteProgress, generate_routes, plan_route
-from harness.world.town import load_town
+from harness.world.town_gen import load_town
 
 
 @pytest.mark.parametrize("name", ["town01", "town05"])

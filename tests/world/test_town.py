@@ -1,11 +1,14 @@
 """Tests of the town model (harness.world.town): the registry, loading and lane queries."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from harness.errors import TownError
-from harness.world import town_gen
-from harness.world.town import TOWN_SPECS, generate_town, load_town
+from harness.world.town import TOWN_SPECS
+from harness.world.town_gen import load_town
 from harness.world.towns import TOWN_NAMES
 
 
@@ -13,8 +16,10 @@ def test_every_registered_town_has_a_spec():
     assert set(TOWN_SPECS) == set(TOWN_NAMES)
 
 
-def test_generator_is_reachable_from_the_model_module():
-    assert generate_town is town_gen.generate_town
+def test_the_model_imports_nothing_of_the_generator():
+    """town_gen imports the model's records; the model must not import town_gen back (an import circle)."""
+    code = "import sys, harness.world.town\nassert 'harness.world.town_gen' not in sys.modules, 'town imported town_gen'\n"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_load_town_is_cached_and_ignores_case():
