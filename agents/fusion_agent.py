@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from fusion.base import Fuser
-from fusion.io import fuse_images, fusion_generator
+from fusion.io import fuse_frame
 from fusion.registry import Variant, build_cached, get_variant
 from harness.errors import AgentError, ConfigError
 from harness.rig import CameraSpec, Rig
@@ -168,13 +168,12 @@ class FusionAgent:
             thermal = self._registrar(input_data[THERMAL_ID][1])
             self.register_ms.append(1e3 * (time.perf_counter() - t0))
         frame = int(input_data[self._rgb_id][0])
-        g = fusion_generator(self.seed, frame, self.device) if self.variant.stochastic else None
         t0 = time.perf_counter()
         before = torch.get_num_threads()
         if before != self.threads:
             torch.set_num_threads(self.threads)
         try:
-            fused = fuse_images(self.module, rgb, thermal, generator=g)
+            fused = fuse_frame(self.module, self.variant, rgb, thermal, self.seed, frame, self.device)
             if self.device.startswith("cuda"):
                 torch.cuda.synchronize()  # the time is the module's, not the launch's
         finally:

@@ -45,6 +45,15 @@ def fusion_generator(seed: int, frame: int, device: str | torch.device = "cpu") 
 FUSION_STREAM = 2  # the world draws from [seed, 20260], thermal noise from [frame seed, 1]
 
 
+def fuse_frame(fuser, variant, rgb: np.ndarray, thermal: np.ndarray | None, seed: int, frame: int,
+               device: str | torch.device = "cpu") -> np.ndarray:
+    """One simulated frame through a variant, as the policy gets it in a drive: the registered thermal
+    frame only for a variant that reads it, and a stochastic one's noise from ``(seed, frame)``. The fusion
+    agent, the gymnasium env and ``harness render`` all fuse through here."""
+    g = fusion_generator(seed, frame, device) if variant.stochastic else None
+    return fuse_images(fuser, rgb, thermal if variant.needs_thermal else None, generator=g)
+
+
 # ------------------------------------------------------------------------------------ image folders
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")

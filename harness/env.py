@@ -98,7 +98,7 @@ class FusionDriveEnv(gym.Env):
 
     def _fuse(self) -> np.ndarray:
         """This step's fused image, as the fusion agent makes it for the policy in an evaluation."""
-        from fusion.io import fuse_images, fusion_generator
+        from fusion.io import fuse_frame
 
         f = self._frame
         t0 = time.perf_counter()
@@ -108,8 +108,7 @@ class FusionDriveEnv(gym.Env):
             fused = f.privileged.clean_rgb
         else:
             thermal = self._registrar(f.thermal) if self.variant.needs_thermal else None
-            g = fusion_generator(self._traffic_seed, f.frame, self._device) if self.variant.stochastic else None
-            fused = fuse_images(self._module, f.rgb, thermal, generator=g)
+            fused = fuse_frame(self._module, self.variant, f.rgb, thermal, self._traffic_seed, f.frame, self._device)
         self.fusion_ms = 1e3 * (time.perf_counter() - t0)
         self._fused = fused
         return fused

@@ -61,7 +61,7 @@ def write_fused(frame, rig, variants, out: Path, seed: int = 0) -> list[str]:
 
     from PIL import Image
 
-    from fusion.io import fuse_images, fusion_generator
+    from fusion.io import fuse_frame
     from harness.sensors.registration import Registrar
 
     registered = Registrar(rig.rgb, rig.thermal.camera)(frame.thermal)
@@ -71,8 +71,7 @@ def write_fused(frame, rig, variants, out: Path, seed: int = 0) -> list[str]:
         fuser = v.build()
         if fuser is None:  # oracle_clean is the clean image, already written
             continue
-        g = fusion_generator(seed, frame.frame) if v.stochastic else None
         name = f"fused_{re.sub(r'[^A-Za-z0-9_.,=+-]', '_', v.name)}.png"
-        Image.fromarray(fuse_images(fuser, frame.rgb, registered, generator=g)).save(out / name)
+        Image.fromarray(fuse_frame(fuser, v, frame.rgb, registered, seed, frame.frame)).save(out / name)
         written.append(name)
     return written
