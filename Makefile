@@ -86,10 +86,10 @@ eval: $(STAMP)  ## the main job: SCENARIO= VARIANTS= ROUTES= SEEDS= WORKERS= OUT
 plots: $(STAMP)  ## rewrite report, tables and plots of OUT= from its records
 	$(VPY) -m harness report --out $(EVAL_OUT)
 
-sweep: $(STAMP)  ## a robustness sweep: SCENARIO= AXIS=fog|sun|misalign_px|misalign_deg|latency VALUES=
+sweep: $(STAMP)  ## a robustness sweep: SCENARIO= AXIS=fog|sun|misalign_px|misalign_deg|latency VALUES= FRAMES=STEP (a sheet of each severity's views)
 	$(VPY) -m harness sweep --scenario $(SCENARIO) --axis $(AXIS) $(if $(VALUES),--values $(VALUES)) --variants $(VARIANTS) \
 		--routes $(or $(ROUTES),$(SWEEP_ROUTES)) $(if $(SEEDS),--seeds $(SEEDS)) --workers $(WORKERS) --executor $(EXECUTOR) $(BACKEND_ARGS) \
-		--out $(SWEEP_OUT) --resume $(REUSE_ARGS) $(ARGS)
+		--out $(SWEEP_OUT) --resume $(REUSE_ARGS) $(if $(FRAMES),--frames $(FRAMES)) $(ARGS)
 
 render: $(STAMP)  ## one step's RGB, thermal and fused images as PNG: SCENARIO= ROUTE= STEP= OUT=
 	$(VPY) -m harness render --scenario $(SCENARIO) --route $(ROUTE) --step $(STEP) --out $(or $(OUT),results/render) $(ARGS)

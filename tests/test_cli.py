@@ -48,3 +48,29 @@ def test_bench_sim_prints_a_json_line(gl_ok):
     assert set(parts) == {"world", "render_rgb", "render_ids", "thermal", "rest"}
     assert all(parts[k] > 0 for k in ("world", "render_rgb", "render_ids", "thermal"))
     assert abs(sum(parts.values()) - 1000.0 / res["steps_per_s"]) < 0.05 * 1000.0 / res["steps_per_s"]
+
+
+def test_render_along_an_axis_writes_one_row_per_severity(gl_ok, tmp_path):
+    r = run("render", "--scenario", "clear_town01", "--route", "1", "--size", "64x32", "--axis", "sun", "--values", "60,-30",
+            "--variants", "rgb,thermal,gff", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    assert info["columns"] == ["camera", "thermal (registered)", "gff", "clean"]  # rgb and thermal are columns already
+    lab = 14
+    sheet = np.asarray(Image.open(tmp_path / "sheet.jpg").convert("L"), dtype=float)
+    assert sheet.shape == (lab + 2 * 32, lab + 4 * 64)
+    day, night = sheet[lab:lab + 32, lab:lab + 64], sheet[lab + 32:, lab:lab + 64]
+    assert day.mean() > night.mean() + 30  # the camera column: noon above, night below
+    for v in ("sun=60", "sun=-30"):
+        assert (tmp_path / v / "fused_gff.png").is_file() and (tmp_path / v / "rgb.png").is_file()
+
+
+def test_render_along_the_misalignment_axis_shifts_the_registered_thermal(gl_ok, tmp_path):
+    r = run("render", "--scenario", "clear_town01", "--route", "1", "--size", "64x32", "--axis", "misalign_px",
+            "--values", "0,8", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    a, b = (np.asarray(Image.open(tmp_path / v / "thermal_registered.png"), dtype=int) for v in ("misalign_px=0", "misalign_px=8"))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "misalign_px=0" / "thermal.png")),
+                          np.asarray(Image.open(tmp_path / "misalign_px=8" / "thermal.png")))  # the same camera frame
+    assert not np.array_equal(a, b)
+    assert np.abs(b[:, 8:] - a[:, :-8]).mean() < 0.5 * np.abs(b - a).mean()  # the content moved 8 px to the right

@@ -1,4 +1,5 @@
-"""``python -m harness render``: PNGs of the RGB, thermal, clean RGB, semantic and fused views at one step."""
+"""``python -m harness render``: PNGs of the RGB, thermal, clean RGB, semantic and fused views at one step;
+with ``--axis``, one set per severity of a sweep axis and a sheet of them side by side."""
 
 from __future__ import annotations
 
@@ -16,12 +17,26 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, type=T.out_folder, help="output folder")
     p.add_argument("--variants", type=T.variants, default=("rgb", "thermal"),
                    help="fusion variants to apply, each written as fused_<variant>.png (default: rgb,thermal)")
+    p.add_argument("--axis", default=None, choices=("fog", "sun", "misalign_px", "misalign_deg"),
+                   help="a sweep axis: render once per --values severity into OUT/<axis>=<value>/ and put them side by "
+                        "side in OUT/sheet.jpg (rows: severities; columns: camera, registered thermal, each variant, clean)")
+    p.add_argument("--values", type=T.floats, default=None,
+                   help="severities along --axis, comma-separated (default: the axis's sweep defaults)")
     p.add_argument("--json", action="store_true", help="print a final JSON line")
     p.set_defaults(run=run)
 
 
 def run(args) -> dict:
-    from harness.render.snapshot import write_snapshot
+    from harness.errors import ConfigError
+    from harness.render.snapshot import write_axis_sheet, write_snapshot
 
+    if args.axis is not None:
+        from harness.runner.sweep import AXES
+
+        values = args.values if args.values is not None else AXES[args.axis].defaults
+        return write_axis_sheet(args.scenario, args.out, args.axis, values, route=args.route, step=args.step,
+                                seed=args.seed, size=args.size, variants=args.variants)
+    if args.values is not None:
+        raise ConfigError("--values needs --axis (fog, sun, misalign_px or misalign_deg)")
     return write_snapshot(args.scenario, args.out, route=args.route, step=args.step, seed=args.seed, size=args.size,
                           variants=args.variants)

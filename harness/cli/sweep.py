@@ -17,6 +17,9 @@ def register(sub) -> None:
     p.add_argument("--values", type=T.floats, default=None,
                    help="severities, distinct, comma-separated (default per axis: see README); e.g. --values 200,100,50")
     p.add_argument("--out", required=True, type=T.out_folder, help="output folder (new or empty unless --resume)")
+    p.add_argument("--frames", type=T.nonneg_int, default=None, metavar="STEP",
+                   help="first draw OUT/frames/sheet.jpg: each severity's camera, thermal and fused views at STEP steps "
+                        "into the first route (not for --axis latency); the report shows it")
     p.add_argument("--json", action="store_true", help="print a final JSON line with the curves")
     p.set_defaults(run=run)
 
@@ -24,7 +27,8 @@ def register(sub) -> None:
 def run(args) -> dict:
     from harness.runner.sweep import sweep
 
-    result, stats = sweep(request(args), args.axis, args.values, args.out, common.run_options(args), resume=args.resume)
+    result, stats = sweep(request(args), args.axis, args.values, args.out, common.run_options(args), resume=args.resume,
+                           frames=args.frames)
     print(f"curves: {args.out / 'sweep.csv'}; plots: {', '.join(result['figures'])}; report: {args.out / 'report.md'}",
           file=sys.stderr)
     return {**result, "run": common.stats_dict(stats)}

@@ -25,7 +25,7 @@ from harness.backends.registry import preflight
 from harness.errors import ConfigError
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, check_out_dir, job_keys,
                                      opts_check, plan, run_jobs, _request_dict)
-from harness.runner.jobs import jobs_from_run
+from harness.runner.jobs import NO_VARIANT, jobs_from_run
 from harness.runner.store import ResultStore
 
 
@@ -46,25 +46,38 @@ AXES: dict[str, Axis] = {
 }
 
 
-def condition(req: EvalRequest, axis: str, value: float) -> EvalRequest:
-    """``req`` at severity ``value`` along ``axis``."""
+def axis_setting(axis: str, value: float) -> tuple[dict[str, float], dict[str, float], str | None]:
+    """What severity ``value`` along ``axis`` sets: (Weather field overrides, Calibration field
+    overrides, latency); ConfigError for an unknown axis or a value out of its range."""
     if axis == "fog":
         if value < 1.0:
             raise ConfigError(f"fog visibility must be >= 1 m, got {value:g}")
-        return replace(req, weather=tuple(sorted({**dict(req.weather), "fog_visibility_m": value}.items())))
+        return {"fog_visibility_m": value}, {}, None
     if axis == "sun":
         if not -90.0 <= value <= 90.0:
             raise ConfigError(f"sun altitude must be within [-90, 90] deg, got {value:g}")
-        return replace(req, weather=tuple(sorted({**dict(req.weather), "sun_altitude_deg": value}.items())))
+        return {"sun_altitude_deg": value}, {}, None
     if axis == "misalign_px":
-        return replace(req, calibration=replace(req.calibration, dx_px=value))
+        return {}, {"dx_px": value}, None
     if axis == "misalign_deg":
-        return replace(req, calibration=replace(req.calibration, rot_deg=value))
+        return {}, {"rot_deg": value}, None
     if axis == "latency":
         if value < 0:
             raise ConfigError(f"latency must be >= 0 ms, got {value:g}")
-        return replace(req, latency=f"{value:g}")
+        return {}, {}, f"{value:g}"
     raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
+
+
+def condition(req: EvalRequest, axis: str, value: float) -> EvalRequest:
+    """``req`` at severity ``value`` along ``axis``."""
+    weather, calibration, latency = axis_setting(axis, value)
+    if weather:
+        req = replace(req, weather=tuple(sorted({**dict(req.weather), **weather}.items())))
+    if calibration:
+        req = replace(req, calibration=replace(req.calibration, **calibration))
+    if latency is not None:
+        req = replace(req, latency=latency)
+    return req
 
 
 def folder_name(axis: str, value: float) -> str:
@@ -72,14 +85,21 @@ def folder_name(axis: str, value: float) -> str:
 
 
 def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: str | Path, opts: RunOptions = RunOptions(),
-          resume: bool = False, n_boot: int = 10000) -> tuple[dict, RunStats]:
-    """Run every condition and write the curves; returns (result dict, run stats)."""
+          resume: bool = False, n_boot: int = 10000, frames: int | None = None) -> tuple[dict, RunStats]:
+    """Run every condition and write the curves; returns (result dict, run stats). With ``frames`` (a
+    step count), first draw ``OUT/frames/sheet.jpg``: each severity's views at that step of the first
+    route and seed (:func:`harness.render.snapshot.write_axis_sheet`), which the report shows."""
     if axis not in AXES:
         raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
     values = tuple(AXES[axis].defaults if values is None else values)
     if not values or len(set(values)) != len(values):
         raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
     out = Path(out)
+    if frames is not None and axis == "latency":
+        raise ConfigError("--frames: latency changes when a frame reaches the policy, not what it shows; drop --frames")
+    if frames is not None and req.backend != "embedded":
+        raise ConfigError("--frames draws with the embedded simulator; with --backend carla drop it (the records keep "
+                          "no images)")
     preflight(req.backend, opts.carla)  # first: a CARLA run without a server stops here, having written nothing
     conds = [condition(req, axis, v) for v in values]
     plans = [plan(c) for c in conds]
@@ -93,6 +113,12 @@ def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: st
            "conditions": [{"value": v, "folder": folder_name(axis, v), "jobs": [{"key": k, **j.spec()} for j, k in zip(p, ks)]}
                           for v, p, ks in zip(values, plans, keys)]}
     store.write_run(run)
+    if frames is not None:
+        from harness.render.snapshot import write_axis_sheet
+
+        first = plans[0][0]
+        write_axis_sheet(req.scenario, out / "frames", axis, values, route=first.route_id, step=frames, seed=first.seed,
+                         variants=[v for v in req.variants if v != NO_VARIANT])
     all_jobs = [j for p in plans for j in p]
     all_keys = [k for ks in keys for k in ks]
     stats = run_jobs(all_jobs, all_keys, store, opts, desc=f"sweep {axis}")
@@ -137,6 +163,10 @@ def _write_sweep_report(out: Path, run: dict, table: pd.DataFrame, figures: list
         lines.append(f"| {r.severity:g} | `{r.variant}` | {r.DS:.1f} [{r.DS_lo:.1f}, {r.DS_hi:.1f}] | {r.RC:.1f} | "
                      f"{r.IS:.3f} | [{folders[r.severity]}]({folders[r.severity]}/report.md) |")
     lines += ["", *[f"![{f}]({f})" for f in figures], ""]
+    if (out / "frames" / "sheet.jpg").exists():
+        lines += ["What each severity looks like (`--frames`; one row per severity: camera, registered thermal, each "
+                  "variant, clean; the views of every row in [frames/](frames/)):", "",
+                  "![each severity's views](frames/sheet.jpg)", ""]
     tmp = out / ".report.md.tmp"
     tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(out / "report.md")

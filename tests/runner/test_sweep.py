@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,6 +40,27 @@ def test_report_command_rewrites_the_outputs_of_a_sweep(eval_scenario, tmp_path)
     (tmp_path / "sw" / "sweep.csv").unlink()
     assert main(["report", "--out", str(tmp_path / "sw")]) == 0
     assert (tmp_path / "sw" / "sweep.csv").is_file()
+
+
+def test_frames_draw_each_severity_before_the_drives_and_the_report_shows_them(eval_scenario, tmp_path):
+    from PIL import Image
+
+    req = EvalRequest(eval_scenario, ("rgb", "thermal"), routes="0", max_steps=5)
+    sweep(req, "fog", (1000.0, 25.0), tmp_path / "sw", RunOptions(progress=False), n_boot=100, frames=3)
+    frames = tmp_path / "sw" / "frames"
+    for v in ("fog=1000", "fog=25"):
+        assert (frames / v / "rgb.png").is_file() and (frames / v / "thermal_registered.png").is_file()
+    clear, dense = (np.asarray(Image.open(frames / v / "rgb.png").convert("L"), dtype=float) for v in ("fog=1000", "fog=25"))
+    assert dense.std() < clear.std()  # 25 m of fog washes the frame out
+    assert Image.open(frames / "sheet.jpg").size[1] > 2 * clear.shape[0]  # a row per severity
+    assert "frames/sheet.jpg" in (tmp_path / "sw" / "report.md").read_text()
+
+
+def test_frames_are_refused_on_the_latency_axis_before_anything_is_written(tmp_path):
+    req = EvalRequest("clear_town01", ("rgb",), routes="0")
+    with pytest.raises(ConfigError, match="drop --frames"):
+        sweep(req, "latency", (0.0, 50.0), tmp_path / "sw", RunOptions(progress=False), frames=0)
+    assert not (tmp_path / "sw").exists()
 
 
 def test_conditions_change_only_their_axis():
