@@ -262,12 +262,15 @@ def plan(req: EvalRequest) -> list[EvalJob]:
     parse_latency(req.latency)
     if req.weather:
         scenario.weather.with_overrides(**dict(req.weather))
+    # an override that sets a field to the scenario's own value changes nothing, and enters no key: a sweep's
+    # severity that is the scenario itself (sun -30 on a night scenario) takes the plain evaluation's records
+    weather = tuple(sorted((k, v) for k, v in req.weather if getattr(scenario.weather, k) != v))
     unknown = [r for r in req.fault_routes if r not in routes]
     if unknown:
         raise ConfigError(f"fault routes {unknown} are not among the routes run ({', '.join(routes)})")
     variants = [None if v == NO_VARIANT else v for v in names]
     jobs = build_matrix(req.scenario, routes, variants, list(seeds), agent=req.agent, agent_config=req.checkpoint,
-                        calibration=req.calibration, weather=tuple(sorted(req.weather)), latency=parse_latency(req.latency),
+                        calibration=req.calibration, weather=weather, latency=parse_latency(req.latency),
                         rules=req.rules, max_steps=req.max_steps, device=req.device, precision=req.precision,
                         runtime=req.runtime, backend=req.backend)
     # what a variant does not use does not enter its key: rgb ignores the thermal calibration, the

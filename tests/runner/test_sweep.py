@@ -73,3 +73,13 @@ def test_conditions_change_only_their_axis():
         condition(req, "rain", 1.0)
     with pytest.raises(ConfigError, match=">= 1 m"):
         condition(req, "fog", 0.0)
+
+
+def test_a_severity_that_is_the_scenario_itself_has_the_plain_evaluations_keys():
+    from harness.runner.evaluate import job_keys, plan
+
+    req = EvalRequest("short_night_fog_town05", ("rgb", "fusionproxy"), routes="0-1", seeds=(0,))
+    plain = job_keys(plan(req))
+    assert job_keys(plan(condition(req, "sun", -30.0))) == plain  # the night_fog preset's own sun
+    assert job_keys(plan(condition(req, "fog", 40.0))) == plain  # and its own visibility
+    assert not set(job_keys(plan(condition(req, "sun", -10.0)))) & set(plain)
