@@ -96,14 +96,17 @@ SHEET_LABEL_PX = 14  # height of the label strip above each column and left of e
 
 def write_axis_sheet(scenario: str, out: str | Path, axis: str, values: Sequence[float], route: str | None = None,
                      step: int = 0, seed: int = 0, size: tuple[int, int] | None = None,
-                     variants: Sequence[str] = ("rgb", "thermal"), progress: bool = True) -> dict:
+                     variants: Sequence[str] = ("rgb", "thermal"), progress: bool = True,
+                     weather: dict[str, float] | None = None, calibration=None) -> dict:
     """One snapshot per severity of a sweep ``axis`` (``out/<axis>=<value>/``, as :func:`write_snapshot`)
     and ``out/sheet.jpg``: a row per severity of camera | registered thermal | each variant | clean
-    (``rgb``, ``thermal`` and ``oracle_clean`` are those columns already)."""
+    (``rgb``, ``thermal`` and ``oracle_clean`` are those columns already). ``weather`` and
+    ``calibration`` are the base the axis changes (a sweep's own overrides and ``--misalign-*``)."""
     from PIL import Image, ImageDraw
     from tqdm import tqdm
 
     from fusion.registry import check_variant
+    from harness.backends.bench import one_route, sized_scenario
     from harness.errors import ConfigError
     from harness.runner.sweep import AXES, axis_setting, folder_name
     from harness.sensors.registration import Calibration
@@ -118,16 +121,15 @@ def write_axis_sheet(scenario: str, out: str | Path, axis: str, values: Sequence
         raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
     settings = [axis_setting(axis, v) for v in values]  # every value checked before the first simulator starts
     names = [check_variant(v).name for v in variants]
-    from harness.backends.bench import one_route, sized_scenario
-
     route = one_route(sized_scenario(scenario, size), route)  # a bad scenario, size or route: one line, before any bar
     out = Path(out)
+    base = calibration or Calibration()
     shots = []
-    for v, (weather, calib, _) in tqdm(list(zip(values, settings)), desc=f"frames along {axis}", unit="value",
+    for v, (w_axis, c_axis, _) in tqdm(list(zip(values, settings)), desc=f"frames along {axis}", unit="value",
                                        disable=not progress, file=sys.stderr):
         shots.append(write_snapshot(scenario, out / folder_name(axis, v), route=route, step=step, seed=seed, size=size,
-                                    variants=variants, progress=False, weather=weather,
-                                    calibration=Calibration(**calib)))
+                                    variants=variants, progress=False, weather={**(weather or {}), **w_axis},
+                                    calibration=dataclasses.replace(base, **c_axis)))
     columns = [("camera", "rgb.png"), ("thermal (registered)", "thermal_registered.png"),
                *[(n, fused_name(n)) for n in names if n not in ("rgb", "thermal", "oracle_clean")], ("clean", "clean_rgb.png")]
     rows = [[Image.open(out / folder_name(axis, v) / f).convert("RGB") for _, f in columns] for v in values]

@@ -118,7 +118,8 @@ def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: st
 
         first = plans[0][0]
         write_axis_sheet(req.scenario, out / "frames", axis, values, route=first.route_id, step=frames, seed=first.seed,
-                         variants=[v for v in req.variants if v != NO_VARIANT])
+                         variants=[v for v in req.variants if v != NO_VARIANT], weather=dict(req.weather),
+                         calibration=req.calibration)
     all_jobs = [j for p in plans for j in p]
     all_keys = [k for ks in keys for k in ks]
     stats = run_jobs(all_jobs, all_keys, store, opts, desc=f"sweep {axis}")
