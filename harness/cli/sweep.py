@@ -20,12 +20,22 @@ def register(sub) -> None:
     p.add_argument("--frames", type=T.nonneg_int, default=None, metavar="STEP",
                    help="first draw OUT/frames/sheet.jpg: each severity's camera, thermal and fused views at STEP steps "
                         "into the first route (not for --axis latency); the report shows it")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would run over every severity (per variant: planned, recorded in --out, to copy "
+                        "from --reuse, left, and an estimate of the time left) and write nothing")
     p.add_argument("--json", action="store_true", help="print a final JSON line with the curves")
     p.set_defaults(run=run)
 
 
 def run(args) -> dict:
-    from harness.runner.sweep import sweep
+    from harness.runner.sweep import sweep, sweep_dry_run
+
+    if args.dry_run:
+        from harness.cli.eval import print_dry_run
+
+        d = sweep_dry_run(request(args), args.axis, args.values, args.out, workers=args.workers, reuse=tuple(args.reuse))
+        print_dry_run(d, args.resume)
+        return d
 
     result, stats = sweep(request(args), args.axis, args.values, args.out, common.run_options(args), resume=args.resume,
                            frames=args.frames)

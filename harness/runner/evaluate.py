@@ -328,13 +328,20 @@ def dry_run(req: EvalRequest, out: str | Path, workers: int = 1, reuse: tuple[st
     records in ``out`` (else in a ``reuse`` folder), the median wall time of one of its route runs gives an
     estimate of its remaining time (other routes may be longer: an estimate, not a promise), and the sum
     over ``workers`` parallel simulators an estimate of the wall time left. No backend is contacted."""
+    jobs = plan(req)
+    return dry_run_jobs(jobs, job_keys(jobs), out, workers, reuse)
+
+
+def dry_run_jobs(jobs: list[EvalJob], keys: list[str], out: str | Path, workers: int = 1,
+                 reuse: tuple[str, ...] = ()) -> dict:
+    """:func:`dry_run` of planned ``jobs`` (a sweep's conditions together); a key listed twice counts once."""
     from harness.report.outputs import variant_label
 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; pass a folder (it is created if missing)")
-    jobs = plan(req)
-    keys = job_keys(jobs)
+    first = dict(zip(keys, jobs))  # one run per key, as run_jobs drives it
+    keys, jobs = list(first), list(first.values())
     for folder in reuse:
         check_reuse_folder(folder, out)
     store = ResultStore(out)

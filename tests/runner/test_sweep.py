@@ -83,3 +83,15 @@ def test_a_severity_that_is_the_scenario_itself_has_the_plain_evaluations_keys()
     assert job_keys(plan(condition(req, "sun", -30.0))) == plain  # the night_fog preset's own sun
     assert job_keys(plan(condition(req, "fog", 40.0))) == plain  # and its own visibility
     assert not set(job_keys(plan(condition(req, "sun", -10.0)))) & set(plain)
+
+
+def test_dry_run_counts_a_run_that_serves_several_severities_once(eval_scenario, tmp_path):
+    from harness.runner.sweep import sweep_dry_run
+
+    req = EvalRequest(eval_scenario, ("rgb", "thermal"), routes="0", max_steps=20)
+    d = sweep_dry_run(req, "misalign_px", (0.0, 30.0, 60.0), tmp_path / "sw", workers=2)
+    assert d["planned"] == 4 and d["left"] == 4 and not (tmp_path / "sw").exists()  # rgb once, thermal thrice
+    assert d["variants"]["rgb"]["planned"] == 1 and d["variants"]["thermal"]["planned"] == 3
+    sweep(req, "misalign_px", (0.0, 30.0), tmp_path / "sw", RunOptions(progress=False), n_boot=100)
+    d = sweep_dry_run(req, "misalign_px", (0.0, 30.0, 60.0), tmp_path / "sw", workers=2)
+    assert (d["recorded"], d["left"]) == (3, 1) and d["variants"]["thermal"]["left_routes"] == [["0", 0]]

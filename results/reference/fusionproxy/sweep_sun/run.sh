@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Illumination (issue 23, robustness): the sun altitude swept from noon to night (60, 10, 0, -10, -30 deg) in the 40 m
+# Illumination (issue 23, robustness): the sun altitude swept from noon to night (60, 10, 0, -30 deg) in the 40 m
 # fog of short_night_fog_town05, on its five held-out short routes 0-4, traffic seed 0: the camera (rgb), the best
 # classical fusion on these routes (gff) and FusionProxy behind the frozen clear-day policy. -30 deg is the scenario
 # itself, so its 15 route runs are copied by key from the committed ../../teacher/short_night_fog_town05, not driven.
 # --frames 200 first draws frames/sheet.jpg (each altitude's camera, thermal, gff, student and clean views). The teacher
 # is not in it: at 2-8 s a frame on this CPU its 20 route runs would take about 3 h (scripts/gpu_checks.sh's kind of
-# job). About 60 min on 2 cores alone; resumes (run it again to continue).
+# job). About 55 min on 2 cores alone (--dry-run says what is left); resumes (run it again to continue).
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 PY=${PY:-.venv/bin/python}
-$PY -m harness sweep --scenario short_night_fog_town05 --axis sun --values 60,10,0,-10,-30 \
+$PY -m harness sweep --scenario short_night_fog_town05 --axis sun --values 60,10,0,-30 \
   --variants rgb,gff,fusionproxy --routes 0-4 --seeds 0 --workers 2 --executor local --backend embedded --frames 200 \
   --out "${OUT:-results/reference/fusionproxy/sweep_sun}" --resume --reuse results/reference/teacher/short_night_fog_town05 "$@"
