@@ -4,11 +4,12 @@
 # classical fusion on these routes (gff) and FusionProxy behind the frozen clear-day policy. -30 deg is the scenario
 # itself, so its 15 route runs are copied by key from the committed ../../teacher/short_night_fog_town05, not driven.
 # --frames 200 first draws frames/sheet.jpg (each altitude's camera, thermal, gff, student and clean views). The teacher
-# is not in it: at 2-8 s a frame on this CPU its 20 route runs would take about 3 h (scripts/gpu_checks.sh's kind of
-# job). About 55 min on 2 cores alone (--dry-run says what is left); resumes (run it again to continue).
+# (teacher:k=2,steps=2) is not in it: its 15 route runs would add about an hour here (a median 469 s a run on these
+# routes); VARIANTS=rgb,gff,fusionproxy,teacher:k=2,steps=2 adds it. About 55 min on 2 cores alone (--dry-run says
+# what is left); resumes (run it again to continue).
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 PY=${PY:-.venv/bin/python}
 $PY -m harness sweep --scenario short_night_fog_town05 --axis sun --values 60,10,0,-30 \
-  --variants rgb,gff,fusionproxy --routes 0-4 --seeds 0 --workers 2 --executor local --backend embedded --frames 200 \
+  --variants "${VARIANTS:-rgb,gff,fusionproxy}" --routes 0-4 --seeds 0 --workers 2 --executor local --backend embedded --frames 200 \
   --out "${OUT:-results/reference/fusionproxy/sweep_sun}" --resume --reuse results/reference/teacher/short_night_fog_town05 "$@"
