@@ -158,7 +158,8 @@ def write_sweep_outputs(out: str | Path, run: dict, store: ResultStore, n_boot: 
                          "n_recorded": s["n_recorded"],
                          **{k: val for m in ("DS", "RC", "IS") for k, val in
                             ((m, s[m]), (f"{m}_lo", s[f"{m}_ci"][0]), (f"{m}_hi", s[f"{m}_ci"][1]))},
-                         "success_rate": s["success_rate"], "fusion_ms": s["latency_ms"].get("fusion_ms")})
+                         "success_rate": s["success_rate"], "fusion_ms": s["latency_ms"].get("fusion_ms"),
+                         **_paired_to_rgb(s)})
     table = pd.DataFrame(rows)
     tmp = out / ".sweep.csv.tmp"
     table.to_csv(tmp, index=False)
@@ -170,14 +171,25 @@ def write_sweep_outputs(out: str | Path, run: dict, store: ResultStore, n_boot: 
             "curves": table.to_dict(orient="records")}
 
 
+def _paired_to_rgb(s: dict) -> dict:
+    """The variant's DS minus ``rgb``'s on the same routes and seeds at this severity, with its interval (NaN for
+    ``rgb`` itself and where the sweep has no ``rgb``)."""
+    d = s.get("vs_rgb", {}).get("DS")
+    if d is None:
+        return {"dDS_vs_rgb": float("nan"), "dDS_lo": float("nan"), "dDS_hi": float("nan")}
+    return {"dDS_vs_rgb": d["mean_diff"], "dDS_lo": d["ci"][0], "dDS_hi": d["ci"][1]}
+
+
 def _write_sweep_report(out: Path, run: dict, table: pd.DataFrame, figures: list[str]) -> None:
     axis = AXES[run["axis"]]
     lines = [f"# Sweep: {axis.label}", "", f"Scenario `{run['request']['scenario']}`, agent `{run['request']['agent']}`. "
              "Each point: mean over every planned route x seed with its 95 % bootstrap interval; each condition's "
-             "full evaluation is in its folder.", "", f"| {axis.name} | variant | DS | RC | IS | folder |", "|---|---|---|---|---|---|"]
+             "full evaluation is in its folder. ΔDS: paired to `rgb` on the same routes, seeds and traffic at that "
+             "severity.", "", f"| {axis.name} | variant | DS | ΔDS vs rgb | RC | IS | folder |", "|---|---|---|---|---|---|---|"]
     folders = {c["value"]: c["folder"] for c in run["conditions"]}
     for r in table.itertuples():
-        lines.append(f"| {r.severity:g} | `{r.variant}` | {r.DS:.1f} [{r.DS_lo:.1f}, {r.DS_hi:.1f}] | {r.RC:.1f} | "
+        delta = "" if pd.isna(r.dDS_vs_rgb) else f"{r.dDS_vs_rgb:+.1f} [{r.dDS_lo:+.1f}, {r.dDS_hi:+.1f}]"
+        lines.append(f"| {r.severity:g} | `{r.variant}` | {r.DS:.1f} [{r.DS_lo:.1f}, {r.DS_hi:.1f}] | {delta} | {r.RC:.1f} | "
                      f"{r.IS:.3f} | [{folders[r.severity]}]({folders[r.severity]}/report.md) |")
     lines += ["", *[f"![{f}]({f})" for f in figures], ""]
     if (out / "frames" / "sheet.jpg").exists():
