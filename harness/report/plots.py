@@ -143,17 +143,24 @@ def plot_eval(out: Path, records, summ: dict) -> list[str]:
 def plot_robustness(out: Path, axis_label: str, table, metric: str = "DS", title: str = "", log_x: bool = False) -> str:
     """``metric`` vs severity, one line per variant, the bootstrap interval as a band.
 
-    ``table``: rows with columns severity, variant, <metric>, <metric>_lo, <metric>_hi."""
+    ``table``: rows with columns severity, variant, <metric>, <metric>_lo, <metric>_hi; a variant's colour is
+    its place in the table, so the DS plot and the paired plot (``dDS``: rows without a value, ``rgb``'s own,
+    are left out, with a line at 0) colour each variant alike."""
     fig, ax = plt.subplots(figsize=(5.6, 3.8))
-    for v, g in table.groupby("variant", sort=False):
-        g = g.sort_values("severity")
-        ax.plot(g["severity"], g[metric], marker="o", label=v)
-        ax.fill_between(g["severity"], g[f"{metric}_lo"], g[f"{metric}_hi"], alpha=0.15)
+    for k, (v, g) in enumerate(table.groupby("variant", sort=False)):
+        g = g[g[metric].notna()].sort_values("severity")
+        if g.empty:
+            continue
+        ax.plot(g["severity"], g[metric], marker="o", label=v, color=f"C{k % 10}")
+        ax.fill_between(g["severity"], g[f"{metric}_lo"], g[f"{metric}_hi"], alpha=0.15, color=f"C{k % 10}")
+    if metric == "dDS":
+        ax.axhline(0.0, color="black", linewidth=0.8)
     if log_x:
         ax.set_xscale("log")
         ax.invert_xaxis()  # severity grows to the right: denser fog
     ax.set_xlabel(axis_label)
-    ax.set_ylabel({"DS": "driving score [%]", "RC": "route completion [%]", "IS": "infraction penalty"}[metric])
+    ax.set_ylabel({"DS": "driving score [%]", "RC": "route completion [%]", "IS": "infraction penalty",
+                   "dDS": "DS minus rgb's, paired [points]"}[metric])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)

@@ -10,8 +10,8 @@ Axes:
 
 All conditions share one results store (``OUT/records``), so a sweep resumes like an eval; every
 condition also gets the outputs of an eval in ``OUT/<axis>=<value>/``. ``OUT/sweep.csv`` holds the
-curves (mean and 95 % bootstrap interval per severity and variant); ``OUT/robustness_DS.png`` (and
-``_RC``, ``_IS``) plot them.
+curves (mean and 95 % bootstrap interval per severity and variant, and each variant's DS paired to ``rgb``'s,
+``dDS``); ``OUT/robustness_DS.png`` (and ``_RC``, ``_IS``, ``_dDS``) plot them.
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ def write_sweep_outputs(out: str | Path, run: dict, store: ResultStore, n_boot: 
     table.to_csv(tmp, index=False)
     tmp.replace(out / "sweep.csv")
     title = f"{Path(run['request']['scenario']).stem}: {run['request']['agent']}"
-    figures = [plot_robustness(out, axis.label, table, m, title, log_x=axis.log_x) for m in ("DS", "RC", "IS")]
+    metrics = ("DS", "RC", "IS", *(("dDS",) if table["dDS"].notna().any() else ()))  # dDS: a sweep with rgb in it
+    figures = [plot_robustness(out, axis.label, table, m, title, log_x=axis.log_x) for m in metrics]
     _write_sweep_report(out, run, table, figures)
     return {"out": str(out), "axis": axis.name, "values": run["values"], "figures": figures,
             "curves": table.to_dict(orient="records")}
@@ -176,8 +177,8 @@ def _paired_to_rgb(s: dict) -> dict:
     ``rgb`` itself and where the sweep has no ``rgb``)."""
     d = s.get("vs_rgb", {}).get("DS")
     if d is None:
-        return {"dDS_vs_rgb": float("nan"), "dDS_lo": float("nan"), "dDS_hi": float("nan")}
-    return {"dDS_vs_rgb": d["mean_diff"], "dDS_lo": d["ci"][0], "dDS_hi": d["ci"][1]}
+        return {"dDS": float("nan"), "dDS_lo": float("nan"), "dDS_hi": float("nan")}
+    return {"dDS": d["mean_diff"], "dDS_lo": d["ci"][0], "dDS_hi": d["ci"][1]}
 
 
 def _write_sweep_report(out: Path, run: dict, table: pd.DataFrame, figures: list[str]) -> None:
@@ -188,7 +189,7 @@ def _write_sweep_report(out: Path, run: dict, table: pd.DataFrame, figures: list
              "severity.", "", f"| {axis.name} | variant | DS | ΔDS vs rgb | RC | IS | folder |", "|---|---|---|---|---|---|---|"]
     folders = {c["value"]: c["folder"] for c in run["conditions"]}
     for r in table.itertuples():
-        delta = "" if pd.isna(r.dDS_vs_rgb) else f"{r.dDS_vs_rgb:+.1f} [{r.dDS_lo:+.1f}, {r.dDS_hi:+.1f}]"
+        delta = "" if pd.isna(r.dDS) else f"{r.dDS:+.1f} [{r.dDS_lo:+.1f}, {r.dDS_hi:+.1f}]"
         lines.append(f"| {r.severity:g} | `{r.variant}` | {r.DS:.1f} [{r.DS_lo:.1f}, {r.DS_hi:.1f}] | {delta} | {r.RC:.1f} | "
                      f"{r.IS:.3f} | [{folders[r.severity]}]({folders[r.severity]}/report.md) |")
     lines += ["", *[f"![{f}]({f})" for f in figures], ""]

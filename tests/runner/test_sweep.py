@@ -27,10 +27,10 @@ def test_misalignment_sweep_writes_curves_and_reuses_rgb_runs(eval_scenario, tmp
     assert (table["DS_lo"] <= table["DS"]).all() and (table["DS"] <= table["DS_hi"]).all()
     rgb = table[table["variant"] == "rgb"].set_index("severity")["DS"]
     th = table[table["variant"] == "thermal"].set_index("severity")
-    assert np.allclose(th["dDS_vs_rgb"], th["DS"] - rgb)  # paired to rgb at each severity
-    assert (th["dDS_lo"] <= th["dDS_vs_rgb"]).all() and table[table["variant"] == "rgb"]["dDS_vs_rgb"].isna().all()
+    assert np.allclose(th["dDS"], th["DS"] - rgb)  # paired to rgb at each severity
+    assert (th["dDS_lo"] <= th["dDS"]).all() and table[table["variant"] == "rgb"]["dDS"].isna().all()
     assert "ΔDS vs rgb" in (tmp_path / "sw" / "report.md").read_text()
-    for f in ("robustness_DS.png", "robustness_RC.png", "robustness_IS.png", "report.md",
+    for f in ("robustness_DS.png", "robustness_RC.png", "robustness_IS.png", "robustness_dDS.png", "report.md",
               "misalign_px=30/summary.json", "misalign_px=60/records.csv"):
         assert (tmp_path / "sw" / f).is_file(), f
     s30 = json.loads((tmp_path / "sw" / "misalign_px=30" / "summary.json").read_text())
