@@ -31,7 +31,7 @@ def run(args) -> dict:
     from harness.render.snapshot import write_axis_sheet, write_snapshot
 
     if args.axis is not None:
-        from harness.runner.sweep import AXES
+        from harness.runner.axes import AXES
 
         values = args.values if args.values is not None else AXES[args.axis].defaults
         return write_axis_sheet(args.scenario, args.out, args.axis, values, route=args.route, step=args.step,

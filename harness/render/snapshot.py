@@ -108,7 +108,7 @@ def write_axis_sheet(scenario: str, out: str | Path, axis: str, values: Sequence
     from fusion.registry import check_variant
     from harness.backends.bench import one_route, sized_scenario
     from harness.errors import ConfigError
-    from harness.runner.sweep import AXES, axis_setting, folder_name
+    from harness.runner.axes import AXES, axis_setting, folder_name
     from harness.sensors.registration import Calibration
 
     if axis not in AXES:

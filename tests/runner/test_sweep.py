@@ -100,3 +100,14 @@ def test_dry_run_counts_a_run_that_serves_several_severities_once(eval_scenario,
     sweep(req, "misalign_px", (0.0, 30.0), tmp_path / "sw", RunOptions(progress=False), n_boot=100)
     d = sweep_dry_run(req, "misalign_px", (0.0, 30.0, 60.0), tmp_path / "sw", workers=2)
     assert (d["recorded"], d["left"]) == (3, 1) and d["variants"]["thermal"]["left_routes"] == [["0", 0]]
+
+
+def test_the_axes_are_plain_data_the_renderer_reads_without_the_runner():
+    """harness.render.snapshot draws a sweep's sheet from harness.runner.axes; the sweep imports the sheet back, so
+    the axes must not import the sweep (an import circle)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, harness.runner.axes, harness.render.snapshot\n"
+            "assert 'harness.runner.sweep' not in sys.modules, 'the axes or the snapshot imported the sweep'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
