@@ -30,11 +30,8 @@ def run(args) -> dict:
     from harness.errors import ConfigError
     from harness.render.snapshot import write_axis_sheet, write_snapshot
 
-    if args.axis is not None:
-        from harness.runner.axes import AXES
-
-        values = args.values if args.values is not None else AXES[args.axis].defaults
-        return write_axis_sheet(args.scenario, args.out, args.axis, values, route=args.route, step=args.step,
+    if args.axis is not None:  # --values None: the axis's sweep defaults
+        return write_axis_sheet(args.scenario, args.out, args.axis, args.values, route=args.route, step=args.step,
                                 seed=args.seed, size=args.size, variants=args.variants)
     if args.values is not None:
         raise ConfigError("--values needs --axis (fog, sun, misalign_px or misalign_deg)")

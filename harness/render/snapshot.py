@@ -94,7 +94,7 @@ def fused_name(variant: str) -> str:
 SHEET_LABEL_PX = 14  # height of the label strip above each column and left of each row
 
 
-def write_axis_sheet(scenario: str, out: str | Path, axis: str, values: Sequence[float], route: str | None = None,
+def write_axis_sheet(scenario: str, out: str | Path, axis: str, values: Sequence[float] | None, route: str | None = None,
                      step: int = 0, seed: int = 0, size: tuple[int, int] | None = None,
                      variants: Sequence[str] = ("rgb", "thermal"), progress: bool = True,
                      weather: dict[str, float] | None = None, calibration=None) -> dict:
@@ -108,17 +108,13 @@ def write_axis_sheet(scenario: str, out: str | Path, axis: str, values: Sequence
     from fusion.registry import check_variant
     from harness.backends.bench import one_route, sized_scenario
     from harness.errors import ConfigError
-    from harness.runner.axes import AXES, axis_setting, folder_name
+    from harness.runner.axes import axis_setting, axis_values, folder_name
     from harness.sensors.registration import Calibration
 
-    if axis not in AXES:
-        raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
+    values = axis_values(axis, values)
     if axis == "latency":
         raise ConfigError("latency changes when a frame reaches the policy, not what it shows: no sheet to draw; "
                           "pick fog, sun, misalign_px or misalign_deg")
-    values = tuple(values)
-    if not values or len(set(values)) != len(values):
-        raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
     settings = [axis_setting(axis, v) for v in values]  # every value checked before the first simulator starts
     names = [check_variant(v).name for v in variants]
     route = one_route(sized_scenario(scenario, size), route)  # a bad scenario, size or route: one line, before any bar

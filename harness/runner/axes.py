@@ -55,5 +55,15 @@ def axis_setting(axis: str, value: float) -> tuple[dict[str, float], dict[str, f
     raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
 
 
+def axis_values(axis: str, values=None) -> tuple[float, ...]:
+    """``values`` along ``axis`` (None: the axis's defaults), checked: a known axis, at least one value, none twice."""
+    if axis not in AXES:
+        raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
+    values = tuple(AXES[axis].defaults if values is None else values)
+    if not values or len(set(values)) != len(values):
+        raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
+    return values
+
+
 def folder_name(axis: str, value: float) -> str:
     return f"{axis}={value:g}"

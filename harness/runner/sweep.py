@@ -19,7 +19,7 @@ from harness.backends.registry import preflight
 from harness.errors import ConfigError
 from harness.runner.evaluate import (RECORD_VERSION, EvalRequest, RunOptions, RunStats, check_out_dir, job_keys,
                                      opts_check, plan, run_jobs, _request_dict)
-from harness.runner.axes import AXES, axis_setting, folder_name
+from harness.runner.axes import AXES, axis_setting, axis_values, folder_name
 from harness.runner.jobs import NO_VARIANT, jobs_from_run
 from harness.runner.store import ResultStore
 
@@ -36,22 +36,13 @@ def condition(req: EvalRequest, axis: str, value: float) -> EvalRequest:
     return req
 
 
-def _values(axis: str, values: tuple[float, ...] | None) -> tuple[float, ...]:
-    if axis not in AXES:
-        raise ConfigError(f"unknown sweep axis {axis!r}; axes: {', '.join(AXES)}")
-    values = tuple(AXES[axis].defaults if values is None else values)
-    if not values or len(set(values)) != len(values):
-        raise ConfigError(f"sweep values must be distinct numbers, got {list(values)}")
-    return values
-
-
 def sweep_dry_run(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: str | Path, workers: int = 1,
                   reuse: tuple[str, ...] = ()) -> dict:
     """What :func:`sweep` would drive in ``out``, writing nothing (as ``eval --dry-run``, over every
     condition; a run that serves several severities, such as ``rgb`` along a misalignment axis, counts once)."""
     from harness.runner.evaluate import dry_run_jobs
 
-    plans = [plan(condition(req, axis, v)) for v in _values(axis, values)]
+    plans = [plan(condition(req, axis, v)) for v in axis_values(axis, values)]
     jobs = [j for p in plans for j in p]
     return dry_run_jobs(jobs, [k for p in plans for k in job_keys(p)], out, workers, reuse)
 
@@ -61,7 +52,7 @@ def sweep(req: EvalRequest, axis: str, values: tuple[float, ...] | None, out: st
     """Run every condition and write the curves; returns (result dict, run stats). With ``frames`` (a
     step count), first draw ``OUT/frames/sheet.jpg``: each severity's views at that step of the first
     route and seed (:func:`harness.render.snapshot.write_axis_sheet`), which the report shows."""
-    values = _values(axis, values)
+    values = axis_values(axis, values)
     out = Path(out)
     if frames is not None and axis == "latency":
         raise ConfigError("--frames: latency changes when a frame reaches the policy, not what it shows; drop --frames")
